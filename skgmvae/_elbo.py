@@ -1,0 +1,194 @@
+"""Pure tensor math of the GMVAE: log-likelihoods, KL divergences, the
+closed-form z-posterior, the evidence lower bound and the importance-weighted
+bound.
+
+Every function here is stateless and works on batches; nothing here knows
+about networks or optimisers. Shapes use ``S`` for Monte Carlo samples, ``B``
+for rows, ``K`` for mixture components and ``D`` for a feature dimension.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def gaussian_log_prob(value, mean, logvar):
+    """Log-density of a diagonal Gaussian, summed over the last axis.
+
+    Parameters
+    ----------
+    value, mean, logvar : torch.Tensor
+        Broadcastable tensors whose last axis is the event dimension.
+
+    Returns
+    -------
+    torch.Tensor
+        ``log N(value; mean, diag(exp(logvar)))`` with the last axis summed.
+    """
+    sq = (value - mean).pow(2) * torch.exp(-logvar)
+    return -0.5 * (LOG_2PI + logvar + sq).sum(-1)
+
+
+def bernoulli_log_prob(value, logits):
+    """Log-probability of ``value`` in [0, 1] under Bernoulli(sigmoid(logits)).
+
+    Values strictly inside (0, 1) give the continuous cross-entropy used for
+    grey-level images. Summed over the last axis.
+    """
+    return -F.binary_cross_entropy_with_logits(
+        logits, value.expand_as(logits), reduction="none"
+    ).sum(-1)
+
+
+def kl_diag_gaussians(mean_q, logvar_q, mean_p, logvar_p):
+    """KL(q || p) between diagonal Gaussians, summed over the last axis."""
+    return 0.5 * (
+        logvar_p
+        - logvar_q
+        + (torch.exp(logvar_q) + (mean_q - mean_p).pow(2)) * torch.exp(-logvar_p)
+        - 1.0
+    ).sum(-1)
+
+
+def kl_standard_normal(mean, logvar):
+    """KL(N(mean, diag(exp(logvar))) || N(0, I)), summed over the last axis."""
+    return 0.5 * (torch.exp(logvar) + mean.pow(2) - 1.0 - logvar).sum(-1)
+
+
+def z_posterior_log_probs(x, prior_mean, prior_logvar):
+    """Closed-form log p(z = k | x, w) under a uniform mixing prior.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (..., D)
+        Latent points.
+    prior_mean, prior_logvar : torch.Tensor of shape (..., K, D)
+        Component means and log-variances produced by the prior network from
+        ``w``.
+
+    Returns
+    -------
+    torch.Tensor of shape (..., K)
+        Normalised log-probabilities (log-sum-exp over ``K`` is 0). The
+        uniform ``log pi_k`` cancels in the normalisation.
+    """
+    log_lik = gaussian_log_prob(x.unsqueeze(-2), prior_mean, prior_logvar)
+    return torch.log_softmax(log_lik, dim=-1)
+
+
+def kl_categorical_uniform(log_probs):
+    """KL(q || Uniform(K)) for a categorical q given by its log-probabilities."""
+    n_components = log_probs.shape[-1]
+    return (log_probs.exp() * log_probs).sum(-1) + math.log(n_components)
+
+
+def reparameterize(mean, logvar, noise):
+    """Draw ``mean + exp(logvar / 2) * noise`` (the reparameterisation trick)."""
+    return mean + torch.exp(0.5 * logvar) * noise
+
+
+def reconstruction_log_prob(y, decoded, likelihood):
+    """log p(y | x) for the decoder output ``decoded``.
+
+    ``decoded`` is ``(mean, logvar)`` for the Gaussian likelihood and
+    ``(logits, None)`` for the Bernoulli likelihood.
+    """
+    loc, logvar = decoded
+    if likelihood == "bernoulli":
+        return bernoulli_log_prob(y, loc)
+    return gaussian_log_prob(y, loc, logvar)
+
+
+def elbo_terms(y, enc, x, w, prior_mean, prior_logvar, decoded, likelihood):
+    """The four terms of the GMVAE evidence lower bound, per row.
+
+    Parameters
+    ----------
+    y : torch.Tensor of shape (B, D)
+        Observed rows.
+    enc : tuple of 4 torch.Tensor
+        ``(mean_x, logvar_x, mean_w, logvar_w)`` of q(x|y) and q(w|y), each of
+        shape (B, ·).
+    x, w : torch.Tensor of shape (S, B, ·)
+        Monte Carlo samples from q(x|y) and q(w|y).
+    prior_mean, prior_logvar : torch.Tensor of shape (S, B, K, Dx)
+        Output of the prior network at ``w``.
+    decoded : tuple
+        Decoder output at ``x``, see :func:`reconstruction_log_prob`.
+    likelihood : {"gaussian", "bernoulli"}
+
+    Returns
+    -------
+    dict of torch.Tensor of shape (B,)
+        ``reconstruction`` (E log p(y|x)), ``conditional_prior``
+        (E_z KL(q(x|y) || p(x|w,z))), ``w_prior`` (KL(q(w|y) || p(w))),
+        ``z_prior`` (KL(p(z|x,w) || p(z))), the z log-posterior of shape
+        (S, B, K) as ``log_pz``, and ``elbo`` = reconstruction minus the three
+        KL terms.
+    """
+    mean_x, logvar_x, mean_w, logvar_w = enc
+    recon = reconstruction_log_prob(y, decoded, likelihood).mean(0)
+    log_pz = z_posterior_log_probs(x, prior_mean, prior_logvar)
+    kl_x = kl_diag_gaussians(
+        mean_x.unsqueeze(-2), logvar_x.unsqueeze(-2), prior_mean, prior_logvar
+    )  # (S, B, K)
+    cond = (log_pz.exp() * kl_x).sum(-1).mean(0)
+    kl_w = kl_standard_normal(mean_w, logvar_w)
+    kl_z = kl_categorical_uniform(log_pz).mean(0)
+    return {
+        "reconstruction": recon,
+        "conditional_prior": cond,
+        "w_prior": kl_w,
+        "z_prior": kl_z,
+        "log_pz": log_pz,
+        "elbo": recon - cond - kl_w - kl_z,
+    }
+
+
+def training_loss(terms, kl_weight=1.0, min_information=0.0):
+    """Scalar loss to minimise: the negative ELBO with warm-up and free bits.
+
+    The three KL terms are scaled by ``kl_weight`` (KL warm-up). The z-prior
+    term enters as ``max(min_information, mean KL_z)`` over the minibatch (the
+    minimum information constraint): below ``min_information`` nats it gives
+    no gradient, so the z-posterior is not pushed towards uniform.
+    """
+    kl_z = terms["z_prior"].mean()
+    if min_information > 0:
+        kl_z = torch.clamp(kl_z, min=min_information)
+    kl = terms["conditional_prior"].mean() + terms["w_prior"].mean() + kl_z
+    return -terms["reconstruction"].mean() + kl_weight * kl
+
+
+def log_joint_marginal_z(y, x, w, prior_mean, prior_logvar, decoded, likelihood):
+    """log p(y, x, w) with the discrete z summed out exactly.
+
+    ``log p(y|x) + log p(w) + log sum_k pi_k N(x; mu_k(w), sigma_k^2(w))``,
+    shape (S, B).
+    """
+    n_components = prior_mean.shape[-2]
+    log_px = torch.logsumexp(
+        gaussian_log_prob(x.unsqueeze(-2), prior_mean, prior_logvar), dim=-1
+    ) - math.log(n_components)
+    log_pw = gaussian_log_prob(w, torch.zeros_like(w), torch.zeros_like(w))
+    return reconstruction_log_prob(y, decoded, likelihood) + log_px + log_pw
+
+
+def importance_weighted_bound(log_joint, log_q):
+    """IWAE bound ``log 1/S sum_s p(y, x_s, w_s) / q(x_s, w_s | y)``.
+
+    Parameters
+    ----------
+    log_joint, log_q : torch.Tensor of shape (S, B)
+
+    Returns
+    -------
+    torch.Tensor of shape (B,)
+        A lower bound on log p(y) that is at least the ELBO in expectation
+        and tightens as S grows.
+    """
+    n_samples = log_joint.shape[0]
+    return torch.logsumexp(log_joint - log_q, dim=0) - math.log(n_samples)

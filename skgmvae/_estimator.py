@@ -1,0 +1,677 @@
+"""GMVAEClustering: the scikit-learn surface of the Gaussian Mixture VAE."""
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _elbo
+from ._model import build_net, init_seed_state, standard_normal
+from ._train import encode_means, fit_one, iter_batches, sample_latents
+from ._utils import resolve_device, thread_limit, torch_threads
+
+#: Version of the pickled state; bumped when the stored layout changes.
+PICKLE_FORMAT = 1
+
+#: Rows per block in predict / transform / score_samples.
+INFERENCE_BATCH = 4096
+
+
+def _int_param(name, value, low, allow_none=False):
+    if allow_none and value is None:
+        return
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        extra = " or None" if allow_none else ""
+        raise ValueError(
+            f"The '{name}' parameter must be an int >= {low}{extra}; got {value!r}."
+        )
+
+
+def _float_param(name, value, low, strict):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    ok = ok and np.isfinite(value) and (value > low if strict else value >= low)
+    if not ok:
+        op = ">" if strict else ">="
+        raise ValueError(
+            f"The '{name}' parameter must be a finite float {op} {low}; got {value!r}."
+        )
+
+
+class GMVAEClustering(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
+):
+    """Deep clustering with a Gaussian Mixture Variational Autoencoder.
+
+    The model of Dilokthanakul et al. (2016): a latent ``x`` whose prior is a
+    mixture of ``n_components`` Gaussians whose means and variances are
+    produced by a network from a second latent ``w ~ N(0, I)``; a decoder maps
+    ``x`` to the data. Clusters are the mixture components, so they can take
+    any shape in the input space. Fitting maximises the evidence lower bound
+    (ELBO) with Adam, after a short autoencoder pretraining whose embedding
+    initialises the mixture.
+
+    Parameters
+    ----------
+    n_components : int, default=10
+        Number of clusters ``K`` (mixture components).
+
+    latent_dim : int, default=10
+        Dimension of the continuous latent ``x``; also the number of columns
+        returned by :meth:`transform`.
+
+    noise_dim : int, default=4
+        Dimension of the latent ``w`` that drives the prior network.
+
+    hidden_layer_sizes : tuple of int, default=(256, 256)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+
+    prior_hidden : int, default=64
+        Width of the prior network's hidden (tanh) layer.
+
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        Observation model. ``"gaussian"`` works on any real data: features
+        are standardised internally and :meth:`score_samples` is reported in
+        the original units. ``"bernoulli"`` needs data in [0, 1] (images).
+
+    n_mc_samples : int, default=1
+        Monte Carlo samples ``M`` of ``(x, w)`` per row and step.
+
+    min_information : float, default=0.5
+        Minimum information constraint ``λ`` in nats: the z-prior KL term is
+        replaced by ``max(λ, KL_z)`` on the minibatch mean, so the assignments
+        are not pushed towards uniform while they carry less than ``λ`` nats.
+        0 gives the plain ELBO.
+
+    kl_warmup : int, default=10
+        Number of ELBO epochs over which the weight of the KL terms rises
+        linearly from ``1/kl_warmup`` to 1. 0 disables warm-up.
+
+    pretrain_epochs : int, default=10
+        Epochs of deterministic autoencoder training before the ELBO phase;
+        the mixture is then initialised by a diagonal Gaussian mixture fitted
+        on the embedding. 0 skips both.
+
+    max_iter : int, default=100
+        Maximum number of ELBO epochs (full passes over the data).
+
+    batch_size : int, default=128
+        Rows per minibatch.
+
+    learning_rate : float, default=1e-3
+        Adam step size.
+
+    tol : float, default=1e-4
+        Relative ELBO improvement that counts as progress for early stopping.
+
+    n_iter_no_change : int or None, default=10
+        Stop when the epoch ELBO has not improved by ``tol`` for this many
+        epochs after warm-up. None trains for ``max_iter`` epochs.
+
+    n_init : int, default=1
+        Number of independent fits; the one with the best ELBO is kept.
+
+    n_score_samples : int, default=16
+        Importance samples per row used by :meth:`score_samples` and to rank
+        the ``n_init`` fits.
+
+    device : str, default="cpu"
+        Torch device for training: ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
+        ``"mps"`` or ``"auto"``. A fitted model predicts on the CPU where the
+        device is missing (a GPU-fitted model loads on a CPU-only machine).
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of the weights, batch order and Monte Carlo draws. An int gives
+        identical results from run to run on the same device.
+
+    verbose : int, default=0
+        Print one line per epoch (ELBO, its terms, seconds, time left) when
+        positive.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training row.
+
+    lower_bound_ : float
+        Mean ELBO per row on the training data of the kept fit.
+
+    n_iter_ : int
+        ELBO epochs run by the kept fit.
+
+    converged_ : bool
+        Whether early stopping ended the kept fit before ``max_iter``.
+
+    history_ : list of dict
+        One record per epoch of the kept fit: ``phase`` ("pretrain" or
+        "elbo"), ``epoch``, ``elbo``, ``reconstruction``,
+        ``conditional_prior``, ``w_prior``, ``z_prior``, ``kl_weight``,
+        ``time`` (seconds).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : Centroid clustering in the input space.
+    sklearn.mixture.GaussianMixture : Gaussian mixture in the input space.
+
+    References
+    ----------
+    N. Dilokthanakul, P. A. M. Mediano, M. Garnelo, M. C. H. Lee,
+    H. Salimbeni, K. Arulkumaran, M. Shanahan. "Deep Unsupervised Clustering
+    with Gaussian Mixture Variational Autoencoders", arXiv:1611.02648, 2016.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skgmvae import GMVAEClustering
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> model = GMVAEClustering(n_components=10, max_iter=5, random_state=0)
+    >>> labels = model.fit_predict(X)
+    >>> labels.shape
+    (1797,)
+    """
+
+    def __init__(
+        self,
+        n_components=10,
+        *,
+        latent_dim=10,
+        noise_dim=4,
+        hidden_layer_sizes=(256, 256),
+        prior_hidden=64,
+        likelihood="gaussian",
+        n_mc_samples=1,
+        min_information=0.5,
+        kl_warmup=10,
+        pretrain_epochs=10,
+        max_iter=100,
+        batch_size=128,
+        learning_rate=1e-3,
+        tol=1e-4,
+        n_iter_no_change=10,
+        n_init=1,
+        n_score_samples=16,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.latent_dim = latent_dim
+        self.noise_dim = noise_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.prior_hidden = prior_hidden
+        self.likelihood = likelihood
+        self.n_mc_samples = n_mc_samples
+        self.min_information = min_information
+        self.kl_warmup = kl_warmup
+        self.pretrain_epochs = pretrain_epochs
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.n_init = n_init
+        self.n_score_samples = n_score_samples
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------
+    # validation
+    # ------------------------------------------------------------------
+    def _check_params(self):
+        for name in ("n_components", "latent_dim", "noise_dim", "prior_hidden"):
+            _int_param(name, getattr(self, name), 1)
+        for name in ("n_mc_samples", "max_iter", "batch_size", "n_init"):
+            _int_param(name, getattr(self, name), 1)
+        _int_param("n_score_samples", self.n_score_samples, 1)
+        _int_param("kl_warmup", self.kl_warmup, 0)
+        _int_param("pretrain_epochs", self.pretrain_epochs, 0)
+        _int_param("n_iter_no_change", self.n_iter_no_change, 1, allow_none=True)
+        _float_param("learning_rate", self.learning_rate, 0.0, strict=True)
+        _float_param("tol", self.tol, 0.0, strict=False)
+        _float_param("min_information", self.min_information, 0.0, strict=False)
+        if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
+            raise ValueError(
+                f"The 'verbose' parameter must be an int >= 0; got {self.verbose!r}."
+            )
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+            sizes = (sizes,)
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            sizes = None
+        if (
+            not sizes
+            or any(
+                not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1
+                for s in sizes
+            )
+        ):
+            raise ValueError(
+                "The 'hidden_layer_sizes' parameter must be a non-empty tuple of "
+                f"ints >= 1; got {self.hidden_layer_sizes!r}."
+            )
+        if self.likelihood not in ("gaussian", "bernoulli"):
+            raise ValueError(
+                "The 'likelihood' parameter must be 'gaussian' or 'bernoulli'; "
+                f"got {self.likelihood!r}."
+            )
+        if not isinstance(self.device, (str, torch.device)):
+            raise ValueError(
+                f"The 'device' parameter must be a string such as 'cpu', 'cuda' or "
+                f"'auto'; got {self.device!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _validate_X(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2 if reset else 1,
+        )
+        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                "likelihood='bernoulli' needs every value of X in [0, 1] (found "
+                f"values in [{X.min():.4g}, {X.max():.4g}]). Scale the data, for "
+                "example X / 255 for 8-bit images, or use likelihood='gaussian'."
+            )
+        return X
+
+    # ------------------------------------------------------------------
+    # fitting
+    # ------------------------------------------------------------------
+    def fit(self, X, y=None):
+        """Fit the GMVAE to ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data. Float32 input is used as is.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : GMVAEClustering
+            The fitted estimator.
+        """
+        hidden = self._check_params()
+        X = self._validate_X(X, reset=True)
+        n_samples = X.shape[0]
+        if self.n_components > n_samples:
+            raise ValueError(
+                f"n_components={self.n_components} must be <= n_samples="
+                f"{n_samples}: every cluster needs at least one row. Use fewer "
+                "components or more data."
+            )
+        device = resolve_device(self.device, strict=True)
+        self._set_scaling(X)
+        config = dict(
+            n_features=X.shape[1],
+            n_components=int(self.n_components),
+            latent_dim=int(self.latent_dim),
+            noise_dim=int(self.noise_dim),
+            hidden_layer_sizes=hidden,
+            prior_hidden=int(self.prior_hidden),
+            likelihood=self.likelihood,
+        )
+        params = dict(
+            max_iter=int(self.max_iter),
+            pretrain_epochs=int(self.pretrain_epochs),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+            n_mc_samples=int(self.n_mc_samples),
+            kl_warmup=int(self.kl_warmup),
+            min_information=float(self.min_information),
+            tol=float(self.tol),
+            n_iter_no_change=self.n_iter_no_change,
+        )
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(0, 2**31 - 1, size=self.n_init)
+        self._eval_seed = int(rng.randint(0, 2**31 - 1))
+
+        best = None
+        with torch_threads(thread_limit()):
+            Xt = self._to_tensor(X, device)
+            for i, seed in enumerate(seeds):
+                if self.verbose and self.n_init > 1:
+                    print(f"Initialization {i + 1}/{self.n_init}", flush=True)
+                net = build_net(config, seed).to(device)
+                history, n_iter, converged = fit_one(
+                    net, Xt, params, seed, verbose=self.verbose
+                )
+                self._net = net
+                bound = float(np.mean(self._elbo_rows(Xt)))
+                if best is None or bound > best[0]:
+                    best = (bound, net, history, n_iter, converged)
+            del Xt
+            self.lower_bound_, self._net, self.history_, self.n_iter_, conv = best
+            self.converged_ = bool(conv)
+            self._net_config = config
+            self.labels_ = self._predict_proba_array(X).argmax(axis=1)
+        if not self.converged_ and self.n_iter_no_change is not None:
+            warnings.warn(
+                f"GMVAEClustering stopped at max_iter={self.max_iter} epochs "
+                "before the ELBO stopped improving. Increase max_iter, or raise "
+                "tol, for a converged fit.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def _set_scaling(self, X):
+        if self.likelihood == "gaussian":
+            mean = X.mean(axis=0, dtype=np.float64)
+            std = X.std(axis=0, dtype=np.float64)
+            # standardise, but do not blow up features far less spread than
+            # the typical one (rare pixels, near-constant columns)
+            floor = 0.5 * np.median(std)
+            scale = np.sqrt(std**2 + floor**2)
+            scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+        else:
+            mean = np.zeros(X.shape[1])
+            scale = np.ones(X.shape[1])
+        self._shift = mean
+        self._scale = scale
+        # log-Jacobian of the standardisation, for densities in input units
+        self._log_det_scale = float(np.log(scale).sum())
+
+    def _to_tensor(self, X, device, dtype=torch.float32):
+        """Scaled tensor of a block of rows on ``device``."""
+        t = torch.as_tensor(np.asarray(X)).to(dtype)
+        if self.likelihood == "gaussian":
+            shift = torch.from_numpy(self._shift).to(dtype)
+            t = (t - shift) / torch.from_numpy(self._scale).to(dtype)
+        return t.to(device)
+
+    # ------------------------------------------------------------------
+    # inference
+    # ------------------------------------------------------------------
+    def _inference_net(self):
+        """A float64 copy of the networks in eval mode on the inference device.
+
+        Inference runs in float64 so that a row's result does not depend on
+        the other rows of its block (float32 matrix products round
+        differently with the block size).
+        """
+        device = resolve_device(self.device, strict=False)
+        net = copy.deepcopy(self._net).to(device=device, dtype=torch.float64)
+        net.eval()
+        return net, device
+
+    def _map_blocks(self, X, fn):
+        """Apply ``fn(net, tensor_block)`` to blocks of rows of ``X`` and stack
+        the numpy results. Memory stays bounded by the block size."""
+        net, device = self._inference_net()
+        outs = []
+        with torch.no_grad(), torch_threads(thread_limit()):
+            for start in range(0, X.shape[0], INFERENCE_BATCH):
+                block = X[start : start + INFERENCE_BATCH]
+                block = self._to_tensor(block, device, torch.float64)
+                outs.append(fn(net, block).cpu().numpy())
+        return np.concatenate(outs) if outs else np.empty((0,))
+
+    def _fixed_noise(self, n_samples, dim):
+        """Noise shared by every row: deterministic and row-independent."""
+        gen = init_seed_state(self._eval_seed)
+        return standard_normal((n_samples, 1, dim), gen, "cpu", torch.float64)
+
+    def _component_logits(self, net, y):
+        mean_x, _, mean_w, _ = net.encode(y)
+        prior_mean, prior_logvar = net.prior(mean_w)
+        return _elbo.gaussian_log_prob(mean_x.unsqueeze(-2), prior_mean, prior_logvar)
+
+    def _predict_proba_array(self, X):
+        logits = self._map_blocks(X, self._component_logits).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def _elbo_rows(self, Xt):
+        """Per-row ELBO of the tensor ``Xt`` with fixed noise."""
+        net = self._net
+        net.eval()
+        eps = self._fixed_noise(self.n_score_samples, net.latent_dim + net.noise_dim)
+        eps = eps.to(device=Xt.device, dtype=Xt.dtype)
+        outs = []
+        with torch.no_grad():
+            for idx in iter_batches(Xt.shape[0], INFERENCE_BATCH):
+                y = Xt[idx.to(Xt.device)]
+                enc = net.encode(y)
+                ex, ew = eps.split([net.latent_dim, net.noise_dim], dim=-1)
+                x = _elbo.reparameterize(enc[0], enc[1], ex)
+                w = _elbo.reparameterize(enc[2], enc[3], ew)
+                pm, pv = net.prior(w)
+                terms = _elbo.elbo_terms(
+                    y, enc, x, w, pm, pv, net.decode(x), net.likelihood
+                )
+                outs.append(terms["elbo"].cpu().numpy())
+        return np.concatenate(outs) - self._log_det_scale
+
+    def _iwae_rows(self, net, y):
+        enc = net.encode(y)
+        eps = self._fixed_noise(self.n_score_samples, net.latent_dim + net.noise_dim)
+        ex, ew = eps.to(y.device).split([net.latent_dim, net.noise_dim], dim=-1)
+        x = _elbo.reparameterize(enc[0], enc[1], ex)
+        w = _elbo.reparameterize(enc[2], enc[3], ew)
+        prior_mean, prior_logvar = net.prior(w)
+        log_joint = _elbo.log_joint_marginal_z(
+            y, x, w, prior_mean, prior_logvar, net.decode(x), net.likelihood
+        )
+        log_q = _elbo.gaussian_log_prob(x, enc[0], enc[1]) + _elbo.gaussian_log_prob(
+            w, enc[2], enc[3]
+        )
+        return _elbo.importance_weighted_bound(log_joint, log_q)
+
+    def predict_proba(self, X):
+        """Posterior probability of each cluster, ``p(z | y)``.
+
+        Evaluated at the posterior means of ``x`` and ``w``, so the result is
+        deterministic and each row's value does not depend on the others.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to assign.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_components)
+            Rows sum to 1.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._predict_proba_array(X)
+
+    def predict(self, X):
+        """Most probable cluster of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to assign.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Index of the cluster, the argmax of :meth:`predict_proba`.
+        """
+        return self.predict_proba(X).argmax(axis=1)
+
+    def fit_predict(self, X, y=None):
+        """Fit the model and return the cluster of each training row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Equal to ``labels_``.
+        """
+        return self.fit(X).labels_
+
+    def transform(self, X):
+        """Embed ``X`` in the latent space: the posterior mean of ``x``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to embed.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, latent_dim)
+            Same floating dtype as the validated input.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        out = self._map_blocks(X, lambda net, y: net.encode(y)[0])
+        return out.reshape(X.shape[0], -1).astype(X.dtype, copy=False)
+
+    def score_samples(self, X):
+        """Estimate ``log p(y)`` of each row.
+
+        An importance-weighted lower bound (IWAE) with ``n_score_samples``
+        draws, in the units of ``X`` (the internal standardisation is
+        accounted for). The draws are fixed per fitted model, so the result
+        is deterministic and row-independent.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        out = self._map_blocks(X, self._iwae_rows).astype(np.float64)
+        return out - self._log_det_scale
+
+    def score(self, X, y=None):
+        """Mean estimated log-likelihood per row (see :meth:`score_samples`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        log_likelihood : float
+        """
+        return float(self.score_samples(X).mean())
+
+    def sample(self, n_samples=1):
+        """Draw rows from the fitted generative model.
+
+        ``w ~ N(0, I)``, a uniform cluster ``z``, ``x ~ p(x | w, z)`` and
+        ``y ~ p(y | x)`` (Gaussian draw, or Bernoulli draw in {0, 1}).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Generated rows in the units of the training data.
+        labels : ndarray of shape (n_samples,)
+            Cluster each row was drawn from.
+        """
+        check_is_fitted(self)
+        _int_param("n_samples", n_samples, 1)
+        net, device = self._inference_net()
+        rng = check_random_state(self.random_state)
+        gen = init_seed_state(rng.randint(0, 2**31 - 1))
+        labels = torch.randint(0, net.n_components, (n_samples,), generator=gen)
+        with torch.no_grad(), torch_threads(thread_limit()):
+            f64 = torch.float64
+            w = standard_normal((n_samples, net.noise_dim), gen, device, f64)
+            prior_mean, prior_logvar = net.prior(w)
+            pick = labels.to(device)[:, None, None].expand(-1, 1, net.latent_dim)
+            mean = prior_mean.gather(1, pick).squeeze(1)
+            logvar = prior_logvar.gather(1, pick).squeeze(1)
+            x = _elbo.reparameterize(
+                mean, logvar, standard_normal(mean.shape, gen, device, f64)
+            )
+            loc, logvar_y = net.decode(x)
+            if net.likelihood == "bernoulli":
+                u = torch.rand(loc.shape, generator=gen, dtype=f64).to(device)
+                out = (u < torch.sigmoid(loc)).to(f64)
+            else:
+                noise = standard_normal(loc.shape, gen, device, f64)
+                out = _elbo.reparameterize(loc, logvar_y, noise)
+        out = out.cpu().numpy()
+        if net.likelihood == "gaussian":
+            out = out * self._scale + self._shift
+        return out, labels.numpy()
+
+    # ------------------------------------------------------------------
+    # sklearn plumbing
+    # ------------------------------------------------------------------
+    @property
+    def _n_features_out(self):
+        return self.latent_dim
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.non_deterministic = False
+        return tags
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        net = state.pop("_net", None)
+        if net is not None:
+            state["_net_state"] = {
+                k: v.detach().cpu().clone() for k, v in net.state_dict().items()
+            }
+        state["_pickle_format"] = PICKLE_FORMAT
+        return state
+
+    def __setstate__(self, state):
+        fmt = state.pop("_pickle_format", None)
+        if fmt != PICKLE_FORMAT:
+            raise ValueError(
+                f"This GMVAEClustering was saved in pickle format {fmt!r}; this "
+                f"version of skgmvae reads format {PICKLE_FORMAT}. Refit the model "
+                "with the installed version, or load it with the version that "
+                "saved it."
+            )
+        net_state = state.pop("_net_state", None)
+        super().__setstate__(state)
+        if net_state is not None:
+            net = build_net(self._net_config, 0)
+            net.load_state_dict(net_state)
+            net.eval()
+            self._net = net

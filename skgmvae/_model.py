@@ -1,0 +1,174 @@
+"""The torch module of the GMVAE: recognition networks, prior network and
+decoder. The math of the bound lives in :mod:`skgmvae._elbo`."""
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+#: Smallest variance any Gaussian of the model may take (data and latents are
+#: on a unit scale, so this is a relative floor).
+MIN_VARIANCE = 1e-4
+
+
+def _variance_to_logvar(raw):
+    """Map an unconstrained output to a log-variance bounded below."""
+    return torch.log(F.softplus(raw) + MIN_VARIANCE)
+
+
+def _logvar_to_raw(logvar):
+    """Inverse of :func:`_variance_to_logvar` (for initialisation)."""
+    var = torch.clamp(torch.exp(logvar) - MIN_VARIANCE, min=1e-6)
+    return var + torch.log(-torch.expm1(-var))
+
+
+def _mlp(sizes, activation):
+    layers = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers.append(nn.Linear(n_in, n_out))
+        layers.append(activation())
+    return nn.Sequential(*layers)
+
+
+class GMVAENet(nn.Module):
+    """Networks of the Gaussian Mixture VAE.
+
+    Parameters
+    ----------
+    n_features : int
+        Dimension ``D`` of the observed rows ``y``.
+    n_components : int
+        Number of mixture components ``K``.
+    latent_dim : int
+        Dimension of the continuous latent ``x``.
+    noise_dim : int
+        Dimension of the latent ``w`` that drives the prior network.
+    hidden_layer_sizes : tuple of int
+        Hidden widths of the encoder trunk; the decoder mirrors them.
+    prior_hidden : int
+        Width of the prior network's tanh layer.
+    likelihood : {"gaussian", "bernoulli"}
+        Observation model ``p(y|x)``.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_components,
+        latent_dim,
+        noise_dim,
+        hidden_layer_sizes,
+        prior_hidden,
+        likelihood,
+    ):
+        super().__init__()
+        self.n_features = n_features
+        self.n_components = n_components
+        self.latent_dim = latent_dim
+        self.noise_dim = noise_dim
+        self.likelihood = likelihood
+        hidden = list(hidden_layer_sizes)
+        self.encoder = _mlp([n_features] + hidden, nn.ReLU)
+        enc_out = hidden[-1] if hidden else n_features
+        # one head for q(x|y) and q(w|y): means and raw variances
+        self.encoder_head = nn.Linear(enc_out, 2 * latent_dim + 2 * noise_dim)
+        self.prior_hidden = nn.Sequential(nn.Linear(noise_dim, prior_hidden), nn.Tanh())
+        self.prior_head = nn.Linear(prior_hidden, 2 * n_components * latent_dim)
+        dec = [latent_dim] + hidden[::-1]
+        self.decoder = _mlp(dec, nn.ReLU)
+        self.decoder_head = nn.Linear(dec[-1], n_features)
+        if likelihood == "gaussian":
+            # one learned variance per feature: the bound is then invariant
+            # to rescaling a feature, and cannot collapse a variance on a few
+            # rows as a per-row variance head can
+            self.decoder_raw_var = nn.Parameter(torch.zeros(n_features))
+
+    def encode(self, y):
+        """Parameters of q(x|y) and q(w|y): ``(mean_x, logvar_x, mean_w, logvar_w)``."""
+        h = self.encoder_head(self.encoder(y))
+        dx, dw = self.latent_dim, self.noise_dim
+        mean_x, raw_x, mean_w, raw_w = torch.split(h, [dx, dx, dw, dw], dim=-1)
+        return (
+            mean_x,
+            _variance_to_logvar(raw_x),
+            mean_w,
+            _variance_to_logvar(raw_w),
+        )
+
+    def prior(self, w):
+        """Component means and log-variances of p(x | w, z), shape (..., K, Dx)."""
+        out = self.prior_head(self.prior_hidden(w))
+        out = out.unflatten(-1, (2, self.n_components, self.latent_dim))
+        return out[..., 0, :, :], _variance_to_logvar(out[..., 1, :, :])
+
+    def decode(self, x):
+        """Decoder output: ``(mean, logvar)`` or ``(logits, None)``."""
+        out = self.decoder_head(self.decoder(x))
+        if self.likelihood == "bernoulli":
+            return out, None
+        return out, _variance_to_logvar(self.decoder_raw_var)
+
+    @torch.no_grad()
+    def set_prior_components(self, means, variances):
+        """Make the prior network output fixed components, independent of w.
+
+        Used to initialise the mixture from a Gaussian mixture fitted on the
+        embedding; the weights stay trainable so that ``w`` can modulate the
+        components afterwards.
+
+        Parameters
+        ----------
+        means, variances : torch.Tensor of shape (K, Dx)
+        """
+        self.prior_head.weight.mul_(0.0)
+        raw = _logvar_to_raw(torch.log(variances))
+        bias = torch.stack([means, raw]).reshape(-1)
+        self.prior_head.bias.copy_(bias.to(self.prior_head.bias))
+
+    @torch.no_grad()
+    def set_posterior_variance(self, variances):
+        """Make q(x|y) start with the given variances (shape (Dx,)) for every row."""
+        dx = self.latent_dim
+        self.encoder_head.weight[dx : 2 * dx].mul_(0.0)
+        raw = _logvar_to_raw(torch.log(variances))
+        self.encoder_head.bias[dx : 2 * dx].copy_(raw.to(self.encoder_head.bias))
+
+    @torch.no_grad()
+    def set_decoder_variance(self, variances):
+        """Set the per-feature variances of the Gaussian decoder (shape (D,))."""
+        if self.likelihood == "gaussian":
+            raw = _logvar_to_raw(torch.log(variances))
+            self.decoder_raw_var.copy_(raw.to(self.decoder_raw_var))
+
+    def flops_per_row(self):
+        """Multiply-adds x 2 of one forward pass for one row and one sample."""
+        total = 0
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                total += 2 * module.in_features * module.out_features
+        return total
+
+
+def init_seed_state(seed):
+    """A ``torch.Generator`` on the CPU seeded with ``seed``."""
+    gen = torch.Generator()
+    gen.manual_seed(int(seed) % (2**63 - 1))
+    return gen
+
+
+def build_net(config, seed):
+    """Build a :class:`GMVAENet` with weights drawn from ``seed`` only.
+
+    The global torch RNG is left as the caller had it.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        net = GMVAENet(**config)
+    return net
+
+
+def standard_normal(shape, generator, device, dtype=torch.float32):
+    """Standard normal noise drawn on the CPU from ``generator`` (so that the
+    same seed gives the same draws on every device), then moved."""
+    out = torch.randn(shape, generator=generator, dtype=torch.float32)
+    return out.to(device=device, dtype=dtype)
+

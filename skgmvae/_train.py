@@ -1,0 +1,276 @@
+"""The optimisation loop: minibatches, autoencoder pretraining, mixture
+initialisation, KL warm-up, the minimum information constraint, early stopping,
+history and progress output."""
+
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+
+from . import _elbo
+from ._model import standard_normal
+
+TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
+
+
+def iter_batches(n_rows, batch_size, generator=None):
+    """Yield index tensors covering ``range(n_rows)`` in batches.
+
+    Shuffled with ``generator`` when one is given, in order otherwise.
+    """
+    if generator is None:
+        order = torch.arange(n_rows)
+    else:
+        order = torch.randperm(n_rows, generator=generator)
+    for start in range(0, n_rows, batch_size):
+        yield order[start : start + batch_size]
+
+
+def sample_latents(net, y, n_samples, generator):
+    """Encode ``y`` and draw ``n_samples`` reparameterised (x, w) pairs."""
+    enc = net.encode(y)
+    mean_x, logvar_x, mean_w, logvar_w = enc
+    batch = y.shape[0]
+    eps = standard_normal(
+        (n_samples, batch, net.latent_dim + net.noise_dim), generator, y.device, y.dtype
+    )
+    eps_x, eps_w = eps.split([net.latent_dim, net.noise_dim], dim=-1)
+    x = _elbo.reparameterize(mean_x, logvar_x, eps_x)
+    w = _elbo.reparameterize(mean_w, logvar_w, eps_w)
+    return enc, x, w
+
+
+def forward_terms(net, y, n_samples, generator):
+    """The ELBO terms of :func:`skgmvae._elbo.elbo_terms` for a batch."""
+    enc, x, w = sample_latents(net, y, n_samples, generator)
+    prior_mean, prior_logvar = net.prior(w)
+    decoded = net.decode(x)
+    return _elbo.elbo_terms(
+        y, enc, x, w, prior_mean, prior_logvar, decoded, net.likelihood
+    )
+
+
+class _Progress:
+    """One line per epoch on stdout when verbose."""
+
+    def __init__(self, verbose, total_epochs, stream=None):
+        self.verbose = verbose
+        self.total = total_epochs
+        self.stream = stream if stream is not None else sys.stdout
+        self.start = time.perf_counter()
+        self.done = 0
+
+    def epoch(self, phase, epoch, record):
+        self.done += 1
+        if not self.verbose:
+            return
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / self.done * max(self.total - self.done, 0)
+        if phase == "pretrain":
+            body = f"recon {record['reconstruction']:.4g}"
+        else:
+            body = (
+                f"ELBO {record['elbo']:.4g} = recon {record['reconstruction']:.4g}"
+                f" - cond {record['conditional_prior']:.4g}"
+                f" - w {record['w_prior']:.4g} - z {record['z_prior']:.4g}"
+            )
+        print(
+            f"[{phase}] epoch {epoch:>4d} | {body} | {record['time']:.2f}s"
+            f" | ~{left:.0f}s left",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def autoencoder_loss(net, y):
+    """Per-row loss of deterministic autoencoding (x = mean of q(x|y)):
+    squared error for the Gaussian likelihood, cross-entropy for Bernoulli."""
+    loc = net.decode(net.encode(y)[0])[0]
+    if net.likelihood == "bernoulli":
+        return -_elbo.bernoulli_log_prob(y, loc)
+    return (loc - y).pow(2).sum(-1)
+
+
+def pretrain_epoch(net, optimizer, X, batch_size, generator):
+    """One epoch of deterministic autoencoding. Returns the mean loss."""
+    net.train()
+    total = 0.0
+    for idx in iter_batches(X.shape[0], batch_size, generator):
+        y = X[idx.to(X.device)]
+        recon = autoencoder_loss(net, y)
+        loss = recon.mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(recon.detach().sum())
+    return total / X.shape[0]
+
+
+def elbo_epoch(
+    net,
+    optimizer,
+    X,
+    batch_size,
+    generator,
+    n_mc_samples,
+    kl_weight,
+    min_information,
+):
+    """One epoch of ELBO ascent. Returns the mean of each term and the ELBO
+    over the epoch's minibatches (the true bound, without warm-up or λ)."""
+    net.train()
+    sums = dict.fromkeys(TERMS + ("elbo",), 0.0)
+    for idx in iter_batches(X.shape[0], batch_size, generator):
+        y = X[idx.to(X.device)]
+        terms = forward_terms(net, y, n_mc_samples, generator)
+        loss = _elbo.training_loss(terms, kl_weight, min_information)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            for key in sums:
+                sums[key] += float(terms[key].sum())
+    return {key: value / X.shape[0] for key, value in sums.items()}
+
+
+@torch.no_grad()
+def encode_means(net, X, batch_size):
+    """Posterior means of x and w for every row of ``X`` (eval mode)."""
+    net.eval()
+    outs_x, outs_w = [], []
+    for idx in iter_batches(X.shape[0], batch_size):
+        enc = net.encode(X[idx.to(X.device)])
+        outs_x.append(enc[0])
+        outs_w.append(enc[2])
+    return torch.cat(outs_x), torch.cat(outs_w)
+
+
+def init_from_autoencoder(net, X, batch_size, seed):
+    """Prepare the pretrained autoencoder for the ELBO phase.
+
+    The prior's components come from a diagonal Gaussian mixture fitted on
+    the posterior means of ``X`` (as VaDE initialises its mixture); q(x|y)
+    starts with a variance small next to the spread of the embedding, so
+    the first sampled epochs keep what pretraining learned; the decoder's
+    variances start at the per-feature residual variance.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    embedding = encode_means(net, X, batch_size)[0]
+    if not torch.isfinite(embedding).all():
+        raise FloatingPointError("the embedding became non-finite during pretraining")
+    with torch.no_grad():
+        net.eval()
+        residual = torch.zeros(X.shape[1], device=X.device)
+        for idx in iter_batches(X.shape[0], batch_size):
+            y = X[idx.to(X.device)]
+            residual += (net.decode(embedding[idx.to(X.device)])[0] - y).pow(2).sum(0)
+        net.set_decoder_variance(torch.clamp(residual / X.shape[0], min=1e-3).cpu())
+        spread = embedding.var(0) if X.shape[0] > 1 else torch.ones(net.latent_dim)
+        net.set_posterior_variance(torch.clamp(0.01 * spread, min=1e-3).cpu())
+    embedding = embedding.double().cpu().numpy()
+    gmm = GaussianMixture(
+        n_components=net.n_components,
+        covariance_type="diag",
+        reg_covar=1e-4,
+        n_init=1,
+        max_iter=200,
+        random_state=int(seed) % (2**32),
+    )
+    gmm.fit(embedding)
+    net.set_prior_components(
+        torch.as_tensor(gmm.means_, dtype=torch.float32),
+        torch.as_tensor(gmm.covariances_, dtype=torch.float32),
+    )
+
+
+def fit_one(net, X, params, seed, verbose=0, stream=None):
+    """Train ``net`` on the tensor ``X`` with one seed.
+
+    Parameters
+    ----------
+    net : GMVAENet
+        Freshly initialised networks, already on ``X``'s device.
+    X : torch.Tensor of shape (n, D)
+        Training data, float32, on the training device.
+    params : dict
+        ``max_iter``, ``pretrain_epochs``, ``batch_size``, ``learning_rate``,
+        ``n_mc_samples``, ``kl_warmup``, ``min_information``, ``tol``,
+        ``n_iter_no_change``.
+    seed : int
+        Seed of every random draw of this run (batch order, Monte Carlo
+        noise, mixture initialisation).
+
+    Returns
+    -------
+    history : list of dict
+        One record per epoch (``phase``, ``epoch``, the four terms, ``elbo``,
+        ``kl_weight``, ``time``).
+    n_iter : int
+        Number of ELBO epochs run.
+    converged : bool
+        Whether early stopping ended the run before ``max_iter``.
+    """
+    from ._model import init_seed_state
+
+    generator = init_seed_state(seed)
+    batch_size = min(params["batch_size"], X.shape[0])
+    progress = _Progress(verbose, params["pretrain_epochs"] + params["max_iter"], stream)
+    history = []
+
+    if params["pretrain_epochs"] > 0:
+        optimizer = torch.optim.Adam(net.parameters(), lr=params["learning_rate"])
+        for epoch in range(1, params["pretrain_epochs"] + 1):
+            tic = time.perf_counter()
+            recon = pretrain_epoch(net, optimizer, X, batch_size, generator)
+            record = {"phase": "pretrain", "epoch": epoch, "reconstruction": -recon}
+            record["time"] = time.perf_counter() - tic
+            history.append(record)
+            progress.epoch("pretrain", epoch, record)
+            if not math.isfinite(recon):
+                raise FloatingPointError(
+                    "the reconstruction loss became non-finite during pretraining"
+                )
+        init_from_autoencoder(net, X, batch_size, seed)
+
+    optimizer = torch.optim.Adam(net.parameters(), lr=params["learning_rate"])
+    warmup = params["kl_warmup"]
+    best = -math.inf
+    stall = 0
+    converged = False
+    n_iter = 0
+    for epoch in range(1, params["max_iter"] + 1):
+        tic = time.perf_counter()
+        kl_weight = min(1.0, epoch / warmup) if warmup > 0 else 1.0
+        record = elbo_epoch(
+            net,
+            optimizer,
+            X,
+            batch_size,
+            generator,
+            params["n_mc_samples"],
+            kl_weight,
+            params["min_information"],
+        )
+        record.update(phase="elbo", epoch=epoch, kl_weight=kl_weight)
+        record["time"] = time.perf_counter() - tic
+        history.append(record)
+        progress.epoch("elbo", epoch, record)
+        n_iter = epoch
+        if not math.isfinite(record["elbo"]):
+            raise FloatingPointError("the ELBO became non-finite during training")
+        if kl_weight < 1.0 or params["n_iter_no_change"] is None:
+            continue
+        if best == -math.inf or record["elbo"] > best + params["tol"] * max(
+            1.0, abs(best)
+        ):
+            best = record["elbo"]
+            stall = 0
+        else:
+            stall += 1
+            if stall >= params["n_iter_no_change"]:
+                converged = True
+                break
+    return history, n_iter, converged

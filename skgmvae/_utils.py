@@ -1,0 +1,79 @@
+"""Runtime plumbing shared by the estimator: devices and thread limits."""
+
+import contextlib
+import numbers
+
+import torch
+
+
+def resolve_device(device, *, strict):
+    """Turn the ``device`` parameter into a ``torch.device``.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"`` or ``"auto"`` (CUDA when
+        available, else CPU).
+    strict : bool
+        When True (fitting), asking for an unavailable accelerator raises a
+        ``ValueError``. When False (inference on a loaded model), it falls back
+        to the CPU, so that a model fitted on a GPU predicts anywhere.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a valid torch device; use 'cpu', 'cuda', "
+            "'cuda:N', 'mps' or 'auto'."
+        ) from exc
+    available = True
+    if dev.type == "cuda":
+        available = torch.cuda.is_available() and (
+            dev.index is None or dev.index < torch.cuda.device_count()
+        )
+    elif dev.type == "mps":
+        available = torch.backends.mps.is_available()
+    elif dev.type != "cpu":
+        available = False
+    if available:
+        return dev
+    if strict:
+        raise ValueError(
+            f"device={device!r} was requested but is not available on this "
+            "machine; use device='cpu' or device='auto'."
+        )
+    return torch.device("cpu")
+
+
+def thread_limit():
+    """Number of torch threads allowed here.
+
+    The smallest of torch's own setting (which follows ``OMP_NUM_THREADS``,
+    as set by joblib in its workers) and any OpenMP limit currently imposed
+    through ``threadpoolctl.threadpool_limits``.
+    """
+    limit = torch.get_num_threads()
+    try:
+        from threadpoolctl import threadpool_info
+
+        for info in threadpool_info():
+            if info.get("user_api") == "openmp":
+                limit = min(limit, int(info.get("num_threads", limit)))
+    except Exception:  # threadpoolctl is optional; never fail a fit over it
+        pass
+    return max(1, limit)
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Run the block with ``torch.set_num_threads(n_threads)``, then restore."""
+    previous = torch.get_num_threads()
+    if isinstance(n_threads, numbers.Integral) and n_threads != previous:
+        torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
