@@ -1,0 +1,403 @@
+"""The estimator's behaviour as a scikit-learn user sees it."""
+
+import io
+import pickle
+import sys
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits, load_wine, make_blobs
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import adjusted_rand_score
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skgmvae import GMVAEClustering
+from skgmvae import _estimator
+
+FAST = dict(
+    latent_dim=3,
+    noise_dim=2,
+    hidden_layer_sizes=(32,),
+    prior_hidden=16,
+    max_iter=20,
+    pretrain_epochs=20,
+    kl_warmup=3,
+    batch_size=64,
+    n_score_samples=4,
+)
+
+
+def _blobs(n=150, seed=0):
+    X, y = make_blobs(n_samples=n, centers=3, n_features=4, cluster_std=0.6, random_state=seed)
+    return X, y
+
+
+def _model(**kw):
+    return GMVAEClustering(**{"n_components": 3, "random_state": 0, **FAST, **kw})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = _blobs()
+    return _model().fit(X), X, y
+
+
+def test_fit_attributes_and_shapes(fitted):
+    model, X, y = fitted
+    assert model.labels_.shape == (X.shape[0],)
+    assert model.n_features_in_ == 4
+    assert 1 <= model.n_iter_ <= FAST["max_iter"]
+    assert isinstance(model.converged_, bool)
+    assert np.isfinite(model.lower_bound_)
+    proba = model.predict_proba(X)
+    assert proba.shape == (X.shape[0], 3)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), proba.argmax(1))
+    np.testing.assert_array_equal(model.predict(X), model.labels_)
+    assert model.transform(X).shape == (X.shape[0], FAST["latent_dim"])
+    assert model.score_samples(X).shape == (X.shape[0],)
+    assert model.score(X) == pytest.approx(model.score_samples(X).mean())
+    assert list(model.get_feature_names_out()) == [f"gmvaeclustering{i}" for i in range(3)]
+    assert adjusted_rand_score(y, model.labels_) > 0.9
+
+
+def test_history_records_every_epoch_and_term(fitted):
+    model, _, _ = fitted
+    pre = [r for r in model.history_ if r["phase"] == "pretrain"]
+    elbo = [r for r in model.history_ if r["phase"] == "elbo"]
+    assert len(pre) == FAST["pretrain_epochs"]
+    assert len(elbo) == model.n_iter_
+    for rec in elbo:
+        for key in ("elbo", "reconstruction", "conditional_prior", "w_prior", "z_prior", "time"):
+            assert np.isfinite(rec[key])
+        assert rec["elbo"] == pytest.approx(
+            rec["reconstruction"] - rec["conditional_prior"] - rec["w_prior"] - rec["z_prior"],
+            rel=1e-5,
+            abs=1e-5,
+        )
+        assert rec["conditional_prior"] >= 0 and rec["w_prior"] >= 0 and rec["z_prior"] >= -1e-6
+    weights = [r["kl_weight"] for r in elbo]
+    assert weights[0] == pytest.approx(1 / 3) and weights[-1] == 1.0
+
+
+def test_score_is_above_elbo_on_average(fitted):
+    model, X, _ = fitted
+    # the importance-weighted bound is at least as tight as the ELBO
+    assert model.score(X) >= model.lower_bound_ - 0.5
+
+
+def test_sample_gives_rows_in_input_units(fitted):
+    model, X, _ = fitted
+    Xs, labels = model.sample(300)
+    assert Xs.shape == (300, 4) and labels.shape == (300,)
+    assert set(np.unique(labels)) <= {0, 1, 2}
+    assert np.all(np.isfinite(Xs))
+    # generated data lives where the training data does
+    assert np.all(np.abs(Xs.mean(0) - X.mean(0)) < 2 * X.std(0))
+    Xs2, labels2 = model.sample(300)
+    np.testing.assert_array_equal(Xs, Xs2)  # random_state fixed -> same draw
+    np.testing.assert_array_equal(labels, labels2)
+
+
+def test_same_seed_is_bit_identical_and_other_seed_differs():
+    X, _ = _blobs()
+    a = _model(random_state=3).fit(X)
+    b = _model(random_state=3).fit(X)
+    c = _model(random_state=4).fit(X)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    assert not np.array_equal(a.transform(X), c.transform(X))
+
+
+def test_batch_equals_row_by_row(fitted):
+    model, X, _ = fitted
+    rows = X[:25]
+    full = model.predict_proba(rows)
+    single = np.vstack([model.predict_proba(r[None]) for r in rows])
+    np.testing.assert_allclose(full, single, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(
+        model.predict(rows), np.concatenate([model.predict(r[None]) for r in rows])
+    )
+    np.testing.assert_allclose(
+        model.score_samples(rows),
+        np.concatenate([model.score_samples(r[None]) for r in rows]),
+        rtol=1e-10,
+    )
+
+
+def test_inference_in_blocks_matches_one_block(fitted, monkeypatch):
+    model, X, _ = fitted
+    whole = model.predict_proba(X)
+    monkeypatch.setattr(_estimator, "INFERENCE_BATCH", 7)
+    np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_input_is_not_upcast(fitted, monkeypatch):
+    model, X, _ = fitted
+    X32 = X.astype(np.float32)
+    assert model.transform(X32).dtype == np.float32
+    assert model.transform(X).dtype == np.float64
+    seen = []
+    original = _estimator.validate_data
+
+    def spy(*args, **kwargs):
+        out = original(*args, **kwargs)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(_estimator, "validate_data", spy)
+    _model(max_iter=1, pretrain_epochs=1).fit(X32)
+    assert seen[0].dtype == np.float32
+    assert np.shares_memory(seen[0], X32)
+
+
+def test_pickle_and_joblib_round_trips(fitted, tmp_path):
+    model, X, _ = fitted
+    expected = model.predict_proba(X)
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
+    path = tmp_path / "model.joblib"
+    joblib.dump(model, path)
+    np.testing.assert_array_equal(joblib.load(path).predict_proba(X), expected)
+
+
+def test_pickle_holds_only_cpu_tensors_and_loads_without_gpu(fitted, monkeypatch):
+    """A model whose device is a GPU predicts on a CPU-only machine."""
+    model, X, _ = fitted
+    state = model.__getstate__()
+    assert all(t.device.type == "cpu" for t in state["_net_state"].values())
+    gpu_model = pickle.loads(pickle.dumps(model))
+    gpu_model.device = "cuda"  # as if fitted on a GPU
+    blob = pickle.dumps(gpu_model)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loaded = pickle.loads(blob)
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-12)
+
+
+def test_unpickling_other_format_version_is_a_clear_error(fitted):
+    model, _, _ = fitted
+    state = model.__getstate__()
+    state["_pickle_format"] = 999
+    fresh = GMVAEClustering.__new__(GMVAEClustering)
+    with pytest.raises(ValueError, match="pickle format 999"):
+        fresh.__setstate__(state)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_fit_predicts_on_cpu_after_pickle():
+    X, _ = _blobs()
+    model = _model(device="cuda").fit(X)
+    loaded = pickle.loads(pickle.dumps(model))
+    loaded.set_params(device="cpu")
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-6)
+
+
+def test_pipeline_clone_cross_val_and_pandas_output():
+    pd = pytest.importorskip("pandas")
+    X, _ = _blobs()
+    pipe = Pipeline([("scale", StandardScaler()), ("gmvae", _model())])
+    labels = pipe.fit_predict(X)
+    assert labels.shape == (X.shape[0],)
+    scores = cross_val_score(clone(pipe), X, cv=3)
+    assert scores.shape == (3,) and np.all(np.isfinite(scores))
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    model = _model().set_output(transform="pandas").fit(df)
+    out = model.transform(df)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == ["gmvaeclustering0", "gmvaeclustering1", "gmvaeclustering2"]
+    np.testing.assert_array_equal(model.feature_names_in_, ["a", "b", "c", "d"])
+
+
+def test_grid_search_over_n_components_in_parallel():
+    X, _ = _blobs()
+    search = GridSearchCV(_model(), {"n_components": [2, 3]}, cv=2, n_jobs=2)
+    search.fit(X)
+    assert search.best_params_["n_components"] in (2, 3)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def _threads_in_worker():
+    from skgmvae import _utils
+
+    return _utils.thread_limit()
+
+
+def test_threads_follow_threadpoolctl_and_joblib_limits():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=1):
+        from skgmvae._utils import thread_limit
+
+        assert thread_limit() == 1
+    n_cpu = joblib.cpu_count()
+    counts = joblib.Parallel(n_jobs=2)(joblib.delayed(_threads_in_worker)() for _ in range(2))
+    assert all(c <= max(1, n_cpu // 2) for c in counts)
+
+
+def test_training_uses_the_thread_limit(monkeypatch):
+    from skgmvae import _utils
+
+    seen = []
+    monkeypatch.setattr(_estimator, "thread_limit", lambda: 1)
+    original = _estimator.fit_one
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_estimator, "fit_one", spy)
+    before = torch.get_num_threads()
+    _model(max_iter=1, pretrain_epochs=1).fit(_blobs()[0])
+    assert seen == [1]
+    assert torch.get_num_threads() == before
+    assert _utils.thread_limit() >= 1
+
+
+def test_raw_unscaled_wine_trains_stably():
+    X, y = load_wine(return_X_y=True)
+    model = GMVAEClustering(n_components=3, random_state=0, max_iter=30, pretrain_epochs=20).fit(X)
+    assert np.all(np.isfinite(model.predict_proba(X)))
+    assert np.isfinite(model.score(X))
+    assert all(np.isfinite(r["reconstruction"]) for r in model.history_)
+    assert adjusted_rand_score(y, model.labels_) > 0.5
+
+
+def test_bernoulli_on_images_in_unit_interval():
+    X, y = load_digits(return_X_y=True)
+    X = X[:300] / 16.0
+    model = GMVAEClustering(
+        n_components=5, likelihood="bernoulli", random_state=0, **{**FAST, "max_iter": 5}
+    ).fit(X)
+    assert model.predict_proba(X).shape == (300, 5)
+    Xs, _ = model.sample(10)
+    assert set(np.unique(Xs)) <= {0.0, 1.0}
+    assert np.isfinite(model.score(X))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model.fit(X * 16)
+
+
+def test_n_init_keeps_the_best_lower_bound(monkeypatch):
+    X, _ = _blobs()
+    bounds = []
+    original = GMVAEClustering._elbo_rows
+
+    def spy(self, Xt):
+        out = original(self, Xt)
+        bounds.append(float(np.mean(out)))
+        return out
+
+    monkeypatch.setattr(GMVAEClustering, "_elbo_rows", spy)
+    model = _model(n_init=3).fit(X)
+    assert len(bounds) == 3
+    assert model.lower_bound_ == pytest.approx(max(bounds))
+
+
+def test_early_stopping_and_convergence_warning():
+    X, _ = _blobs()
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        _model(max_iter=2, n_iter_no_change=5).fit(X)
+    model = _model(max_iter=200, n_iter_no_change=2, tol=0.5)
+    model.fit(X)
+    assert model.converged_ and model.n_iter_ < 200
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, _ = _blobs()
+    _model(max_iter=3, pretrain_epochs=2, verbose=1, n_iter_no_change=None).fit(X)
+    lines = [l for l in capsys.readouterr().out.splitlines() if "epoch" in l]
+    assert len(lines) == 5
+    assert "ELBO" in lines[-1] and "left" in lines[-1] and "s |" in lines[-1]
+    _model(max_iter=2, pretrain_epochs=1, verbose=0).fit(X)
+    assert capsys.readouterr().out == ""
+
+
+def test_not_fitted_errors():
+    with pytest.raises(NotFittedError):
+        GMVAEClustering().predict(np.zeros((2, 2)))
+    with pytest.raises(NotFittedError):
+        GMVAEClustering().sample(2)
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.array([[1.0, np.nan], [2.0, 3.0], [1.0, 1.0]]), "NaN"),
+        (np.array([[1.0, np.inf], [2.0, 3.0], [1.0, 1.0]]), "infinity"),
+        (np.zeros((0, 3)), "0 sample"),
+        (np.zeros((1, 3)), "1 sample"),
+        (np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object), "could not convert|string"),
+        (np.zeros((4, 2, 2)), "3"),
+        (np.arange(5.0), "2D array"),
+    ],
+)
+def test_bad_training_data_is_a_clear_value_error(X, match):
+    with pytest.raises(ValueError, match=match):
+        GMVAEClustering(n_components=1).fit(X)
+
+
+def test_sparse_input_is_rejected_clearly():
+    sp = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="dense data is required"):
+        GMVAEClustering(n_components=2).fit(sp.random(10, 3, density=0.5, format="csr"))
+
+
+def test_more_components_than_rows():
+    with pytest.raises(ValueError, match="n_components=5 must be <= n_samples=3"):
+        GMVAEClustering(n_components=5).fit(np.random.rand(3, 2))
+
+
+def test_wrong_feature_count_at_predict(fitted):
+    model, _, _ = fitted
+    with pytest.raises(ValueError, match="features"):
+        model.predict(np.zeros((3, 5)))
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("n_components", 0),
+        ("n_components", 2.5),
+        ("latent_dim", -1),
+        ("max_iter", 0),
+        ("batch_size", 0),
+        ("learning_rate", 0.0),
+        ("learning_rate", float("nan")),
+        ("tol", -1.0),
+        ("min_information", -0.1),
+        ("kl_warmup", -1),
+        ("n_init", 0),
+        ("n_mc_samples", 0),
+        ("hidden_layer_sizes", ()),
+        ("hidden_layer_sizes", (10, 0)),
+        ("likelihood", "poisson"),
+        ("n_iter_no_change", 0),
+        ("verbose", -1),
+    ],
+)
+def test_bad_parameters_name_the_parameter(param, value):
+    X, _ = _blobs(30)
+    with pytest.raises(ValueError, match=param):
+        GMVAEClustering(**{"n_components": 2, param: value}).fit(X)
+
+
+def test_unavailable_device_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    X, _ = _blobs(30)
+    with pytest.raises(ValueError, match="not available"):
+        GMVAEClustering(n_components=2, device="cuda").fit(X)
+    with pytest.raises(ValueError, match="not a valid torch device"):
+        GMVAEClustering(n_components=2, device="gpu-please").fit(X)
+
+
+def test_no_global_torch_rng_side_effect():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    _model(max_iter=1, pretrain_epochs=1).fit(_blobs()[0])
+    np.testing.assert_array_equal(torch.rand(3), expected)
