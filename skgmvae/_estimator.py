@@ -97,7 +97,7 @@ class GMVAEClustering(
         Number of ELBO epochs over which the weight of the KL terms rises
         linearly from ``1/kl_warmup`` to 1. 0 disables warm-up.
 
-    pretrain_epochs : int, default=10
+    pretrain_epochs : int, default=30
         Epochs of deterministic autoencoder training before the ELBO phase;
         the mixture is then initialised by a diagonal Gaussian mixture fitted
         on the embedding. 0 skips both.
@@ -198,7 +198,7 @@ class GMVAEClustering(
         n_mc_samples=1,
         min_information=0.5,
         kl_warmup=10,
-        pretrain_epochs=10,
+        pretrain_epochs=30,
         max_iter=100,
         batch_size=128,
         learning_rate=1e-3,

@@ -1,0 +1,148 @@
+"""Training speed of GMVAEClustering on MNIST-sized input.
+
+Prints, in one run on the current machine:
+
+1. samples/s of ELBO training steps on 784-feature input with the authors'
+   MNIST architecture (hidden 500-500, dim x = 200, dim w = 150, K = 14,
+   prior net 500 tanh units, M = 1);
+2. the GFLOP/s achieved by that step (forward + backward counted as 3x the
+   multiply-adds of the forward pass's linear layers);
+3. this machine's fp32 matrix-multiply GFLOP/s, measured here with torch.
+
+Results go to ``benchmarks/results/bench_speed.json``.
+
+Usage::
+
+    python benchmarks/bench_speed.py [--batch-sizes 50 256] [--steps 100] [--device cpu]
+"""
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from skgmvae import _elbo
+from skgmvae._model import build_net, init_seed_state
+from skgmvae._train import forward_terms, make_optimizer
+
+ARCH = dict(
+    n_features=784,
+    n_components=14,
+    latent_dim=200,
+    noise_dim=150,
+    hidden_layer_sizes=(500, 500),
+    prior_hidden=500,
+    likelihood="bernoulli",
+)
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_gflops(device, n=2048, repeats=20):
+    """Best-of-5 fp32 GFLOP/s of an n x n matrix product."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=g).to(device)
+    b = torch.randn(n, n, generator=g).to(device)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(5):
+        _sync(device)
+        tic = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        _sync(device)
+        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - tic) / 1e9)
+    return best
+
+
+def training_rate(device, batch_size, steps):
+    """Samples/s and GFLOP/s of full training steps (forward, backward, Adam)."""
+    net = build_net(ARCH, 0).to(device)
+    opt = make_optimizer(net, 1e-4)
+    gen = init_seed_state(0)
+    X = torch.rand(batch_size * 8, 784, generator=gen).to(device)
+    flops_step = 3 * net.flops_per_row() * batch_size
+
+    def step(i):
+        y = X[(i % 8) * batch_size : (i % 8 + 1) * batch_size]
+        terms = forward_terms(net, y, 1, gen)
+        loss = _elbo.training_loss(terms, 1.0, 0.5)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for i in range(10):
+        step(i)
+    rates = []
+    for _ in range(3):
+        _sync(device)
+        tic = time.perf_counter()
+        for i in range(steps):
+            step(i)
+        _sync(device)
+        rates.append(steps * batch_size / (time.perf_counter() - tic))
+    best = max(rates)
+    return best, best / batch_size * flops_step / 1e9
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[50, 128, 512])
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--quick", action="store_true", help="few steps, for CI")
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "bench_speed.json")
+    )
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    steps = 5 if args.quick else args.steps
+
+    peak = matmul_gflops(device, n=512 if args.quick else 2048)
+    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"fp32 matmul: {peak:.1f} GFLOP/s")
+    rows = []
+    for bs in args.batch_sizes:
+        rate, gflops = training_rate(device, bs, steps)
+        rows.append(
+            {
+                "batch_size": bs,
+                "samples_per_s": rate,
+                "train_gflops": gflops,
+                "fraction_of_matmul": gflops / peak,
+            }
+        )
+        print(
+            f"batch {bs:>4}: {rate:>9.0f} samples/s, {gflops:>7.1f} GFLOP/s "
+            f"= {100 * gflops / peak:.0f}% of matmul"
+        )
+    epoch_70k = 70000 / max(r["samples_per_s"] for r in rows)
+    print(f"one epoch of 70,000 MNIST images at the best batch size: {epoch_70k:.1f} s")
+    out = {
+        "machine": platform.platform(),
+        "processor": platform.processor(),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "matmul_gflops": peak,
+        "architecture": ARCH,
+        "flops_per_row_forward": build_net(ARCH, 0).flops_per_row(),
+        "results": rows,
+        "quick": args.quick,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2, default=float))
+    return out
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()

@@ -1,0 +1,52 @@
+"""The demo and the benchmark scripts run end to end (in their quick form)."""
+
+import io
+import json
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from skgmvae.__main__ import main, run_demo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_prints_the_three_models(monkeypatch):
+    import skgmvae
+
+    original = skgmvae.GMVAEClustering
+
+    def small(k, **kw):
+        return original(k, max_iter=3, pretrain_epochs=3, **kw)
+
+    monkeypatch.setattr(skgmvae, "GMVAEClustering", small)
+    out = io.StringIO()
+    results = run_demo(seeds=1, out=out)
+    text = out.getvalue()
+    for name in ("GMVAEClustering", "KMeans", "GaussianMixture"):
+        assert name in text
+        assert results[name].shape == (1, 4)
+        assert np.all((results[name][:, :3] <= 1) & (results[name][:, :3] >= -1))
+    # KMeans on digits is a known quantity: Hungarian accuracy near 0.79
+    assert 0.7 < results["KMeans"][0, 0] < 0.9
+
+
+def test_demo_cli_help(capsys):
+    try:
+        main(["--help"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert "load_digits" in capsys.readouterr().out
+
+
+def test_bench_speed_quick(tmp_path, monkeypatch):
+    out = tmp_path / "speed.json"
+    monkeypatch.setattr(
+        sys, "argv", ["bench_speed.py", "--quick", "--batch-sizes", "16", "--out", str(out)]
+    )
+    runpy.run_path(str(ROOT / "benchmarks" / "bench_speed.py"), run_name="__main__")
+    result = json.loads(out.read_text())
+    assert result["matmul_gflops"] > 0
+    assert result["results"][0]["samples_per_s"] > 0
