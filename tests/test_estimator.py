@@ -85,6 +85,16 @@ def test_history_records_every_epoch_and_term(fitted):
     assert weights[0] == pytest.approx(1 / 3) and weights[-1] == 1.0
 
 
+@pytest.mark.parametrize(
+    "n_samples, batch_size, expected",
+    [(1797, 128, 100), (70000, 128, 4), (20, 128, 100), (10**7, 128, 2)],
+)
+def test_auto_pretraining_length(n_samples, batch_size, expected):
+    model = GMVAEClustering(batch_size=batch_size)
+    assert model._pretrain_epochs(n_samples) == expected
+    assert GMVAEClustering(pretrain_epochs=7)._pretrain_epochs(n_samples) == 7
+
+
 def test_score_is_above_elbo_on_average(fitted):
     model, X, _ = fitted
     # the importance-weighted bound is at least as tight as the ELBO
@@ -378,6 +388,8 @@ def test_wrong_feature_count_at_predict(fitted):
         ("likelihood", "poisson"),
         ("n_iter_no_change", 0),
         ("verbose", -1),
+        ("pretrain_epochs", "always"),
+        ("pretrain_epochs", -2),
     ],
 )
 def test_bad_parameters_name_the_parameter(param, value):
