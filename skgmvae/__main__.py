@@ -20,9 +20,11 @@ def _scores(y, labels):
     )
 
 
-def run_demo(seeds=3, verbose=0, out=sys.stdout):
+def run_demo(seeds=3, verbose=0, out=sys.stdout, params=None):
     """Fit the three models on ``load_digits`` for ``seeds`` seeds each and
     print a table of Hungarian accuracy, NMI, ARI and fit seconds.
+
+    ``params`` are extra keyword arguments of :class:`GMVAEClustering`.
 
     Returns
     -------
@@ -46,7 +48,9 @@ def run_demo(seeds=3, verbose=0, out=sys.stdout):
         file=out,
     )
     makers = {
-        "GMVAEClustering": lambda s: GMVAEClustering(k, random_state=s, verbose=verbose),
+        "GMVAEClustering": lambda s: GMVAEClustering(
+            k, random_state=s, verbose=verbose, **(params or {})
+        ),
         "KMeans": lambda s: KMeans(k, n_init=10, random_state=s),
         "GaussianMixture": lambda s: GaussianMixture(
             k, covariance_type="diag", random_state=s
