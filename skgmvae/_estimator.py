@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _elbo
 from ._model import build_net, init_seed_state, standard_normal
-from ._train import encode_means, fit_one, iter_batches, sample_latents
+from ._train import fit_one, iter_batches
 from ._utils import resolve_device, thread_limit, torch_threads
 
 #: Version of the pickled state; bumped when the stored layout changes.
@@ -410,7 +410,10 @@ class GMVAEClustering(
 
     def _to_tensor(self, X, device, dtype=torch.float32):
         """Scaled tensor of a block of rows on ``device``."""
-        t = torch.as_tensor(np.asarray(X)).to(dtype)
+        X = np.asarray(X)
+        if not X.flags.writeable:  # torch tensors cannot wrap read-only memory
+            X = X.copy()
+        t = torch.as_tensor(X).to(dtype)
         if self.likelihood == "gaussian":
             shift = torch.from_numpy(self._shift).to(dtype)
             t = (t - shift) / torch.from_numpy(self._scale).to(dtype)
@@ -460,37 +463,32 @@ class GMVAEClustering(
         proba /= proba.sum(axis=1, keepdims=True)
         return proba
 
+    def _fixed_draws(self, net, y):
+        """Encode ``y`` and draw (x, w) with the model's fixed noise."""
+        enc = net.encode(y)
+        eps = self._fixed_noise(self.n_score_samples, net.latent_dim + net.noise_dim)
+        eps = eps.to(device=y.device, dtype=y.dtype)
+        ex, ew = eps.split([net.latent_dim, net.noise_dim], dim=-1)
+        x = _elbo.reparameterize(enc[0], enc[1], ex)
+        w = _elbo.reparameterize(enc[2], enc[3], ew)
+        return enc, x, w, net.prior(w), net.decode(x)
+
     def _elbo_rows(self, Xt):
-        """Per-row ELBO of the tensor ``Xt`` with fixed noise."""
+        """Per-row ELBO of the training tensor ``Xt`` with the fixed noise."""
         net = self._net
         net.eval()
-        eps = self._fixed_noise(self.n_score_samples, net.latent_dim + net.noise_dim)
-        eps = eps.to(device=Xt.device, dtype=Xt.dtype)
         outs = []
         with torch.no_grad():
             for idx in iter_batches(Xt.shape[0], INFERENCE_BATCH):
                 y = Xt[idx.to(Xt.device)]
-                enc = net.encode(y)
-                ex, ew = eps.split([net.latent_dim, net.noise_dim], dim=-1)
-                x = _elbo.reparameterize(enc[0], enc[1], ex)
-                w = _elbo.reparameterize(enc[2], enc[3], ew)
-                pm, pv = net.prior(w)
-                terms = _elbo.elbo_terms(
-                    y, enc, x, w, pm, pv, net.decode(x), net.likelihood
-                )
+                enc, x, w, (pm, pv), decoded = self._fixed_draws(net, y)
+                terms = _elbo.elbo_terms(y, enc, x, w, pm, pv, decoded, net.likelihood)
                 outs.append(terms["elbo"].cpu().numpy())
         return np.concatenate(outs) - self._log_det_scale
 
     def _iwae_rows(self, net, y):
-        enc = net.encode(y)
-        eps = self._fixed_noise(self.n_score_samples, net.latent_dim + net.noise_dim)
-        ex, ew = eps.to(y.device).split([net.latent_dim, net.noise_dim], dim=-1)
-        x = _elbo.reparameterize(enc[0], enc[1], ex)
-        w = _elbo.reparameterize(enc[2], enc[3], ew)
-        prior_mean, prior_logvar = net.prior(w)
-        log_joint = _elbo.log_joint_marginal_z(
-            y, x, w, prior_mean, prior_logvar, net.decode(x), net.likelihood
-        )
+        enc, x, w, (pm, pv), decoded = self._fixed_draws(net, y)
+        log_joint = _elbo.log_joint_marginal_z(y, x, w, pm, pv, decoded, net.likelihood)
         log_q = _elbo.gaussian_log_prob(x, enc[0], enc[1]) + _elbo.gaussian_log_prob(
             w, enc[2], enc[3]
         )

@@ -6,7 +6,6 @@ import math
 import sys
 import time
 
-import numpy as np
 import torch
 
 from . import _elbo

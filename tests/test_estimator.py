@@ -1,8 +1,6 @@
 """The estimator's behaviour as a scikit-learn user sees it."""
 
-import io
 import pickle
-import sys
 
 import joblib
 import numpy as np
