@@ -363,19 +363,27 @@ class GMVAEClustering(
                 if self.verbose and self.n_init > 1:
                     print(f"Initialization {i + 1}/{self.n_init}", flush=True)
                 net = build_net(config, seed).to(device)
-                history, n_iter, converged = fit_one(
+                history, n_iter, converged, interrupted = fit_one(
                     net, Xt, params, seed, verbose=self.verbose
                 )
                 self._net = net
                 bound = float(np.mean(self._elbo_rows(Xt)))
-                if best is None or bound > best[0]:
+                if best is None or bound > best[0] or not np.isfinite(best[0]):
                     best = (bound, net, history, n_iter, converged)
+                if interrupted:
+                    warnings.warn(
+                        f"Training was interrupted (initialization {i + 1} of "
+                        f"{self.n_init}, epoch {len(history)}); the model keeps the "
+                        "best parameters reached so far and can be used as is.",
+                        UserWarning,
+                    )
+                    break
             del Xt
             self.lower_bound_, self._net, self.history_, self.n_iter_, conv = best
             self.converged_ = bool(conv)
             self._net_config = config
             self.labels_ = self._predict_proba_array(X).argmax(axis=1)
-        if not self.converged_ and self.n_iter_no_change is not None:
+        if not self.converged_ and self.n_iter_no_change is not None and not interrupted:
             warnings.warn(
                 f"GMVAEClustering stopped at max_iter={self.max_iter} epochs "
                 "before the ELBO stopped improving. Increase max_iter, or raise "

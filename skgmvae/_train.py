@@ -220,13 +220,28 @@ def fit_one(net, X, params, seed, verbose=0, stream=None):
         Number of ELBO epochs run.
     converged : bool
         Whether early stopping ended the run before ``max_iter``.
+    interrupted : bool
+        Whether a ``KeyboardInterrupt`` (Ctrl-C) ended the run; ``net`` then
+        holds the parameters reached so far.
     """
+    history = []
+    progress = _Progress(verbose, params["pretrain_epochs"] + params["max_iter"], stream)
+    interrupted = False
+    try:
+        converged = _train_phases(net, X, params, seed, progress, history)
+    except KeyboardInterrupt:
+        converged, interrupted = False, True
+    n_iter = sum(1 for record in history if record["phase"] == "elbo")
+    return history, n_iter, converged, interrupted
+
+
+def _train_phases(net, X, params, seed, progress, history):
+    """Pretraining, mixture initialisation and ELBO epochs; appends one record
+    per epoch to ``history`` and returns whether early stopping fired."""
     from ._model import init_seed_state
 
     generator = init_seed_state(seed)
     batch_size = min(params["batch_size"], X.shape[0])
-    progress = _Progress(verbose, params["pretrain_epochs"] + params["max_iter"], stream)
-    history = []
 
     if params["pretrain_epochs"] > 0:
         optimizer = make_optimizer(net, params["learning_rate"])
@@ -239,7 +254,8 @@ def fit_one(net, X, params, seed, verbose=0, stream=None):
             progress.epoch("pretrain", epoch, record)
             if not math.isfinite(recon):
                 raise FloatingPointError(
-                    "the reconstruction loss became non-finite during pretraining"
+                    "the reconstruction loss became non-finite during pretraining; "
+                    "lower learning_rate or check X for extreme values"
                 )
         init_from_autoencoder(net, X, batch_size, seed)
 
@@ -247,8 +263,6 @@ def fit_one(net, X, params, seed, verbose=0, stream=None):
     warmup = params["kl_warmup"]
     best = -math.inf
     stall = 0
-    converged = False
-    n_iter = 0
     for epoch in range(1, params["max_iter"] + 1):
         tic = time.perf_counter()
         kl_weight = min(1.0, epoch / warmup) if warmup > 0 else 1.0
@@ -266,9 +280,11 @@ def fit_one(net, X, params, seed, verbose=0, stream=None):
         record["time"] = time.perf_counter() - tic
         history.append(record)
         progress.epoch("elbo", epoch, record)
-        n_iter = epoch
         if not math.isfinite(record["elbo"]):
-            raise FloatingPointError("the ELBO became non-finite during training")
+            raise FloatingPointError(
+                "the ELBO became non-finite during training; lower learning_rate "
+                "or check X for extreme values"
+            )
         if kl_weight < 1.0 or params["n_iter_no_change"] is None:
             continue
         if best == -math.inf or record["elbo"] > best + params["tol"] * max(
@@ -279,6 +295,5 @@ def fit_one(net, X, params, seed, verbose=0, stream=None):
         else:
             stall += 1
             if stall >= params["n_iter_no_change"]:
-                converged = True
-                break
-    return history, n_iter, converged
+                return True
+    return False

@@ -411,3 +411,37 @@ def test_no_global_torch_rng_side_effect():
     torch.manual_seed(123)
     _model(max_iter=1, pretrain_epochs=1).fit(_blobs()[0])
     np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_keyboard_interrupt_leaves_a_usable_model(monkeypatch):
+    from skgmvae import _train
+
+    X, _ = _blobs()
+    original = _train.elbo_epoch
+    calls = []
+
+    def interrupt_at_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_train, "elbo_epoch", interrupt_at_third)
+    with pytest.warns(UserWarning, match="interrupted"):
+        model = _model(n_init=3).fit(X)
+    assert model.n_iter_ == 2  # two finished epochs, the third was cut
+    assert len(calls) == 3  # the other initializations were not started
+    proba = model.predict_proba(X)
+    assert np.all(np.isfinite(proba))
+    assert model.labels_.shape == (X.shape[0],)
+
+
+def test_divergence_is_a_clear_error_not_nan_output():
+    X, _ = _blobs()
+    model = _model(learning_rate=1e12, max_iter=30, pretrain_epochs=5)
+    try:
+        model.fit(X * 1e6)
+    except FloatingPointError as exc:
+        assert "learning_rate" in str(exc)
+    else:  # training survived: then nothing it returns may be NaN
+        assert np.all(np.isfinite(model.predict_proba(X * 1e6)))
