@@ -85,6 +85,35 @@ def kl_categorical_uniform(log_probs):
     return (log_probs.exp() * log_probs).sum(-1) + math.log(n_components)
 
 
+def component_log_lik_and_kl(x, mean_q, logvar_q, prior_mean, prior_logvar):
+    """Both per-component quantities of the conditional prior in one pass.
+
+    Equivalent to ``gaussian_log_prob(x[..., None, :], prior_mean,
+    prior_logvar)`` and ``kl_diag_gaussians(mean_q[..., None, :],
+    logvar_q[..., None, :], prior_mean, prior_logvar)``, sharing the
+    component precisions and the log-determinants between them (the
+    (S, B, K, Dx) tensors dominate the cost of a training step).
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (S, B, Dx)
+    mean_q, logvar_q : torch.Tensor of shape (B, Dx)
+    prior_mean, prior_logvar : torch.Tensor of shape (S, B, K, Dx)
+
+    Returns
+    -------
+    log_lik, kl : torch.Tensor of shape (S, B, K)
+    """
+    dim = x.shape[-1]
+    precision = torch.exp(-prior_logvar)
+    log_det = prior_logvar.sum(-1)
+    dx = (x.unsqueeze(-2) - prior_mean).pow(2)
+    log_lik = -0.5 * (dim * LOG_2PI + log_det + (dx * precision).sum(-1))
+    dq = (mean_q.unsqueeze(-2) - prior_mean).pow(2) + torch.exp(logvar_q).unsqueeze(-2)
+    kl = 0.5 * (log_det - logvar_q.sum(-1).unsqueeze(-1) + (dq * precision).sum(-1) - dim)
+    return log_lik, kl
+
+
 def reparameterize(mean, logvar, noise):
     """Draw ``mean + exp(logvar / 2) * noise`` (the reparameterisation trick)."""
     return mean + torch.exp(0.5 * logvar) * noise
@@ -131,10 +160,10 @@ def elbo_terms(y, enc, x, w, prior_mean, prior_logvar, decoded, likelihood):
     """
     mean_x, logvar_x, mean_w, logvar_w = enc
     recon = reconstruction_log_prob(y, decoded, likelihood).mean(0)
-    log_pz = z_posterior_log_probs(x, prior_mean, prior_logvar)
-    kl_x = kl_diag_gaussians(
-        mean_x.unsqueeze(-2), logvar_x.unsqueeze(-2), prior_mean, prior_logvar
-    )  # (S, B, K)
+    log_lik, kl_x = component_log_lik_and_kl(
+        x, mean_x, logvar_x, prior_mean, prior_logvar
+    )  # (S, B, K) each
+    log_pz = torch.log_softmax(log_lik, dim=-1)
     cond = (log_pz.exp() * kl_x).sum(-1).mean(0)
     kl_w = kl_standard_normal(mean_w, logvar_w)
     kl_z = kl_categorical_uniform(log_pz).mean(0)

@@ -96,9 +96,9 @@ class GMVAENet(nn.Module):
 
     def prior(self, w):
         """Component means and log-variances of p(x | w, z), shape (..., K, Dx)."""
-        out = self.prior_head(self.prior_hidden(w))
-        out = out.unflatten(-1, (2, self.n_components, self.latent_dim))
-        return out[..., 0, :, :], _variance_to_logvar(out[..., 1, :, :])
+        mean, raw = self.prior_head(self.prior_hidden(w)).chunk(2, dim=-1)
+        shape = (self.n_components, self.latent_dim)
+        return mean.unflatten(-1, shape), _variance_to_logvar(raw.unflatten(-1, shape))
 
     def decode(self, x):
         """Decoder output: ``(mean, logvar)`` or ``(logits, None)``."""

@@ -224,3 +224,22 @@ def test_gradients_finite_at_extreme_inputs(likelihood):
     assert torch.isfinite(loss)
     for p in net.parameters():
         assert p.grad is None or torch.isfinite(p.grad).all()
+
+
+def test_fused_component_terms_match_the_separate_functions():
+    g = _gen(21)
+    x = torch.randn(3, 5, 4, generator=g, dtype=torch.float64)
+    mq = torch.randn(5, 4, generator=g, dtype=torch.float64)
+    lq = 0.5 * torch.randn(5, 4, generator=g, dtype=torch.float64)
+    pm = torch.randn(3, 5, 6, 4, generator=g, dtype=torch.float64)
+    pv = 0.5 * torch.randn(3, 5, 6, 4, generator=g, dtype=torch.float64)
+    log_lik, kl = _elbo.component_log_lik_and_kl(x, mq, lq, pm, pv)
+    np.testing.assert_allclose(
+        log_lik, _elbo.gaussian_log_prob(x.unsqueeze(-2), pm, pv), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        kl, _elbo.kl_diag_gaussians(mq.unsqueeze(-2), lq.unsqueeze(-2), pm, pv), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        torch.log_softmax(log_lik, -1), _elbo.z_posterior_log_probs(x, pm, pv), atol=1e-12
+    )
