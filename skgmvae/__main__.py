@@ -20,40 +20,46 @@ def _scores(y, labels):
     )
 
 
-def run_demo(seeds=3, verbose=0, out=sys.stdout, params=None):
-    """Fit the three models on ``load_digits`` for ``seeds`` seeds each and
-    print a table of Hungarian accuracy, NMI, ARI and fit seconds.
+def compare_models(X, y, n_clusters, seeds=3, *, params=None, verbose=0, out=sys.stdout):
+    """Fit GMVAEClustering, KMeans and GaussianMixture on ``X`` for ``seeds``
+    seeds each, score them against ``y`` and print a table (mean ± std over
+    seeds).
 
-    ``params`` are extra keyword arguments of :class:`GMVAEClustering`.
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        True classes, used only for scoring.
+    n_clusters : int
+        Number of clusters given to every model.
+    seeds : int, default=3
+    params : dict, default=None
+        Extra keyword arguments of :class:`GMVAEClustering`.
+    verbose : int, default=0
+        GMVAE progress output.
+    out : file-like, default=sys.stdout
 
     Returns
     -------
     results : dict
-        Model name -> array of shape (seeds, 4): accuracy, NMI, ARI, seconds.
+        Model name -> array of shape (seeds, 4): Hungarian accuracy, NMI,
+        ARI, fit seconds.
     """
     import warnings
 
     from sklearn.cluster import KMeans
-    from sklearn.datasets import load_digits
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
 
     from . import GMVAEClustering
 
-    X, y = load_digits(return_X_y=True)
-    k = len(np.unique(y))
-    print(
-        f"load_digits: {X.shape[0]} images of {X.shape[1]} pixels, {k} digits; "
-        f"{seeds} seed(s) per model",
-        file=out,
-    )
     makers = {
         "GMVAEClustering": lambda s: GMVAEClustering(
-            k, random_state=s, verbose=verbose, **(params or {})
+            n_clusters, random_state=s, verbose=verbose, **(params or {})
         ),
-        "KMeans": lambda s: KMeans(k, n_init=10, random_state=s),
+        "KMeans": lambda s: KMeans(n_clusters, n_init=10, random_state=s),
         "GaussianMixture": lambda s: GaussianMixture(
-            k, covariance_type="diag", random_state=s
+            n_clusters, covariance_type="diag", random_state=s
         ),
     }
     results = {}
@@ -78,6 +84,20 @@ def run_demo(seeds=3, verbose=0, out=sys.stdout, params=None):
         cells = " ".join(f"{m:>8.3f} ± {s:.3f}" for m, s in zip(mean[:3], std[:3]))
         print(f"{name:<16} {cells} {mean[3]:>7.2f}", file=out)
     return results
+
+
+def run_demo(seeds=3, verbose=0, out=sys.stdout, params=None):
+    """:func:`compare_models` on scikit-learn's ``load_digits`` (10 digits)."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    k = len(np.unique(y))
+    print(
+        f"load_digits: {X.shape[0]} images of {X.shape[1]} pixels, {k} digits; "
+        f"{seeds} seed(s) per model",
+        file=out,
+    )
+    return compare_models(X, y, k, seeds, params=params, verbose=verbose, out=out)
 
 
 def main(argv=None):

@@ -50,3 +50,17 @@ def test_bench_speed_quick(tmp_path, monkeypatch):
     result = json.loads(out.read_text())
     assert result["matmul_gflops"] > 0
     assert result["results"][0]["samples_per_s"] > 0
+
+
+def test_bench_mnist_quick(data_dir, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["bench_mnist.py", "--quick", "--data-dir", str(data_dir), "--out-dir", str(tmp_path)],
+    )
+    runpy.run_path(str(ROOT / "benchmarks" / "bench_mnist.py"), run_name="__main__")
+    result = json.loads((tmp_path / "mnist_test_K10_quick.json").read_text())
+    assert result["n_samples"] == 2000
+    acc = np.array(result["results"]["KMeans"])[:, 0]
+    assert 0.3 < acc.min() < 0.8  # KMeans on MNIST is near 0.5
