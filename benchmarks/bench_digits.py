@@ -10,21 +10,11 @@ Prints the demo's table (mean ± std over seeds) and the worst seed, and writes
 """
 
 import argparse
-import ast
-import json
 from pathlib import Path
 
+from _common import parse_override, report
+
 from skgmvae.__main__ import run_demo
-
-
-def parse_override(text):
-    key, _, value = text.partition("=")
-    if not key or not _:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
 
 
 def main(argv=None):
@@ -35,24 +25,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     params = dict(args.overrides)
     results = run_demo(seeds=args.seeds, params=params)
-    for name, rows in results.items():
-        print(f"{name:<16} worst seed accuracy {rows[:, 0].min():.3f}")
     tag = "_".join(f"{k}-{v}" for k, v in sorted(params.items())).replace(" ", "")
     path = Path(args.out_dir) / (f"digits_{tag}.json" if tag else "digits.json")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(
-            {
-                "params": params,
-                "seeds": args.seeds,
-                "columns": ["accuracy", "nmi", "ari", "fit_seconds"],
-                "results": {k: v.tolist() for k, v in results.items()},
-            },
-            indent=2,
-            default=str,
-        )
-    )
-    print(f"wrote {path}")
+    report(results, path, params=params, seeds=args.seeds)
     return results
 
 

@@ -13,10 +13,9 @@ Usage::
 """
 
 import argparse
-import json
 from pathlib import Path
 
-from bench_digits import parse_override
+from _common import parse_override, report
 
 from skgmvae.__main__ import compare_models
 from skgmvae.datasets import load_idx_dataset
@@ -44,28 +43,17 @@ def main(argv=None):
         params.setdefault("pretrain_epochs", 3)
     print(f"{args.dataset} {args.subset}: {X.shape[0]} images; K = {args.n_components}")
     results = compare_models(X, y, args.n_components, seeds, params=params)
-    for name, rows in results.items():
-        print(f"{name:<16} worst seed accuracy {rows[:, 0].min():.3f}")
     tag = f"{args.dataset}_{args.subset}_K{args.n_components}" + ("_quick" if args.quick else "")
-    path = Path(args.out_dir) / f"{tag}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(
-            {
-                "dataset": args.dataset,
-                "subset": args.subset,
-                "n_samples": int(X.shape[0]),
-                "n_components": args.n_components,
-                "params": params,
-                "seeds": seeds,
-                "columns": ["accuracy", "nmi", "ari", "fit_seconds"],
-                "results": {k: v.tolist() for k, v in results.items()},
-            },
-            indent=2,
-            default=str,
-        )
+    report(
+        results,
+        Path(args.out_dir) / f"{tag}.json",
+        dataset=args.dataset,
+        subset=args.subset,
+        n_samples=int(X.shape[0]),
+        n_components=args.n_components,
+        params=params,
+        seeds=seeds,
     )
-    print(f"wrote {path}")
     return results
 
 
