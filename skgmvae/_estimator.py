@@ -374,7 +374,8 @@ class GMVAEClustering(
                     warnings.warn(
                         f"Training was interrupted (initialization {i + 1} of "
                         f"{self.n_init}, epoch {len(history)}); the model keeps the "
-                        "best parameters reached so far and can be used as is.",
+                        "parameters reached so far (the best of the finished "
+                        "initializations) and can be used as is.",
                         UserWarning,
                     )
                     break
