@@ -162,7 +162,10 @@ class GMVAEClustering(
         One record per epoch of the kept fit: ``phase`` ("pretrain" or
         "elbo"), ``epoch``, ``elbo``, ``reconstruction``,
         ``conditional_prior``, ``w_prior``, ``z_prior``, ``kl_weight``,
-        ``time`` (seconds).
+        ``time`` (seconds). An epoch whose loss became non-finite is undone
+        and run again with a ten times smaller step (at most 3 times, then
+        fit raises ``FloatingPointError``); each such event adds a record
+        with ``phase="rollback"``, ``epoch`` and the new ``learning_rate``.
 
     n_features_in_ : int
         Number of features seen during fit.

@@ -2,6 +2,7 @@
 initialisation, KL warm-up, the minimum information constraint, early stopping,
 history and progress output."""
 
+import copy
 import math
 import sys
 import time
@@ -134,6 +135,9 @@ def elbo_epoch(
         y = X[idx.to(X.device)]
         terms = forward_terms(net, y, n_mc_samples, generator)
         loss = _elbo.training_loss(terms, kl_weight, min_information)
+        if not torch.isfinite(loss):
+            # stop before the bad step reaches the parameters
+            return dict.fromkeys(sums, math.nan)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -141,6 +145,25 @@ def elbo_epoch(
             for key in sums:
                 sums[key] += float(terms[key].sum())
     return {key: value / X.shape[0] for key, value in sums.items()}
+
+
+#: Times an epoch that diverged is retried from the last good state, each
+#: time with a step size ten times smaller, before fit gives up.
+MAX_DIVERGENCE_RETRIES = 3
+
+
+def _snapshot(net, optimizer):
+    return (
+        {k: v.detach().clone() for k, v in net.state_dict().items()},
+        copy.deepcopy(optimizer.state_dict()),
+    )
+
+
+def _restore(net, optimizer, snapshot, learning_rate):
+    net.load_state_dict(snapshot[0])
+    optimizer.load_state_dict(snapshot[1])
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate
 
 
 @torch.no_grad()
@@ -259,11 +282,16 @@ def _train_phases(net, X, params, seed, progress, history):
                 )
         init_from_autoencoder(net, X, batch_size, seed)
 
-    optimizer = make_optimizer(net, params["learning_rate"])
+    learning_rate = params["learning_rate"]
+    optimizer = make_optimizer(net, learning_rate)
     warmup = params["kl_warmup"]
     best = -math.inf
     stall = 0
-    for epoch in range(1, params["max_iter"] + 1):
+    retries = 0
+    good = _snapshot(net, optimizer)
+    epoch = 0
+    while epoch < params["max_iter"]:
+        epoch += 1
         tic = time.perf_counter()
         kl_weight = min(1.0, epoch / warmup) if warmup > 0 else 1.0
         record = elbo_epoch(
@@ -276,15 +304,27 @@ def _train_phases(net, X, params, seed, progress, history):
             kl_weight,
             params["min_information"],
         )
+        if not math.isfinite(record["elbo"]):
+            if retries == MAX_DIVERGENCE_RETRIES:
+                raise FloatingPointError(
+                    f"the ELBO became non-finite in epoch {epoch}, also after "
+                    f"{retries} retries with smaller steps (down to learning_rate="
+                    f"{learning_rate:.3g}); lower learning_rate or check X for "
+                    "extreme values"
+                )
+            retries += 1
+            learning_rate /= 10.0
+            _restore(net, optimizer, good, learning_rate)
+            history.append(
+                {"phase": "rollback", "epoch": epoch, "learning_rate": learning_rate}
+            )
+            epoch -= 1
+            continue
+        good = _snapshot(net, optimizer)
         record.update(phase="elbo", epoch=epoch, kl_weight=kl_weight)
         record["time"] = time.perf_counter() - tic
         history.append(record)
         progress.epoch("elbo", epoch, record)
-        if not math.isfinite(record["elbo"]):
-            raise FloatingPointError(
-                "the ELBO became non-finite during training; lower learning_rate "
-                "or check X for extreme values"
-            )
         if kl_weight < 1.0 or params["n_iter_no_change"] is None:
             continue
         if best == -math.inf or record["elbo"] > best + params["tol"] * max(

@@ -445,3 +445,38 @@ def test_divergence_is_a_clear_error_not_nan_output():
         assert "learning_rate" in str(exc)
     else:  # training survived: then nothing it returns may be NaN
         assert np.all(np.isfinite(model.predict_proba(X * 1e6)))
+
+
+def _nan_loss_on_calls(monkeypatch, bad_calls):
+    from skgmvae import _elbo
+
+    original = _elbo.training_loss
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        loss = original(*args, **kwargs)
+        return loss * float("nan") if len(calls) in bad_calls else loss
+
+    monkeypatch.setattr(_elbo, "training_loss", flaky)
+    return calls
+
+
+def test_divergence_rolls_back_and_retries_with_a_smaller_step(monkeypatch):
+    X, _ = _blobs()  # 150 rows, batch 64: 3 steps an epoch
+    _nan_loss_on_calls(monkeypatch, {8})  # third epoch, second step
+    model = _model(n_iter_no_change=None, max_iter=5).fit(X)
+    rollbacks = [r for r in model.history_ if r["phase"] == "rollback"]
+    assert len(rollbacks) == 1
+    assert rollbacks[0]["epoch"] == 3
+    assert rollbacks[0]["learning_rate"] == pytest.approx(model.learning_rate / 10)
+    assert model.n_iter_ == 5  # the diverged epoch was run again
+    assert [r["epoch"] for r in model.history_ if r["phase"] == "elbo"] == [1, 2, 3, 4, 5]
+    assert np.all(np.isfinite(model.predict_proba(X)))
+
+
+def test_persistent_divergence_gives_up_with_a_clear_error(monkeypatch):
+    X, _ = _blobs()
+    _nan_loss_on_calls(monkeypatch, set(range(4, 10_000)))
+    with pytest.raises(FloatingPointError, match="3 retries"):
+        _model(n_iter_no_change=None, max_iter=5).fit(X)
