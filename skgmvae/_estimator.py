@@ -21,6 +21,16 @@ from ._model import build_net, init_seed_state, standard_normal
 from ._train import fit_one, iter_batches
 from ._utils import resolve_device, thread_limit, torch_threads
 
+#: Parameters that fix the networks' shapes (warm starts must keep them).
+_ARCHITECTURE = (
+    "n_components",
+    "latent_dim",
+    "noise_dim",
+    "hidden_layer_sizes",
+    "prior_hidden",
+    "likelihood",
+)
+
 #: Version of the pickled state; bumped when the stored layout changes.
 PICKLE_FORMAT = 1
 
@@ -50,6 +60,17 @@ def _float_param(name, value, low, strict):
         raise ValueError(
             f"The '{name}' parameter must be a finite float {op} {low}; got {value!r}."
         )
+
+
+def _to_cpu(obj):
+    """Deep copy of nested dicts/lists with every tensor moved to the CPU."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu().clone()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
 
 
 class GMVAEClustering(
@@ -144,6 +165,15 @@ class GMVAEClustering(
         Print one line per epoch (ELBO, its terms, seconds, time left) when
         positive.
 
+    warm_start : bool, default=False
+        When True and the model is already fitted, ``fit`` continues training
+        the kept model for up to ``max_iter`` more ELBO epochs, exactly where
+        it stopped (optimiser state, random stream, warm-up and early-stopping
+        counters): on the CPU, ``max_iter=5`` twice gives the same model as
+        ``max_iter=10`` once. The data must have the same features; the
+        architecture parameters and ``random_state`` are those of the first
+        fit. Otherwise ``fit`` starts from scratch.
+
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
@@ -218,6 +248,7 @@ class GMVAEClustering(
         device="cpu",
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         self.n_components = n_components
         self.latent_dim = latent_dim
@@ -239,6 +270,7 @@ class GMVAEClustering(
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------
     # validation
@@ -256,6 +288,10 @@ class GMVAEClustering(
         _float_param("learning_rate", self.learning_rate, 0.0, strict=True)
         _float_param("tol", self.tol, 0.0, strict=False)
         _float_param("min_information", self.min_information, 0.0, strict=False)
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise ValueError(
+                f"The 'warm_start' parameter must be a bool; got {self.warm_start!r}."
+            )
         if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
             raise ValueError(
                 f"The 'verbose' parameter must be an int >= 0; got {self.verbose!r}."
@@ -290,13 +326,13 @@ class GMVAEClustering(
             )
         return tuple(int(s) for s in sizes)
 
-    def _validate_X(self, X, reset):
+    def _validate_X(self, X, reset, min_samples=1):
         X = validate_data(
             self,
             X,
             reset=reset,
             dtype=[np.float64, np.float32],
-            ensure_min_samples=2 if reset else 1,
+            ensure_min_samples=min_samples,
         )
         if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
             raise ValueError(
@@ -325,7 +361,8 @@ class GMVAEClustering(
             The fitted estimator.
         """
         hidden = self._check_params()
-        X = self._validate_X(X, reset=True)
+        warm = bool(self.warm_start) and hasattr(self, "_train_state")
+        X = self._validate_X(X, reset=not warm, min_samples=2)
         n_samples = X.shape[0]
         if self.n_components > n_samples:
             raise ValueError(
@@ -334,16 +371,6 @@ class GMVAEClustering(
                 "components or more data."
             )
         device = resolve_device(self.device, strict=True)
-        self._set_scaling(X)
-        config = dict(
-            n_features=X.shape[1],
-            n_components=int(self.n_components),
-            latent_dim=int(self.latent_dim),
-            noise_dim=int(self.noise_dim),
-            hidden_layer_sizes=hidden,
-            prior_hidden=int(self.prior_hidden),
-            likelihood=self.likelihood,
-        )
         params = dict(
             max_iter=int(self.max_iter),
             pretrain_epochs=self._pretrain_epochs(n_samples),
@@ -355,37 +382,68 @@ class GMVAEClustering(
             tol=float(self.tol),
             n_iter_no_change=self.n_iter_no_change,
         )
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(0, 2**31 - 1, size=self.n_init)
-        self._eval_seed = int(rng.randint(0, 2**31 - 1))
+        if warm:
+            arch = {k: getattr(self, k) for k in _ARCHITECTURE}
+            fitted = {k: self._net_config[k] for k in _ARCHITECTURE}
+            if {k: v for k, v in arch.items() if k != "hidden_layer_sizes"} != {
+                k: v for k, v in fitted.items() if k != "hidden_layer_sizes"
+            } or hidden != tuple(fitted["hidden_layer_sizes"]):
+                raise ValueError(
+                    f"warm_start=True continues the fitted networks, built with "
+                    f"{fitted}; the parameters now ask for {arch}. Set them back, "
+                    "or set warm_start=False to fit from scratch."
+                )
+            runs = [(self._train_seed, self._net.to(device), self._train_state)]
+        else:
+            self._set_scaling(X)
+            self._net_config = dict(
+                n_features=X.shape[1],
+                n_components=int(self.n_components),
+                latent_dim=int(self.latent_dim),
+                noise_dim=int(self.noise_dim),
+                hidden_layer_sizes=hidden,
+                prior_hidden=int(self.prior_hidden),
+                likelihood=self.likelihood,
+            )
+            rng = check_random_state(self.random_state)
+            seeds = rng.randint(0, 2**31 - 1, size=self.n_init)
+            self._eval_seed = int(rng.randint(0, 2**31 - 1))
+            runs = [(seed, None, None) for seed in seeds]
 
         best = None
         with torch_threads(thread_limit()):
             Xt = self._to_tensor(X, device)
-            for i, seed in enumerate(seeds):
-                if self.verbose and self.n_init > 1:
-                    print(f"Initialization {i + 1}/{self.n_init}", flush=True)
-                net = build_net(config, seed).to(device)
-                history, n_iter, converged, interrupted = fit_one(
-                    net, Xt, params, seed, verbose=self.verbose
+            for i, (seed, net, state) in enumerate(runs):
+                if self.verbose and len(runs) > 1:
+                    print(f"Initialization {i + 1}/{len(runs)}", flush=True)
+                if net is None:
+                    net = build_net(self._net_config, seed).to(device)
+                history, n_iter, converged, interrupted, state = fit_one(
+                    net, Xt, params, seed, verbose=self.verbose, state=state
                 )
                 self._net = net
                 bound = float(np.mean(self._elbo_rows(Xt)))
                 if best is None or bound > best[0] or not np.isfinite(best[0]):
-                    best = (bound, net, history, n_iter, converged)
+                    best = (bound, net, history, n_iter, converged, state, seed)
                 if interrupted:
                     warnings.warn(
                         f"Training was interrupted (initialization {i + 1} of "
-                        f"{self.n_init}, epoch {len(history)}); the model keeps the "
+                        f"{len(runs)}, epoch {len(history)}); the model keeps the "
                         "parameters reached so far (the best of the finished "
                         "initializations) and can be used as is.",
                         UserWarning,
                     )
                     break
             del Xt
-            self.lower_bound_, self._net, self.history_, self.n_iter_, conv = best
+            bound, self._net, history, n_iter, conv, state, seed = best
+            self.lower_bound_ = bound
+            self._train_state, self._train_seed = state, seed
+            if warm:
+                self.history_ = self.history_ + history
+                self.n_iter_ += n_iter
+            else:
+                self.history_, self.n_iter_ = history, n_iter
             self.converged_ = bool(conv)
-            self._net_config = config
             self.labels_ = self._predict_proba_array(X).argmax(axis=1)
         if not self.converged_ and self.n_iter_no_change is not None and not interrupted:
             warnings.warn(
@@ -680,6 +738,8 @@ class GMVAEClustering(
             state["_net_state"] = {
                 k: v.detach().cpu().clone() for k, v in net.state_dict().items()
             }
+        if "_train_state" in state:
+            state["_train_state"] = _to_cpu(state["_train_state"])
         state["_pickle_format"] = PICKLE_FORMAT
         return state
 

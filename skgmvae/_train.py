@@ -217,7 +217,7 @@ def init_from_autoencoder(net, X, batch_size, seed):
     )
 
 
-def fit_one(net, X, params, seed, verbose=0, stream=None):
+def fit_one(net, X, params, seed, verbose=0, stream=None, state=None):
     """Train ``net`` on the tensor ``X`` with one seed.
 
     Parameters
@@ -233,6 +233,11 @@ def fit_one(net, X, params, seed, verbose=0, stream=None):
     seed : int
         Seed of every random draw of this run (batch order, Monte Carlo
         noise, mixture initialisation).
+    state : dict or None
+        The ``state`` returned by an earlier call on the same ``net``: when
+        given, pretraining is skipped and the ELBO phase continues exactly
+        where it stopped (epoch count, warm-up, early-stopping counters,
+        optimiser moments, random stream) for up to ``max_iter`` more epochs.
 
     Returns
     -------
@@ -246,51 +251,72 @@ def fit_one(net, X, params, seed, verbose=0, stream=None):
     interrupted : bool
         Whether a ``KeyboardInterrupt`` (Ctrl-C) ended the run; ``net`` then
         holds the parameters reached so far.
+    state : dict
+        Everything needed to continue training later (see ``state`` above).
     """
     history = []
-    progress = _Progress(verbose, params["pretrain_epochs"] + params["max_iter"], stream)
+    pretrain = params["pretrain_epochs"] if state is None else 0
+    progress = _Progress(verbose, pretrain + params["max_iter"], stream)
     interrupted = False
+    state = {} if state is None else state
     try:
-        converged = _train_phases(net, X, params, seed, progress, history)
+        converged = _train_phases(net, X, params, seed, progress, history, state)
     except KeyboardInterrupt:
         converged, interrupted = False, True
     n_iter = sum(1 for record in history if record["phase"] == "elbo")
-    return history, n_iter, converged, interrupted
+    return history, n_iter, converged, interrupted, state
 
 
-def _train_phases(net, X, params, seed, progress, history):
+def _train_phases(net, X, params, seed, progress, history, state):
     """Pretraining, mixture initialisation and ELBO epochs; appends one record
-    per epoch to ``history`` and returns whether early stopping fired."""
+    per epoch to ``history``, keeps ``state`` up to date and returns whether
+    early stopping fired. An empty ``state`` starts from scratch."""
     from ._model import init_seed_state
 
-    generator = init_seed_state(seed)
     batch_size = min(params["batch_size"], X.shape[0])
+    generator = init_seed_state(seed)
+    if state:
+        generator.set_state(state["generator"])
+    else:
+        if params["pretrain_epochs"] > 0:
+            _pretrain(net, X, params, batch_size, generator, progress, history, seed)
+        state.update(
+            epoch=0, best=-math.inf, stall=0, learning_rate=params["learning_rate"]
+        )
+    optimizer = make_optimizer(net, state["learning_rate"])
+    if "optimizer" in state:
+        optimizer.load_state_dict(state["optimizer"])
+    try:
+        return _elbo_phase(net, X, params, batch_size, generator, optimizer, progress, history, state)
+    finally:
+        state["generator"] = generator.get_state()
+        state["optimizer"] = copy.deepcopy(optimizer.state_dict())
 
-    if params["pretrain_epochs"] > 0:
-        optimizer = make_optimizer(net, params["learning_rate"])
-        for epoch in range(1, params["pretrain_epochs"] + 1):
-            tic = time.perf_counter()
-            recon = pretrain_epoch(net, optimizer, X, batch_size, generator)
-            record = {"phase": "pretrain", "epoch": epoch, "reconstruction": -recon}
-            record["time"] = time.perf_counter() - tic
-            history.append(record)
-            progress.epoch("pretrain", epoch, record)
-            if not math.isfinite(recon):
-                raise FloatingPointError(
-                    "the reconstruction loss became non-finite during pretraining; "
-                    "lower learning_rate or check X for extreme values"
-                )
-        init_from_autoencoder(net, X, batch_size, seed)
 
-    learning_rate = params["learning_rate"]
-    optimizer = make_optimizer(net, learning_rate)
+def _pretrain(net, X, params, batch_size, generator, progress, history, seed):
+    optimizer = make_optimizer(net, params["learning_rate"])
+    for epoch in range(1, params["pretrain_epochs"] + 1):
+        tic = time.perf_counter()
+        recon = pretrain_epoch(net, optimizer, X, batch_size, generator)
+        record = {"phase": "pretrain", "epoch": epoch, "reconstruction": -recon}
+        record["time"] = time.perf_counter() - tic
+        history.append(record)
+        progress.epoch("pretrain", epoch, record)
+        if not math.isfinite(recon):
+            raise FloatingPointError(
+                "the reconstruction loss became non-finite during pretraining; "
+                "lower learning_rate or check X for extreme values"
+            )
+    init_from_autoencoder(net, X, batch_size, seed)
+
+
+def _elbo_phase(net, X, params, batch_size, generator, optimizer, progress, history, state):
     warmup = params["kl_warmup"]
-    best = -math.inf
-    stall = 0
     retries = 0
     good = _snapshot(net, optimizer)
-    epoch = 0
-    while epoch < params["max_iter"]:
+    epoch = state["epoch"]
+    last = state["epoch"] + params["max_iter"]
+    while epoch < last:
         epoch += 1
         tic = time.perf_counter()
         kl_weight = min(1.0, epoch / warmup) if warmup > 0 else 1.0
@@ -309,31 +335,36 @@ def _train_phases(net, X, params, seed, progress, history):
                 raise FloatingPointError(
                     f"the ELBO became non-finite in epoch {epoch}, also after "
                     f"{retries} retries with smaller steps (down to learning_rate="
-                    f"{learning_rate:.3g}); lower learning_rate or check X for "
-                    "extreme values"
+                    f"{state['learning_rate']:.3g}); lower learning_rate or check X "
+                    "for extreme values"
                 )
             retries += 1
-            learning_rate /= 10.0
-            _restore(net, optimizer, good, learning_rate)
+            state["learning_rate"] /= 10.0
+            _restore(net, optimizer, good, state["learning_rate"])
             history.append(
-                {"phase": "rollback", "epoch": epoch, "learning_rate": learning_rate}
+                {
+                    "phase": "rollback",
+                    "epoch": epoch,
+                    "learning_rate": state["learning_rate"],
+                }
             )
             epoch -= 1
             continue
         good = _snapshot(net, optimizer)
+        state["epoch"] = epoch
         record.update(phase="elbo", epoch=epoch, kl_weight=kl_weight)
         record["time"] = time.perf_counter() - tic
         history.append(record)
         progress.epoch("elbo", epoch, record)
         if kl_weight < 1.0 or params["n_iter_no_change"] is None:
             continue
+        best = state["best"]
         if best == -math.inf or record["elbo"] > best + params["tol"] * max(
             1.0, abs(best)
         ):
-            best = record["elbo"]
-            stall = 0
+            state["best"], state["stall"] = record["elbo"], 0
         else:
-            stall += 1
-            if stall >= params["n_iter_no_change"]:
+            state["stall"] += 1
+            if state["stall"] >= params["n_iter_no_change"]:
                 return True
     return False

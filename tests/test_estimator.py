@@ -480,3 +480,32 @@ def test_persistent_divergence_gives_up_with_a_clear_error(monkeypatch):
     _nan_loss_on_calls(monkeypatch, set(range(4, 10_000)))
     with pytest.raises(FloatingPointError, match="3 retries"):
         _model(n_iter_no_change=None, max_iter=5).fit(X)
+
+
+def test_warm_start_resumes_bit_for_bit():
+    X, _ = _blobs()
+    once = _model(max_iter=8, n_iter_no_change=None).fit(X)
+    twice = _model(max_iter=4, n_iter_no_change=None, warm_start=True).fit(X)
+    twice.fit(X)
+    assert twice.n_iter_ == 8
+    assert [r["epoch"] for r in twice.history_ if r["phase"] == "elbo"] == list(range(1, 9))
+    np.testing.assert_array_equal(twice.predict_proba(X), once.predict_proba(X))
+    np.testing.assert_array_equal(twice.transform(X), once.transform(X))
+    assert twice.lower_bound_ == once.lower_bound_
+
+
+def test_warm_start_survives_pickling_and_checks_the_architecture():
+    X, _ = _blobs()
+    once = _model(max_iter=6, n_iter_no_change=None).fit(X)
+    part = _model(max_iter=3, n_iter_no_change=None, warm_start=True).fit(X)
+    resumed = pickle.loads(pickle.dumps(part)).fit(X)
+    np.testing.assert_array_equal(resumed.predict_proba(X), once.predict_proba(X))
+    with pytest.raises(ValueError, match="warm_start"):
+        resumed.set_params(latent_dim=5).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        resumed.set_params(latent_dim=FAST["latent_dim"]).fit(X[:, :3])
+    # without warm_start a refit starts over and matches a fresh fit
+    fresh = _model(max_iter=3, n_iter_no_change=None).fit(X)
+    np.testing.assert_array_equal(
+        part.set_params(warm_start=False).fit(X).predict_proba(X), fresh.predict_proba(X)
+    )
