@@ -21,16 +21,6 @@ from ._model import build_net, init_seed_state, standard_normal
 from ._train import fit_one, iter_batches
 from ._utils import resolve_device, thread_limit, torch_threads
 
-#: Parameters that fix the networks' shapes (warm starts must keep them).
-_ARCHITECTURE = (
-    "n_components",
-    "latent_dim",
-    "noise_dim",
-    "hidden_layer_sizes",
-    "prior_hidden",
-    "likelihood",
-)
-
 #: Version of the pickled state; bumped when the stored layout changes.
 PICKLE_FORMAT = 1
 
@@ -382,29 +372,26 @@ class GMVAEClustering(
             tol=float(self.tol),
             n_iter_no_change=self.n_iter_no_change,
         )
+        config = dict(
+            n_features=X.shape[1],
+            n_components=int(self.n_components),
+            latent_dim=int(self.latent_dim),
+            noise_dim=int(self.noise_dim),
+            hidden_layer_sizes=hidden,
+            prior_hidden=int(self.prior_hidden),
+            likelihood=self.likelihood,
+        )
         if warm:
-            arch = {k: getattr(self, k) for k in _ARCHITECTURE}
-            fitted = {k: self._net_config[k] for k in _ARCHITECTURE}
-            if {k: v for k, v in arch.items() if k != "hidden_layer_sizes"} != {
-                k: v for k, v in fitted.items() if k != "hidden_layer_sizes"
-            } or hidden != tuple(fitted["hidden_layer_sizes"]):
+            if config != self._net_config:
                 raise ValueError(
                     f"warm_start=True continues the fitted networks, built with "
-                    f"{fitted}; the parameters now ask for {arch}. Set them back, "
-                    "or set warm_start=False to fit from scratch."
+                    f"{self._net_config}; the parameters now ask for {config}. Set "
+                    "them back, or set warm_start=False to fit from scratch."
                 )
             runs = [(self._train_seed, self._net.to(device), self._train_state)]
         else:
             self._set_scaling(X)
-            self._net_config = dict(
-                n_features=X.shape[1],
-                n_components=int(self.n_components),
-                latent_dim=int(self.latent_dim),
-                noise_dim=int(self.noise_dim),
-                hidden_layer_sizes=hidden,
-                prior_hidden=int(self.prior_hidden),
-                likelihood=self.likelihood,
-            )
+            self._net_config = config
             rng = check_random_state(self.random_state)
             seeds = rng.randint(0, 2**31 - 1, size=self.n_init)
             self._eval_seed = int(rng.randint(0, 2**31 - 1))
@@ -735,9 +722,7 @@ class GMVAEClustering(
         state = dict(super().__getstate__())
         net = state.pop("_net", None)
         if net is not None:
-            state["_net_state"] = {
-                k: v.detach().cpu().clone() for k, v in net.state_dict().items()
-            }
+            state["_net_state"] = _to_cpu(dict(net.state_dict()))
         if "_train_state" in state:
             state["_train_state"] = _to_cpu(state["_train_state"])
         state["_pickle_format"] = PICKLE_FORMAT

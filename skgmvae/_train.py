@@ -287,7 +287,9 @@ def _train_phases(net, X, params, seed, progress, history, state):
     if "optimizer" in state:
         optimizer.load_state_dict(state["optimizer"])
     try:
-        return _elbo_phase(net, X, params, batch_size, generator, optimizer, progress, history, state)
+        return _elbo_phase(
+            net, X, params, batch_size, generator, optimizer, progress, history, state
+        )
     finally:
         state["generator"] = generator.get_state()
         state["optimizer"] = copy.deepcopy(optimizer.state_dict())
@@ -310,7 +312,9 @@ def _pretrain(net, X, params, batch_size, generator, progress, history, seed):
     init_from_autoencoder(net, X, batch_size, seed)
 
 
-def _elbo_phase(net, X, params, batch_size, generator, optimizer, progress, history, state):
+def _elbo_phase(
+    net, X, params, batch_size, generator, optimizer, progress, history, state
+):
     warmup = params["kl_warmup"]
     retries = 0
     good = _snapshot(net, optimizer)
