@@ -20,7 +20,9 @@ def _scores(y, labels):
     )
 
 
-def compare_models(X, y, n_clusters, seeds=3, *, params=None, verbose=0, out=sys.stdout):
+def compare_models(
+    X, y, n_clusters, seeds=3, *, params=None, verbose=0, out=sys.stdout
+):
     """Fit GMVAEClustering, KMeans and GaussianMixture on ``X`` for ``seeds``
     seeds each, score them against ``y`` and print a table (mean ± std over
     seeds).
@@ -72,7 +74,9 @@ def compare_models(X, y, n_clusters, seeds=3, *, params=None, verbose=0, out=sys
                 labels = make(seed).fit_predict(X)
             rows.append(_scores(y, labels) + (time.perf_counter() - tic,))
             print(
-                f"  {name:<16} seed {seed}: accuracy {rows[-1][0]:.3f}", file=out, flush=True
+                f"  {name:<16} seed {seed}: accuracy {rows[-1][0]:.3f}",
+                file=out,
+                flush=True,
             )
         results[name] = np.array(rows)
     print(file=out)
@@ -109,9 +113,14 @@ def main(argv=None):
             "accuracy, NMI and ARI against the true digits."
         ),
     )
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per model (default 3)")
     parser.add_argument(
-        "--verbose", type=int, default=0, help="GMVAE progress: 1 prints a line per epoch"
+        "--seeds", type=int, default=3, help="seeds per model (default 3)"
+    )
+    parser.add_argument(
+        "--verbose",
+        type=int,
+        default=0,
+        help="GMVAE progress: 1 prints a line per epoch",
     )
     args = parser.parse_args(argv)
     if args.seeds < 1:

@@ -110,7 +110,9 @@ def component_log_lik_and_kl(x, mean_q, logvar_q, prior_mean, prior_logvar):
     dx = (x.unsqueeze(-2) - prior_mean).pow(2)
     log_lik = -0.5 * (dim * LOG_2PI + log_det + (dx * precision).sum(-1))
     dq = (mean_q.unsqueeze(-2) - prior_mean).pow(2) + torch.exp(logvar_q).unsqueeze(-2)
-    kl = 0.5 * (log_det - logvar_q.sum(-1).unsqueeze(-1) + (dq * precision).sum(-1) - dim)
+    kl = 0.5 * (
+        log_det - logvar_q.sum(-1).unsqueeze(-1) + (dq * precision).sum(-1) - dim
+    )
     return log_lik, kl
 
 

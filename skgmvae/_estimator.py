@@ -14,11 +14,11 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _elbo
 from ._model import build_net, init_seed_state, standard_normal
-from ._train import fit_one, iter_batches
+from ._train import TrainingRows, fit_one, iter_batches
 from ._utils import resolve_device, thread_limit, torch_threads
 
 #: Version of the pickled state; bumped when the stored layout changes.
@@ -35,7 +35,11 @@ INFERENCE_BATCH = 4096
 def _int_param(name, value, low, allow_none=False):
     if allow_none and value is None:
         return
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, bool)
+        or value < low
+    ):
         extra = " or None" if allow_none else ""
         raise ValueError(
             f"The '{name}' parameter must be an int >= {low}{extra}; got {value!r}."
@@ -50,6 +54,21 @@ def _float_param(name, value, low, strict):
         raise ValueError(
             f"The '{name}' parameter must be a finite float {op} {low}; got {value!r}."
         )
+
+
+def _column_mean_std(X):
+    """Column means and standard deviations in float64, in blocks of rows, so
+    that no temporary of the size of ``X`` is made."""
+    n = X.shape[0]
+    total = np.zeros(X.shape[1])
+    for start in range(0, n, INFERENCE_BATCH):
+        total += X[start : start + INFERENCE_BATCH].sum(axis=0, dtype=np.float64)
+    mean = total / n
+    squares = np.zeros(X.shape[1])
+    for start in range(0, n, INFERENCE_BATCH):
+        block = X[start : start + INFERENCE_BATCH].astype(np.float64) - mean
+        squares += np.einsum("ij,ij->j", block, block)
+    return mean, np.sqrt(squares / n)
 
 
 def _to_cpu(obj):
@@ -293,12 +312,9 @@ class GMVAEClustering(
             sizes = tuple(sizes)
         except TypeError:
             sizes = None
-        if (
-            not sizes
-            or any(
-                not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1
-                for s in sizes
-            )
+        if not sizes or any(
+            not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1
+            for s in sizes
         ):
             raise ValueError(
                 "The 'hidden_layer_sizes' parameter must be a non-empty tuple of "
@@ -324,13 +340,39 @@ class GMVAEClustering(
             dtype=[np.float64, np.float32],
             ensure_min_samples=min_samples,
         )
+        self._check_range(X)
+        return X
+
+    def _check_range(self, X):
         if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
             raise ValueError(
                 "likelihood='bernoulli' needs every value of X in [0, 1] (found "
                 f"values in [{X.min():.4g}, {X.max():.4g}]). Scale the data, for "
                 "example X / 255 for 8-bit images, or use likelihood='gaussian'."
             )
-        return X
+
+    def _validated_blocks(self, X):
+        """Validate ``X`` for inference and yield it in blocks of rows.
+
+        A numpy array (memory-mapped included) of more than one block is
+        checked and converted block by block, so that memory stays bounded
+        by the block size whatever the number of rows or the input dtype.
+        """
+        if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > INFERENCE_BATCH:
+            validate_data(self, X, reset=False, skip_check_array=True)
+            for start in range(0, X.shape[0], INFERENCE_BATCH):
+                block = check_array(
+                    X[start : start + INFERENCE_BATCH],
+                    dtype=[np.float64, np.float32],
+                    estimator=self,
+                    input_name="X",
+                )
+                self._check_range(block)
+                yield block
+        else:
+            X = self._validate_X(X, reset=False)
+            for start in range(0, X.shape[0], INFERENCE_BATCH):
+                yield X[start : start + INFERENCE_BATCH]
 
     # ------------------------------------------------------------------
     # fitting
@@ -399,7 +441,7 @@ class GMVAEClustering(
 
         best = None
         with torch_threads(thread_limit()):
-            Xt = self._to_tensor(X, device)
+            Xt = self._training_rows(X, device)
             for i, (seed, net, state) in enumerate(runs):
                 if self.verbose and len(runs) > 1:
                     print(f"Initialization {i + 1}/{len(runs)}", flush=True)
@@ -431,8 +473,12 @@ class GMVAEClustering(
             else:
                 self.history_, self.n_iter_ = history, n_iter
             self.converged_ = bool(conv)
-            self.labels_ = self._predict_proba_array(X).argmax(axis=1)
-        if not self.converged_ and self.n_iter_no_change is not None and not interrupted:
+            self.labels_ = self._predict_proba_array(X, validated=True).argmax(axis=1)
+        if (
+            not self.converged_
+            and self.n_iter_no_change is not None
+            and not interrupted
+        ):
             warnings.warn(
                 f"GMVAEClustering stopped at max_iter={self.max_iter} epochs "
                 "before the ELBO stopped improving. Increase max_iter, or raise "
@@ -450,8 +496,7 @@ class GMVAEClustering(
 
     def _set_scaling(self, X):
         if self.likelihood == "gaussian":
-            mean = X.mean(axis=0, dtype=np.float64)
-            std = X.std(axis=0, dtype=np.float64)
+            mean, std = _column_mean_std(X)
             # standardise, but do not blow up features far less spread than
             # the typical one (rare pixels, near-constant columns)
             floor = 0.5 * np.median(std)
@@ -464,6 +509,15 @@ class GMVAEClustering(
         self._scale = scale
         # log-Jacobian of the standardisation, for densities in input units
         self._log_det_scale = float(np.log(scale).sum())
+
+    def _training_rows(self, X, device):
+        gaussian = self.likelihood == "gaussian"
+        return TrainingRows(
+            X,
+            self._shift if gaussian else None,
+            self._scale if gaussian else None,
+            device,
+        )
 
     def _to_tensor(self, X, device, dtype=torch.float32):
         """Scaled tensor of a block of rows on ``device``."""
@@ -491,17 +545,25 @@ class GMVAEClustering(
         net.eval()
         return net, device
 
-    def _map_blocks(self, X, fn):
-        """Apply ``fn(net, tensor_block)`` to blocks of rows of ``X`` and stack
-        the numpy results. Memory stays bounded by the block size."""
+    def _map_blocks(self, X, fn, validated=False):
+        """Validate ``X`` (unless ``validated``) and apply
+        ``fn(net, tensor_block)`` to blocks of its rows. Returns the stacked
+        numpy results and the dtype of the validated input. Memory stays
+        bounded by the block size."""
         net, device = self._inference_net()
-        outs = []
+        outs, dtype = [], None
+        if validated:
+            blocks = (
+                X[i : i + INFERENCE_BATCH] for i in range(0, len(X), INFERENCE_BATCH)
+            )
+        else:
+            blocks = self._validated_blocks(X)
         with torch.no_grad(), torch_threads(thread_limit()):
-            for start in range(0, X.shape[0], INFERENCE_BATCH):
-                block = X[start : start + INFERENCE_BATCH]
+            for block in blocks:
+                dtype = block.dtype
                 block = self._to_tensor(block, device, torch.float64)
                 outs.append(fn(net, block).cpu().numpy())
-        return np.concatenate(outs) if outs else np.empty((0,))
+        return np.concatenate(outs), dtype
 
     def _fixed_noise(self, n_samples, dim):
         """Noise shared by every row: deterministic and row-independent."""
@@ -513,8 +575,8 @@ class GMVAEClustering(
         prior_mean, prior_logvar = net.prior(mean_w)
         return _elbo.gaussian_log_prob(mean_x.unsqueeze(-2), prior_mean, prior_logvar)
 
-    def _predict_proba_array(self, X):
-        logits = self._map_blocks(X, self._component_logits).astype(np.float64)
+    def _predict_proba_array(self, X, validated=False):
+        logits = self._map_blocks(X, self._component_logits, validated)[0]
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         proba /= proba.sum(axis=1, keepdims=True)
@@ -568,7 +630,6 @@ class GMVAEClustering(
             Rows sum to 1.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
         return self._predict_proba_array(X)
 
     def predict(self, X):
@@ -617,9 +678,8 @@ class GMVAEClustering(
             Same floating dtype as the validated input.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        out = self._map_blocks(X, lambda net, y: net.encode(y)[0])
-        return out.reshape(X.shape[0], -1).astype(X.dtype, copy=False)
+        out, dtype = self._map_blocks(X, lambda net, y: net.encode(y)[0])
+        return out.astype(dtype, copy=False)
 
     def score_samples(self, X):
         """Estimate ``log p(y)`` of each row.
@@ -639,9 +699,7 @@ class GMVAEClustering(
         log_prob : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        out = self._map_blocks(X, self._iwae_rows).astype(np.float64)
-        return out - self._log_det_scale
+        return self._map_blocks(X, self._iwae_rows)[0] - self._log_det_scale
 
     def score(self, X, y=None):
         """Mean estimated log-likelihood per row (see :meth:`score_samples`).

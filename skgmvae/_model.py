@@ -171,4 +171,3 @@ def standard_normal(shape, generator, device, dtype=torch.float32):
     same seed gives the same draws on every device), then moved."""
     out = torch.randn(shape, generator=generator, dtype=torch.float32)
     return out.to(device=device, dtype=dtype)
-

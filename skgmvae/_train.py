@@ -6,7 +6,9 @@ import copy
 import math
 import sys
 import time
+import warnings
 
+import numpy as np
 import torch
 
 from . import _elbo
@@ -26,6 +28,54 @@ def iter_batches(n_rows, batch_size, generator=None):
         order = torch.randperm(n_rows, generator=generator)
     for start in range(0, n_rows, batch_size):
         yield order[start : start + batch_size]
+
+
+class TrainingRows:
+    """The training set as the optimisation loop reads it.
+
+    ``rows[idx]`` is a float32 batch, standardised with ``shift`` and
+    ``scale`` when they are given, on the training device. On the CPU the
+    rows stay in the caller's array, which is not copied (read-only and
+    memory-mapped arrays included): each batch is gathered and scaled when
+    it is drawn, so fitting needs no second copy of the data. On an
+    accelerator the scaled rows are copied to device memory once, in blocks.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+    shift, scale : ndarray of shape (n_features,) or None
+    device : torch.device
+    """
+
+    #: Rows converted at a time when copying to an accelerator.
+    COPY_BLOCK = 65536
+
+    def __init__(self, X, shift, scale, device):
+        self.shape = tuple(X.shape)
+        self.device = torch.device(device)
+        self._shift = self._scale = None
+        if self.device.type == "cpu":
+            with warnings.catch_warnings():
+                # the array is only read from, never written
+                warnings.filterwarnings("ignore", message=".*not writable.*")
+                self._rows = torch.from_numpy(np.asarray(X))
+            if shift is not None:
+                self._shift = torch.as_tensor(shift, dtype=torch.float32)
+                self._scale = torch.as_tensor(scale, dtype=torch.float32)
+            return
+        plain = TrainingRows(X, shift, scale, "cpu")
+        self._rows = torch.empty(self.shape, dtype=torch.float32, device=self.device)
+        for idx in iter_batches(self.shape[0], self.COPY_BLOCK):
+            self._rows[idx.to(self.device)] = plain[idx].to(self.device)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, idx):
+        y = self._rows[idx].to(torch.float32)
+        if self._shift is not None:
+            y = (y - self._shift) / self._scale
+        return y
 
 
 def sample_latents(net, y, n_samples, generator):

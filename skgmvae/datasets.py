@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_TYPES = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
 
 _SPLITS = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -46,7 +53,11 @@ def read_idx(path):
             f"{path}: the header announces shape {shape} ({expected} bytes) but "
             f"the file holds {len(raw) - header} bytes of data."
         )
-    return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(raw, dtype, offset=header)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def load_idx_dataset(data_dir, subset="all", *, flatten=True, scale=True):

@@ -1,0 +1,112 @@
+"""Memory-bounded inference, fitting without a copy of the data, partial_fit
+and scaling a search out through joblib backends."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+from skgmvae import GMVAEClustering
+from skgmvae import _estimator, _train
+
+SMALL = dict(
+    latent_dim=3,
+    noise_dim=2,
+    hidden_layer_sizes=(16,),
+    prior_hidden=8,
+    batch_size=64,
+    n_score_samples=2,
+    random_state=0,
+)
+
+
+def _pixels(n, d, seed=0):
+    """uint8 rows in three groups, like flattened 8-bit images."""
+    rng = np.random.default_rng(seed)
+    centers = rng.integers(0, 256, size=(3, d))
+    labels = rng.integers(0, 3, size=n)
+    noise = rng.normal(0, 20, size=(n, d))
+    return np.clip(centers[labels] + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def pixel_model():
+    X = _pixels(300, 400)
+    model = GMVAEClustering(n_components=3, max_iter=2, pretrain_epochs=2, **SMALL)
+    return model.fit(X)
+
+
+def test_predict_on_uint8_memmap_converts_block_by_block(pixel_model, tmp_path):
+    # A full float64 copy of this memmap is 128 MB; a float64 block of
+    # 4,096 rows is 13 MB, and the conversion holds about two at a time.
+    n, d = 40_000, 400
+    data = np.lib.format.open_memmap(
+        tmp_path / "x.npy", mode="w+", dtype=np.uint8, shape=(n, d)
+    )
+    data[:] = _pixels(n, d, seed=1)
+    data.flush()
+    X = np.load(tmp_path / "x.npy", mmap_mode="r")
+    full_copy = n * d * 8
+
+    expected = pixel_model.predict_proba(np.asarray(X, dtype=np.float64)[:5000])
+    tracemalloc.start()
+    try:
+        labels = pixel_model.predict(X)
+        proba = pixel_model.predict_proba(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < full_copy / 4, f"peak {peak / 1e6:.1f} MB"
+    assert labels.shape == (n,)
+    np.testing.assert_allclose(proba[:5000], expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(labels, proba.argmax(1))
+
+
+def test_block_validation_reports_bad_values_and_wrong_width(pixel_model):
+    n = _estimator.INFERENCE_BATCH * 2 + 10
+    X = np.zeros((n, 400))
+    X[-1, 3] = np.nan  # in the last block only
+    with pytest.raises(ValueError, match="NaN"):
+        pixel_model.predict(X)
+    with pytest.raises(ValueError, match="400 features"):
+        pixel_model.predict(np.zeros((n, 399)))
+
+
+def test_fit_reads_rows_from_the_callers_array_without_copying(monkeypatch):
+    X = _pixels(300, 400).astype(np.float32)
+    X.flags.writeable = False  # a read-only array (as np.load with mmap_mode="r")
+    seen = []
+    original = _train.TrainingRows.__init__
+
+    def spy(self, rows, *args):
+        original(self, rows, *args)
+        seen.append((rows, self._rows))
+
+    monkeypatch.setattr(_train.TrainingRows, "__init__", spy)
+    GMVAEClustering(n_components=3, max_iter=1, pretrain_epochs=1, **SMALL).fit(X)
+    rows, tensor = seen[0]
+    assert rows is X or np.shares_memory(rows, X)
+    assert tensor.data_ptr() == X.ctypes.data
+
+
+def test_training_rows_scale_each_batch_like_the_whole_array():
+    rng = np.random.default_rng(0)
+    X = rng.normal(3, 5, size=(50, 6))
+    shift, scale = X.mean(0), X.std(0)
+    rows = _train.TrainingRows(X, shift, scale, "cpu")
+    idx = torch.tensor([4, 0, 49, 17])
+    expected = (
+        (X.astype(np.float32) - shift.astype(np.float32)) / scale.astype(np.float32)
+    )[idx.numpy()]
+    np.testing.assert_array_equal(rows[idx].numpy(), expected)
+    assert rows[idx].dtype == torch.float32
+    assert len(rows) == 50
+
+
+def test_column_statistics_in_blocks_match_numpy(monkeypatch):
+    monkeypatch.setattr(_estimator, "INFERENCE_BATCH", 7)
+    X = np.random.default_rng(0).normal(1e4, 3, size=(50, 5)).astype(np.float32)
+    mean, std = _estimator._column_mean_std(X)
+    np.testing.assert_allclose(mean, X.astype(np.float64).mean(0), rtol=1e-12)
+    np.testing.assert_allclose(std, X.astype(np.float64).std(0), rtol=1e-9)
