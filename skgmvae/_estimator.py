@@ -392,11 +392,42 @@ class GMVAEClustering(
         self : GMVAEClustering
             The fitted estimator.
         """
+        return self._fit(X, partial=False)
+
+    def partial_fit(self, X, y=None):
+        """Train on one chunk of rows: for data that does not fit in memory.
+
+        The first call initialises the model on its chunk (standardisation,
+        autoencoder pretraining for ``pretrain_epochs``, the mixture
+        initialisation) and runs one ELBO epoch over it; every later call
+        runs one ELBO epoch over its chunk, continuing the optimiser, the
+        random stream and the KL warm-up, which counts calls
+        (``kl_warmup=10`` ramps the KL weight over the first 10 calls). Make
+        the first chunk large and representative, since the scaling and the
+        mixture are set from it; ``n_init`` is ignored. Early stopping does
+        not apply: the caller decides how many passes to make. ``labels_``
+        and ``lower_bound_`` refer to the last chunk.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training rows.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : GMVAEClustering
+            The updated estimator.
+        """
+        return self._fit(X, partial=True)
+
+    def _fit(self, X, partial):
         hidden = self._check_params()
-        warm = bool(self.warm_start) and hasattr(self, "_train_state")
-        X = self._validate_X(X, reset=not warm, min_samples=2)
+        warm = (partial or bool(self.warm_start)) and hasattr(self, "_train_state")
+        X = self._validate_X(X, reset=not warm, min_samples=1 if warm else 2)
         n_samples = X.shape[0]
-        if self.n_components > n_samples:
+        if not warm and self.n_components > n_samples:
             raise ValueError(
                 f"n_components={self.n_components} must be <= n_samples="
                 f"{n_samples}: every cluster needs at least one row. Use fewer "
@@ -404,7 +435,7 @@ class GMVAEClustering(
             )
         device = resolve_device(self.device, strict=True)
         params = dict(
-            max_iter=int(self.max_iter),
+            max_iter=1 if partial else int(self.max_iter),
             pretrain_epochs=self._pretrain_epochs(n_samples),
             batch_size=int(self.batch_size),
             learning_rate=float(self.learning_rate),
@@ -412,7 +443,7 @@ class GMVAEClustering(
             kl_warmup=int(self.kl_warmup),
             min_information=float(self.min_information),
             tol=float(self.tol),
-            n_iter_no_change=self.n_iter_no_change,
+            n_iter_no_change=None if partial else self.n_iter_no_change,
         )
         config = dict(
             n_features=X.shape[1],
@@ -426,7 +457,7 @@ class GMVAEClustering(
         if warm:
             if config != self._net_config:
                 raise ValueError(
-                    f"warm_start=True continues the fitted networks, built with "
+                    f"warm_start=True and partial_fit continue the fitted networks, built with "
                     f"{self._net_config}; the parameters now ask for {config}. Set "
                     "them back, or set warm_start=False to fit from scratch."
                 )
@@ -435,7 +466,7 @@ class GMVAEClustering(
             self._set_scaling(X)
             self._net_config = config
             rng = check_random_state(self.random_state)
-            seeds = rng.randint(0, 2**31 - 1, size=self.n_init)
+            seeds = rng.randint(0, 2**31 - 1, size=1 if partial else self.n_init)
             self._eval_seed = int(rng.randint(0, 2**31 - 1))
             runs = [(seed, None, None) for seed in seeds]
 
@@ -475,7 +506,8 @@ class GMVAEClustering(
             self.converged_ = bool(conv)
             self.labels_ = self._predict_proba_array(X, validated=True).argmax(axis=1)
         if (
-            not self.converged_
+            not partial
+            and not self.converged_
             and self.n_iter_no_change is not None
             and not interrupted
         ):

@@ -110,3 +110,44 @@ def test_column_statistics_in_blocks_match_numpy(monkeypatch):
     mean, std = _estimator._column_mean_std(X)
     np.testing.assert_allclose(mean, X.astype(np.float64).mean(0), rtol=1e-12)
     np.testing.assert_allclose(std, X.astype(np.float64).std(0), rtol=1e-9)
+
+
+def test_partial_fit_in_chunks_reaches_the_elbo_of_one_fit():
+    from sklearn.datasets import load_digits
+
+    X, _ = load_digits(return_X_y=True)
+    X = X[np.random.default_rng(0).permutation(len(X))]
+    settings = dict(
+        n_components=10,
+        latent_dim=5,
+        hidden_layer_sizes=(64,),
+        pretrain_epochs=20,
+        n_iter_no_change=None,
+        random_state=0,
+    )
+    passes, chunks = 15, np.array_split(X, 4)
+    full = GMVAEClustering(max_iter=passes, kl_warmup=3, **settings).fit(X)
+    part = GMVAEClustering(kl_warmup=3 * len(chunks), **settings)
+    part.partial_fit(chunks[0])
+    first = part.score(X)
+    for _ in range(passes):
+        for chunk in chunks:
+            part.partial_fit(chunk)
+    assert part.n_iter_ == 1 + passes * len(chunks)
+    assert part.labels_.shape == (len(chunks[-1]),)
+    target = full.score(X)
+    assert part.score(X) > first + 10  # the chunks did train it
+    assert abs(part.score(X) - target) < 0.1 * abs(target), (part.score(X), target)
+
+
+def test_partial_fit_checks_features_and_accepts_small_later_chunks():
+    X = _pixels(200, 20).astype(float)
+    model = GMVAEClustering(n_components=3, pretrain_epochs=2, **SMALL)
+    model.partial_fit(X)
+    model.partial_fit(X[:2])  # fewer rows than clusters is fine once initialised
+    assert model.n_iter_ == 2
+    with pytest.raises(ValueError, match="20 features"):
+        model.partial_fit(X[:, :5])
+    with pytest.raises(ValueError, match="n_components=3 must be <= n_samples=2"):
+        GMVAEClustering(n_components=3, **SMALL).partial_fit(X[:2])
+    assert np.isfinite(model.predict_proba(X)).all()
