@@ -25,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
+    parser.add_argument(
+        "--dataset", default="mnist", choices=["mnist", "fashion-mnist"]
+    )
     parser.add_argument("--subset", default="test", choices=["train", "test", "all"])
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     parser.add_argument("--seeds", type=int, default=5)
@@ -43,7 +45,9 @@ def main(argv=None):
         params.setdefault("pretrain_epochs", 3)
     print(f"{args.dataset} {args.subset}: {X.shape[0]} images; K = {args.n_components}")
     results = compare_models(X, y, args.n_components, seeds, params=params)
-    tag = f"{args.dataset}_{args.subset}_K{args.n_components}" + ("_quick" if args.quick else "")
+    tag = f"{args.dataset}_{args.subset}_K{args.n_components}" + (
+        "_quick" if args.quick else ""
+    )
     report(
         results,
         Path(args.out_dir) / f"{tag}.json",

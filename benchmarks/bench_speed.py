@@ -107,7 +107,9 @@ def main(argv=None):
     steps = 5 if args.quick else args.steps
 
     peak = matmul_gflops(device, n=512 if args.quick else 2048)
-    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     print(f"fp32 matmul: {peak:.1f} GFLOP/s")
     rows = []
     for bs in args.batch_sizes:

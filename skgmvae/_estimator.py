@@ -630,20 +630,30 @@ class GMVAEClustering(
         net.eval()
         outs = []
         with torch.no_grad():
-            for idx in iter_batches(Xt.shape[0], INFERENCE_BATCH):
+            for idx in iter_batches(Xt.shape[0], self._sampled_block()):
                 y = Xt[idx.to(Xt.device)]
                 enc, x, w, (pm, pv), decoded = self._fixed_draws(net, y)
                 terms = _elbo.elbo_terms(y, enc, x, w, pm, pv, decoded, net.likelihood)
                 outs.append(terms["elbo"].cpu().numpy())
         return np.concatenate(outs) - self._log_det_scale
 
+    def _sampled_block(self):
+        """Rows per block where each row gets ``n_score_samples`` draws, so
+        that the (draws, rows, components, latent_dim) temporaries stay as
+        small as those of a plain block."""
+        return max(1, INFERENCE_BATCH // self.n_score_samples)
+
     def _iwae_rows(self, net, y):
-        enc, x, w, (pm, pv), decoded = self._fixed_draws(net, y)
-        log_joint = _elbo.log_joint_marginal_z(y, x, w, pm, pv, decoded, net.likelihood)
-        log_q = _elbo.gaussian_log_prob(x, enc[0], enc[1]) + _elbo.gaussian_log_prob(
-            w, enc[2], enc[3]
-        )
-        return _elbo.importance_weighted_bound(log_joint, log_q)
+        outs = []
+        for rows in y.split(self._sampled_block()):
+            enc, x, w, (pm, pv), decoded = self._fixed_draws(net, rows)
+            log_joint = _elbo.log_joint_marginal_z(
+                rows, x, w, pm, pv, decoded, net.likelihood
+            )
+            log_q = _elbo.gaussian_log_prob(x, enc[0], enc[1])
+            log_q = log_q + _elbo.gaussian_log_prob(w, enc[2], enc[3])
+            outs.append(_elbo.importance_weighted_bound(log_joint, log_q))
+        return torch.cat(outs)
 
     def predict_proba(self, X):
         """Posterior probability of each cluster, ``p(z | y)``.
@@ -677,7 +687,12 @@ class GMVAEClustering(
         labels : ndarray of shape (n_samples,)
             Index of the cluster, the argmax of :meth:`predict_proba`.
         """
-        return self.predict_proba(X).argmax(axis=1)
+        check_is_fitted(self)
+        # argmax block by block: no (n_samples, n_components) array is kept
+        labels = self._map_blocks(
+            X, lambda net, y: self._component_logits(net, y).argmax(-1)
+        )[0]
+        return labels.astype(np.intp, copy=False)
 
     def fit_predict(self, X, y=None):
         """Fit the model and return the cluster of each training row.

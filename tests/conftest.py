@@ -4,7 +4,11 @@ from pathlib import Path
 import pytest
 
 #: The benchmark data sets live beside the repository, never downloaded.
-DATA_DIR = Path(os.environ.get("SKGMVAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA_DIR = Path(
+    os.environ.get(
+        "SKGMVAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+)
 
 
 @pytest.fixture(scope="session")

@@ -49,11 +49,17 @@ def test_mnist_test_split_from_shared_data(data_dir):
     X, y = load_idx_dataset(data_dir / "mnist", subset="test")
     assert X.shape == (10000, 784) and X.dtype == np.float32
     assert 0.0 <= X.min() and X.max() <= 1.0
-    assert np.array_equal(np.bincount(y), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
-    raw, _ = load_idx_dataset(data_dir / "mnist", subset="test", flatten=False, scale=False)
+    assert np.array_equal(
+        np.bincount(y), [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    )
+    raw, _ = load_idx_dataset(
+        data_dir / "mnist", subset="test", flatten=False, scale=False
+    )
     assert raw.shape == (10000, 28, 28) and raw.dtype == np.uint8
     # the label file is byte-identical to the published one (SOURCES.md)
-    digest = hashlib.md5((data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    digest = hashlib.md5(
+        (data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes()
+    )
     assert digest.hexdigest() == "ec29112dd5afa0611ce80d1b7f02629c"
 
 
@@ -74,5 +80,9 @@ def test_make_spiral_shape_and_difficulty():
     # but the arms are separated: the nearest neighbour is almost always on the same arm
     from sklearn.neighbors import NearestNeighbors
 
-    idx = NearestNeighbors(n_neighbors=2).fit(X).kneighbors(X, return_distance=False)[:, 1]
+    idx = (
+        NearestNeighbors(n_neighbors=2)
+        .fit(X)
+        .kneighbors(X, return_distance=False)[:, 1]
+    )
     assert np.mean(y[idx] == y) > 0.9

@@ -19,7 +19,9 @@ def _gen(seed=0):
 
 def test_gaussian_log_prob_matches_scipy():
     g = _gen()
-    x, mean, logvar = (torch.randn(5, 3, generator=g, dtype=torch.float64) for _ in range(3))
+    x, mean, logvar = (
+        torch.randn(5, 3, generator=g, dtype=torch.float64) for _ in range(3)
+    )
     got = _elbo.gaussian_log_prob(x, mean, logvar).numpy()
     sd = np.exp(0.5 * logvar.numpy())
     want = stats.norm.logpdf(x.numpy(), mean.numpy(), sd).sum(-1)
@@ -37,10 +39,14 @@ def test_bernoulli_log_prob_matches_closed_form():
 
 def test_kl_diag_gaussians_matches_monte_carlo():
     g = _gen(2)
-    mq, lq, mp, lp = (0.5 * torch.randn(3, generator=g, dtype=torch.float64) for _ in range(4))
+    mq, lq, mp, lp = (
+        0.5 * torch.randn(3, generator=g, dtype=torch.float64) for _ in range(4)
+    )
     eps = torch.randn(400_000, 3, generator=g, dtype=torch.float64)
     s = _elbo.reparameterize(mq, lq, eps)
-    mc = (_elbo.gaussian_log_prob(s, mq, lq) - _elbo.gaussian_log_prob(s, mp, lp)).mean()
+    mc = (
+        _elbo.gaussian_log_prob(s, mq, lq) - _elbo.gaussian_log_prob(s, mp, lp)
+    ).mean()
     exact = _elbo.kl_diag_gaussians(mq, lq, mp, lp)
     assert abs(float(mc - exact)) < 0.01
     assert float(exact) > 0
@@ -50,10 +56,15 @@ def test_kl_diag_gaussians_matches_monte_carlo():
 
 def test_kl_standard_normal_is_special_case():
     g = _gen(3)
-    m, lv = torch.randn(7, generator=g, dtype=torch.float64), torch.randn(7, generator=g, dtype=torch.float64)
+    m, lv = (
+        torch.randn(7, generator=g, dtype=torch.float64),
+        torch.randn(7, generator=g, dtype=torch.float64),
+    )
     z = torch.zeros(7, dtype=torch.float64)
     np.testing.assert_allclose(
-        _elbo.kl_standard_normal(m, lv), _elbo.kl_diag_gaussians(m, lv, z, z), rtol=1e-12
+        _elbo.kl_standard_normal(m, lv),
+        _elbo.kl_diag_gaussians(m, lv, z, z),
+        rtol=1e-12,
     )
 
 
@@ -67,9 +78,9 @@ def test_z_posterior_is_bayes_rule_and_sums_to_one():
     # brute-force Bayes rule with scipy densities and uniform prior
     dens = np.stack(
         [
-            stats.multivariate_normal(mu[0, k].numpy(), np.diag(np.exp(lv[0, k].numpy()))).pdf(
-                x[0].numpy()
-            )
+            stats.multivariate_normal(
+                mu[0, k].numpy(), np.diag(np.exp(lv[0, k].numpy()))
+            ).pdf(x[0].numpy())
             for k in range(3)
         ]
     )
@@ -80,7 +91,9 @@ def test_kl_categorical_uniform_bounds():
     uniform = torch.full((1, 5), math.log(1 / 5), dtype=torch.float64)
     assert float(_elbo.kl_categorical_uniform(uniform)) == pytest.approx(0, abs=1e-12)
     one_hot = torch.log(torch.tensor([[1.0, 1e-300, 1e-300]], dtype=torch.float64))
-    assert float(_elbo.kl_categorical_uniform(one_hot)) == pytest.approx(math.log(3), abs=1e-9)
+    assert float(_elbo.kl_categorical_uniform(one_hot)) == pytest.approx(
+        math.log(3), abs=1e-9
+    )
 
 
 def _toy_net(likelihood="gaussian", seed=0):
@@ -107,7 +120,9 @@ def _terms_and_iw(net, y, n_samples, seed):
     dec = net.decode(x)
     terms = _elbo.elbo_terms(y, enc, x, w, pm, pv, dec, net.likelihood)
     log_joint = _elbo.log_joint_marginal_z(y, x, w, pm, pv, dec, net.likelihood)
-    log_q = _elbo.gaussian_log_prob(x, enc[0], enc[1]) + _elbo.gaussian_log_prob(w, enc[2], enc[3])
+    log_q = _elbo.gaussian_log_prob(x, enc[0], enc[1]) + _elbo.gaussian_log_prob(
+        w, enc[2], enc[3]
+    )
     return terms, log_joint, log_q
 
 
@@ -136,7 +151,9 @@ def test_terms_decompose_log_joint_with_z_summed_out(likelihood):
         )
         kl_z = _elbo.kl_categorical_uniform(log_pz)
         recon = _elbo.reconstruction_log_prob(y, net.decode(x), likelihood)
-    np.testing.assert_allclose(recon - cond - kl_w - kl_z, log_joint - log_q, rtol=1e-10)
+    np.testing.assert_allclose(
+        recon - cond - kl_w - kl_z, log_joint - log_q, rtol=1e-10
+    )
     # and the analytic w-prior KL is the expectation of its sampled version
     big, _, _ = _terms_and_iw(net, y, 1, 6)
     assert big["w_prior"].shape == (3,)
@@ -184,9 +201,12 @@ def test_training_loss_free_bits_stops_z_gradient():
 
     def z_grad(lam):
         loss = _elbo.training_loss(
-            {**terms, "reconstruction": terms["reconstruction"].detach() * 0,
-             "conditional_prior": terms["conditional_prior"].detach() * 0,
-             "w_prior": terms["w_prior"].detach() * 0},
+            {
+                **terms,
+                "reconstruction": terms["reconstruction"].detach() * 0,
+                "conditional_prior": terms["conditional_prior"].detach() * 0,
+                "w_prior": terms["w_prior"].detach() * 0,
+            },
             1.0,
             lam,
         )
@@ -238,8 +258,12 @@ def test_fused_component_terms_match_the_separate_functions():
         log_lik, _elbo.gaussian_log_prob(x.unsqueeze(-2), pm, pv), rtol=1e-12
     )
     np.testing.assert_allclose(
-        kl, _elbo.kl_diag_gaussians(mq.unsqueeze(-2), lq.unsqueeze(-2), pm, pv), rtol=1e-10
+        kl,
+        _elbo.kl_diag_gaussians(mq.unsqueeze(-2), lq.unsqueeze(-2), pm, pv),
+        rtol=1e-10,
     )
     np.testing.assert_allclose(
-        torch.log_softmax(log_lik, -1), _elbo.z_posterior_log_probs(x, pm, pv), atol=1e-12
+        torch.log_softmax(log_lik, -1),
+        _elbo.z_posterior_log_probs(x, pm, pv),
+        atol=1e-12,
     )

@@ -31,7 +31,9 @@ FAST = dict(
 
 
 def _blobs(n=150, seed=0):
-    X, y = make_blobs(n_samples=n, centers=3, n_features=4, cluster_std=0.6, random_state=seed)
+    X, y = make_blobs(
+        n_samples=n, centers=3, n_features=4, cluster_std=0.6, random_state=seed
+    )
     return X, y
 
 
@@ -60,7 +62,9 @@ def test_fit_attributes_and_shapes(fitted):
     assert model.transform(X).shape == (X.shape[0], FAST["latent_dim"])
     assert model.score_samples(X).shape == (X.shape[0],)
     assert model.score(X) == pytest.approx(model.score_samples(X).mean())
-    assert list(model.get_feature_names_out()) == [f"gmvaeclustering{i}" for i in range(3)]
+    assert list(model.get_feature_names_out()) == [
+        f"gmvaeclustering{i}" for i in range(3)
+    ]
     assert adjusted_rand_score(y, model.labels_) > 0.9
 
 
@@ -71,14 +75,28 @@ def test_history_records_every_epoch_and_term(fitted):
     assert len(pre) == FAST["pretrain_epochs"]
     assert len(elbo) == model.n_iter_
     for rec in elbo:
-        for key in ("elbo", "reconstruction", "conditional_prior", "w_prior", "z_prior", "time"):
+        for key in (
+            "elbo",
+            "reconstruction",
+            "conditional_prior",
+            "w_prior",
+            "z_prior",
+            "time",
+        ):
             assert np.isfinite(rec[key])
         assert rec["elbo"] == pytest.approx(
-            rec["reconstruction"] - rec["conditional_prior"] - rec["w_prior"] - rec["z_prior"],
+            rec["reconstruction"]
+            - rec["conditional_prior"]
+            - rec["w_prior"]
+            - rec["z_prior"],
             rel=1e-5,
             abs=1e-5,
         )
-        assert rec["conditional_prior"] >= 0 and rec["w_prior"] >= 0 and rec["z_prior"] >= -1e-6
+        assert (
+            rec["conditional_prior"] >= 0
+            and rec["w_prior"] >= 0
+            and rec["z_prior"] >= -1e-6
+        )
     weights = [r["kl_weight"] for r in elbo]
     assert weights[0] == pytest.approx(1 / 3) and weights[-1] == 1.0
 
@@ -186,7 +204,9 @@ def test_pickle_holds_only_cpu_tensors_and_loads_without_gpu(fitted, monkeypatch
     blob = pickle.dumps(gpu_model)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     loaded = pickle.loads(blob)
-    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-12)
+    np.testing.assert_allclose(
+        loaded.predict_proba(X), model.predict_proba(X), rtol=1e-12
+    )
 
 
 def test_unpickling_other_format_version_is_a_clear_error(fitted):
@@ -204,7 +224,9 @@ def test_cuda_fit_predicts_on_cpu_after_pickle():
     model = _model(device="cuda").fit(X)
     loaded = pickle.loads(pickle.dumps(model))
     loaded.set_params(device="cpu")
-    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict_proba(X), model.predict_proba(X), atol=1e-6
+    )
 
 
 def test_pipeline_clone_cross_val_and_pandas_output():
@@ -219,7 +241,11 @@ def test_pipeline_clone_cross_val_and_pandas_output():
     model = _model().set_output(transform="pandas").fit(df)
     out = model.transform(df)
     assert isinstance(out, pd.DataFrame)
-    assert list(out.columns) == ["gmvaeclustering0", "gmvaeclustering1", "gmvaeclustering2"]
+    assert list(out.columns) == [
+        "gmvaeclustering0",
+        "gmvaeclustering1",
+        "gmvaeclustering2",
+    ]
     np.testing.assert_array_equal(model.feature_names_in_, ["a", "b", "c", "d"])
 
 
@@ -244,7 +270,9 @@ def test_threads_follow_threadpoolctl_and_joblib_limits():
 
         assert thread_limit() == 1
     n_cpu = joblib.cpu_count()
-    counts = joblib.Parallel(n_jobs=2)(joblib.delayed(_threads_in_worker)() for _ in range(2))
+    counts = joblib.Parallel(n_jobs=2)(
+        joblib.delayed(_threads_in_worker)() for _ in range(2)
+    )
     assert all(c <= max(1, n_cpu // 2) for c in counts)
 
 
@@ -269,7 +297,9 @@ def test_training_uses_the_thread_limit(monkeypatch):
 
 def test_raw_unscaled_wine_trains_stably():
     X, y = load_wine(return_X_y=True)
-    model = GMVAEClustering(n_components=3, random_state=0, max_iter=30, pretrain_epochs=20).fit(X)
+    model = GMVAEClustering(
+        n_components=3, random_state=0, max_iter=30, pretrain_epochs=20
+    ).fit(X)
     assert np.all(np.isfinite(model.predict_proba(X)))
     assert np.isfinite(model.score(X))
     assert all(np.isfinite(r["reconstruction"]) for r in model.history_)
@@ -280,7 +310,10 @@ def test_bernoulli_on_images_in_unit_interval():
     X, y = load_digits(return_X_y=True)
     X = X[:300] / 16.0
     model = GMVAEClustering(
-        n_components=5, likelihood="bernoulli", random_state=0, **{**FAST, "max_iter": 5}
+        n_components=5,
+        likelihood="bernoulli",
+        random_state=0,
+        **{**FAST, "max_iter": 5},
     ).fit(X)
     assert model.predict_proba(X).shape == (300, 5)
     Xs, _ = model.sample(10)
@@ -339,7 +372,10 @@ def test_not_fitted_errors():
         (np.array([[1.0, np.inf], [2.0, 3.0], [1.0, 1.0]]), "infinity"),
         (np.zeros((0, 3)), "0 sample"),
         (np.zeros((1, 3)), "1 sample"),
-        (np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object), "could not convert|string"),
+        (
+            np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object),
+            "could not convert|string",
+        ),
         (np.zeros((4, 2, 2)), "3"),
         (np.arange(5.0), "2D array"),
     ],
@@ -471,7 +507,13 @@ def test_divergence_rolls_back_and_retries_with_a_smaller_step(monkeypatch):
     assert rollbacks[0]["epoch"] == 3
     assert rollbacks[0]["learning_rate"] == pytest.approx(model.learning_rate / 10)
     assert model.n_iter_ == 5  # the diverged epoch was run again
-    assert [r["epoch"] for r in model.history_ if r["phase"] == "elbo"] == [1, 2, 3, 4, 5]
+    assert [r["epoch"] for r in model.history_ if r["phase"] == "elbo"] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
     assert np.all(np.isfinite(model.predict_proba(X)))
 
 
@@ -488,7 +530,9 @@ def test_warm_start_resumes_bit_for_bit():
     twice = _model(max_iter=4, n_iter_no_change=None, warm_start=True).fit(X)
     twice.fit(X)
     assert twice.n_iter_ == 8
-    assert [r["epoch"] for r in twice.history_ if r["phase"] == "elbo"] == list(range(1, 9))
+    assert [r["epoch"] for r in twice.history_ if r["phase"] == "elbo"] == list(
+        range(1, 9)
+    )
     np.testing.assert_array_equal(twice.predict_proba(X), once.predict_proba(X))
     np.testing.assert_array_equal(twice.transform(X), once.transform(X))
     assert twice.lower_bound_ == once.lower_bound_
@@ -507,5 +551,6 @@ def test_warm_start_survives_pickling_and_checks_the_architecture():
     # without warm_start a refit starts over and matches a fresh fit
     fresh = _model(max_iter=3, n_iter_no_change=None).fit(X)
     np.testing.assert_array_equal(
-        part.set_params(warm_start=False).fit(X).predict_proba(X), fresh.predict_proba(X)
+        part.set_params(warm_start=False).fit(X).predict_proba(X),
+        fresh.predict_proba(X),
     )

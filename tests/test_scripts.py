@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from skgmvae.__main__ import main, run_demo
 
@@ -44,7 +45,9 @@ def test_demo_cli_help(capsys):
 def test_bench_speed_quick(tmp_path, monkeypatch):
     out = tmp_path / "speed.json"
     monkeypatch.setattr(
-        sys, "argv", ["bench_speed.py", "--quick", "--batch-sizes", "16", "--out", str(out)]
+        sys,
+        "argv",
+        ["bench_speed.py", "--quick", "--batch-sizes", "16", "--out", str(out)],
     )
     runpy.run_path(str(ROOT / "benchmarks" / "bench_speed.py"), run_name="__main__")
     result = json.loads(out.read_text())
@@ -57,10 +60,43 @@ def test_bench_mnist_quick(data_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(
         sys,
         "argv",
-        ["bench_mnist.py", "--quick", "--data-dir", str(data_dir), "--out-dir", str(tmp_path)],
+        [
+            "bench_mnist.py",
+            "--quick",
+            "--data-dir",
+            str(data_dir),
+            "--out-dir",
+            str(tmp_path),
+        ],
     )
     runpy.run_path(str(ROOT / "benchmarks" / "bench_mnist.py"), run_name="__main__")
     result = json.loads((tmp_path / "mnist_test_K10_quick.json").read_text())
     assert result["n_samples"] == 2000
     acc = np.array(result["results"]["KMeans"])[:, 0]
     assert 0.3 < acc.min() < 0.8  # KMeans on MNIST is near 0.5
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/status").exists(), reason="reads /proc (Linux)"
+)
+def test_bench_memory_quick(tmp_path, monkeypatch):
+    out = tmp_path / "memory.json"
+    argv = [
+        "bench_memory.py",
+        "--quick",
+        "--rows",
+        "3000",
+        "--models",
+        "GMVAEClustering",
+    ]
+    monkeypatch.setattr(
+        sys, "argv", [*argv, "KMeans", "--work-dir", str(tmp_path), "--out", str(out)]
+    )
+    runpy.run_path(str(ROOT / "benchmarks" / "bench_memory.py"), run_name="__main__")
+    results = json.loads(out.read_text())["results"]
+    assert {(r["model"], r["what"]) for r in results} == {
+        (m, w) for m in ("GMVAEClustering", "KMeans") for w in ("fit", "predict")
+    }
+    for r in results:
+        assert r["rows"] == 3000 and r["features"] == 64
+        assert 0 <= r["extra_mib"] < 2000 and r["peak_rss_mib"] > r["extra_mib"]
