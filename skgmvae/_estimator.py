@@ -58,17 +58,23 @@ def _float_param(name, value, low, strict):
 
 def _column_mean_std(X):
     """Column means and standard deviations in float64, in blocks of rows, so
-    that no temporary of the size of ``X`` is made."""
+    that no temporary of the size of ``X`` is made. Deviations are divided by
+    the column's largest magnitude before squaring, so values near float64's
+    limit (1e300) do not overflow."""
     n = X.shape[0]
     total = np.zeros(X.shape[1])
+    largest = np.zeros(X.shape[1])
     for start in range(0, n, INFERENCE_BATCH):
-        total += X[start : start + INFERENCE_BATCH].sum(axis=0, dtype=np.float64)
+        block = X[start : start + INFERENCE_BATCH]
+        total += block.sum(axis=0, dtype=np.float64)
+        largest = np.maximum(largest, np.abs(block).max(axis=0))
     mean = total / n
+    unit = np.where(largest > 0, largest, 1.0)
     squares = np.zeros(X.shape[1])
     for start in range(0, n, INFERENCE_BATCH):
-        block = X[start : start + INFERENCE_BATCH].astype(np.float64) - mean
+        block = (X[start : start + INFERENCE_BATCH].astype(np.float64) - mean) / unit
         squares += np.einsum("ij,ij->j", block, block)
-    return mean, np.sqrt(squares / n)
+    return mean, unit * np.sqrt(squares / n)
 
 
 def _to_cpu(obj):
@@ -532,7 +538,7 @@ class GMVAEClustering(
             # standardise, but do not blow up features far less spread than
             # the typical one (rare pixels, near-constant columns)
             floor = 0.5 * np.median(std)
-            scale = np.sqrt(std**2 + floor**2)
+            scale = np.hypot(std, floor)
             scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
         else:
             mean = np.zeros(X.shape[1])

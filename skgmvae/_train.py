@@ -60,8 +60,10 @@ class TrainingRows:
                 warnings.filterwarnings("ignore", message=".*not writable.*")
                 self._rows = torch.from_numpy(np.asarray(X))
             if shift is not None:
-                self._shift = torch.as_tensor(shift, dtype=torch.float32)
-                self._scale = torch.as_tensor(scale, dtype=torch.float32)
+                # scaled in float64, so that values beyond float32's range
+                # (1e300 in float64 input) become ordinary numbers first
+                self._shift = torch.as_tensor(shift, dtype=torch.float64)
+                self._scale = torch.as_tensor(scale, dtype=torch.float64)
             return
         plain = TrainingRows(X, shift, scale, "cpu")
         self._rows = torch.empty(self.shape, dtype=torch.float32, device=self.device)
@@ -72,10 +74,10 @@ class TrainingRows:
         return self.shape[0]
 
     def __getitem__(self, idx):
-        y = self._rows[idx].to(torch.float32)
+        y = self._rows[idx]
         if self._shift is not None:
-            y = (y - self._shift) / self._scale
-        return y
+            y = (y.to(torch.float64) - self._shift) / self._scale
+        return y.to(torch.float32)
 
 
 def sample_latents(net, y, n_samples, generator):

@@ -96,9 +96,7 @@ def test_training_rows_scale_each_batch_like_the_whole_array():
     shift, scale = X.mean(0), X.std(0)
     rows = _train.TrainingRows(X, shift, scale, "cpu")
     idx = torch.tensor([4, 0, 49, 17])
-    expected = (
-        (X.astype(np.float32) - shift.astype(np.float32)) / scale.astype(np.float32)
-    )[idx.numpy()]
+    expected = ((X - shift) / scale).astype(np.float32)[idx.numpy()]
     np.testing.assert_array_equal(rows[idx].numpy(), expected)
     assert rows[idx].dtype == torch.float32
     assert len(rows) == 50
@@ -151,3 +149,10 @@ def test_partial_fit_checks_features_and_accepts_small_later_chunks():
     with pytest.raises(ValueError, match="n_components=3 must be <= n_samples=2"):
         GMVAEClustering(n_components=3, **SMALL).partial_fit(X[:2])
     assert np.isfinite(model.predict_proba(X)).all()
+
+
+def test_column_statistics_do_not_overflow_near_the_float64_limit():
+    X = np.array([[1e300, 0.0], [-1e300, 0.0], [3e300, 0.0]])
+    mean, std = _estimator._column_mean_std(X)
+    np.testing.assert_allclose(mean, [1e300, 0.0])
+    np.testing.assert_allclose(std, [np.sqrt(8 / 3) * 1e300, 0.0])
