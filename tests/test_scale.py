@@ -156,3 +156,31 @@ def test_column_statistics_do_not_overflow_near_the_float64_limit():
     mean, std = _estimator._column_mean_std(X)
     np.testing.assert_allclose(mean, [1e300, 0.0])
     np.testing.assert_allclose(std, [np.sqrt(8 / 3) * 1e300, 0.0])
+
+
+def test_grid_search_on_a_dask_cluster_matches_a_local_search():
+    distributed = pytest.importorskip("distributed")
+    from joblib import parallel_backend
+    from sklearn.model_selection import GridSearchCV
+    from threadpoolctl import threadpool_limits
+
+    from skgmvae._utils import thread_limit
+
+    X = _pixels(120, 12).astype(float)
+    grid = {"n_components": [2, 3, 4]}
+    model = GMVAEClustering(max_iter=3, pretrain_epochs=2, **SMALL)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as client:
+        # one torch thread per single-threaded worker: the nanny sets
+        # OMP_NUM_THREADS=1 in each worker process, which the estimator follows
+        assert set(client.run(thread_limit).values()) == {1}
+        with parallel_backend("dask"):
+            remote = GridSearchCV(model, grid, cv=2, n_jobs=-1).fit(X)
+    with threadpool_limits(1):
+        local = GridSearchCV(model, grid, cv=2, n_jobs=1).fit(X)
+    np.testing.assert_allclose(
+        remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], rtol=1e-6
+    )
+    assert remote.best_params_ == local.best_params_
+    np.testing.assert_array_equal(remote.best_estimator_.labels_, local.best_estimator_.labels_)
