@@ -14,6 +14,7 @@ Usage::
     python benchmarks/bench_memory.py                # 1e4, 1e5, 1e6 rows; predict 2e6
     python benchmarks/bench_memory.py --quick        # 2e3 and 2e4 rows, small model
     python benchmarks/bench_memory.py --rows 1e4 1e5 --predict-rows 0
+    python benchmarks/bench_memory.py --calls predict --out other.json   # predict only
 
 Writes ``benchmarks/results/memory[_quick].json``. Linux only (reads /proc).
 """
@@ -173,6 +174,9 @@ def main(argv=None):
     parser.add_argument("--predict-rows", type=float, default=None)
     parser.add_argument("--features", type=int, default=784)
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument(
+        "--calls", nargs="+", default=["fit", "predict"], choices=["fit", "predict"]
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--work-dir", default=None, help="where the data files go")
     parser.add_argument("--out", default=None)
@@ -195,8 +199,8 @@ def main(argv=None):
     out = Path(args.out or ROOT / "benchmarks" / "results" / name)
     results = []
     with tempfile.TemporaryDirectory(dir=args.work_dir) as tmp:
-        jobs = [(int(n), ("fit", "predict")) for n in rows]
-        if predict_rows:
+        jobs = [(int(n), args.calls) for n in rows]
+        if predict_rows and "predict" in args.calls:
             jobs.append((int(predict_rows), ("predict",)))
         for n, whats in jobs:
             file = Path(tmp) / f"x{n}.npy"

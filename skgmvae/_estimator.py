@@ -510,7 +510,7 @@ class GMVAEClustering(
             else:
                 self.history_, self.n_iter_ = history, n_iter
             self.converged_ = bool(conv)
-            self.labels_ = self._predict_proba_array(X, validated=True).argmax(axis=1)
+            self.labels_ = self._labels(X, validated=True)
         if (
             not partial
             and not self.converged_
@@ -613,8 +613,8 @@ class GMVAEClustering(
         prior_mean, prior_logvar = net.prior(mean_w)
         return _elbo.gaussian_log_prob(mean_x.unsqueeze(-2), prior_mean, prior_logvar)
 
-    def _predict_proba_array(self, X, validated=False):
-        logits = self._map_blocks(X, self._component_logits, validated)[0]
+    def _predict_proba_array(self, X):
+        logits = self._map_blocks(X, self._component_logits)[0]
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         proba /= proba.sum(axis=1, keepdims=True)
@@ -694,9 +694,12 @@ class GMVAEClustering(
             Index of the cluster, the argmax of :meth:`predict_proba`.
         """
         check_is_fitted(self)
+        return self._labels(X)
+
+    def _labels(self, X, validated=False):
         # argmax block by block: no (n_samples, n_components) array is kept
         labels = self._map_blocks(
-            X, lambda net, y: self._component_logits(net, y).argmax(-1)
+            X, lambda net, y: self._component_logits(net, y).argmax(-1), validated
         )[0]
         return labels.astype(np.intp, copy=False)
 

@@ -218,16 +218,21 @@ def _restore(net, optimizer, snapshot, learning_rate):
         group["lr"] = learning_rate
 
 
+#: Rows of the embedding that the initial GaussianMixture is fitted on, at
+#: most (a seeded random subset beyond that: plenty for K Gaussians in a
+#: latent_dim-dimensional space, and it keeps fit's memory small).
+MIXTURE_INIT_ROWS = 100_000
+
+
 @torch.no_grad()
 def encode_means(net, X, batch_size):
-    """Posterior means of x and w for every row of ``X`` (eval mode)."""
+    """Posterior mean of x for every row of ``X`` (eval mode)."""
     net.eval()
-    outs_x, outs_w = [], []
+    out = torch.empty((X.shape[0], net.latent_dim), device=X.device)
     for idx in iter_batches(X.shape[0], batch_size):
-        enc = net.encode(X[idx.to(X.device)])
-        outs_x.append(enc[0])
-        outs_w.append(enc[2])
-    return torch.cat(outs_x), torch.cat(outs_w)
+        idx = idx.to(X.device)
+        out[idx] = net.encode(X[idx])[0]
+    return out
 
 
 def init_from_autoencoder(net, X, batch_size, seed):
@@ -241,7 +246,7 @@ def init_from_autoencoder(net, X, batch_size, seed):
     """
     from sklearn.mixture import GaussianMixture
 
-    embedding = encode_means(net, X, batch_size)[0]
+    embedding = encode_means(net, X, batch_size)
     if not torch.isfinite(embedding).all():
         raise FloatingPointError("the embedding became non-finite during pretraining")
     with torch.no_grad():
@@ -253,6 +258,11 @@ def init_from_autoencoder(net, X, batch_size, seed):
         net.set_decoder_variance(torch.clamp(residual / X.shape[0], min=1e-3).cpu())
         spread = embedding.var(0) if X.shape[0] > 1 else torch.ones(net.latent_dim)
         net.set_posterior_variance(torch.clamp(0.01 * spread, min=1e-3).cpu())
+    if embedding.shape[0] > MIXTURE_INIT_ROWS:
+        rows = np.random.default_rng(seed).choice(
+            embedding.shape[0], MIXTURE_INIT_ROWS, replace=False
+        )
+        embedding = embedding[torch.as_tensor(rows, device=embedding.device)]
     embedding = embedding.double().cpu().numpy()
     gmm = GaussianMixture(
         n_components=net.n_components,

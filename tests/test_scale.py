@@ -169,9 +169,12 @@ def test_grid_search_on_a_dask_cluster_matches_a_local_search():
     X = _pixels(120, 12).astype(float)
     grid = {"n_components": [2, 3, 4]}
     model = GMVAEClustering(max_iter=3, pretrain_epochs=2, **SMALL)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         # one torch thread per single-threaded worker: the nanny sets
         # OMP_NUM_THREADS=1 in each worker process, which the estimator follows
         assert set(client.run(thread_limit).values()) == {1}
@@ -180,7 +183,31 @@ def test_grid_search_on_a_dask_cluster_matches_a_local_search():
     with threadpool_limits(1):
         local = GridSearchCV(model, grid, cv=2, n_jobs=1).fit(X)
     np.testing.assert_allclose(
-        remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], rtol=1e-6
+        remote.cv_results_["mean_test_score"],
+        local.cv_results_["mean_test_score"],
+        rtol=1e-6,
     )
     assert remote.best_params_ == local.best_params_
-    np.testing.assert_array_equal(remote.best_estimator_.labels_, local.best_estimator_.labels_)
+    np.testing.assert_array_equal(
+        remote.best_estimator_.labels_, local.best_estimator_.labels_
+    )
+
+
+def test_mixture_initialisation_uses_a_seeded_subset_of_large_data(monkeypatch):
+    from sklearn.mixture import GaussianMixture
+
+    sizes = []
+    original = GaussianMixture.fit
+
+    def spy(self, X, y=None):
+        sizes.append(X.shape)
+        return original(self, X, y)
+
+    monkeypatch.setattr(GaussianMixture, "fit", spy)
+    monkeypatch.setattr(_train, "MIXTURE_INIT_ROWS", 50)
+    X = _pixels(200, 10).astype(np.float32)
+    params = dict(n_components=3, max_iter=1, pretrain_epochs=1, **SMALL)
+    first = GMVAEClustering(**params).fit(X)
+    again = GMVAEClustering(**params).fit(X)
+    assert sizes == [(50, SMALL["latent_dim"])] * 2
+    np.testing.assert_array_equal(first.labels_, again.labels_)
