@@ -358,7 +358,8 @@ class GMVAEClustering(
             )
 
     def _validated_blocks(self, X):
-        """Validate ``X`` for inference and yield it in blocks of rows.
+        """Validate ``X`` for inference; return its number of rows and an
+        iterator over blocks of its rows.
 
         A numpy array (memory-mapped included) of more than one block is
         checked and converted block by block, so that memory stays bounded
@@ -366,19 +367,25 @@ class GMVAEClustering(
         """
         if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > INFERENCE_BATCH:
             validate_data(self, X, reset=False, skip_check_array=True)
-            for start in range(0, X.shape[0], INFERENCE_BATCH):
-                block = check_array(
-                    X[start : start + INFERENCE_BATCH],
-                    dtype=[np.float64, np.float32],
-                    estimator=self,
-                    input_name="X",
-                )
-                self._check_range(block)
-                yield block
-        else:
-            X = self._validate_X(X, reset=False)
-            for start in range(0, X.shape[0], INFERENCE_BATCH):
-                yield X[start : start + INFERENCE_BATCH]
+
+            def blocks():
+                for start in range(0, X.shape[0], INFERENCE_BATCH):
+                    block = check_array(
+                        X[start : start + INFERENCE_BATCH],
+                        dtype=[np.float64, np.float32],
+                        estimator=self,
+                        input_name="X",
+                    )
+                    self._check_range(block)
+                    yield block
+
+            return X.shape[0], blocks()
+        return self._plain_blocks(self._validate_X(X, reset=False))
+
+    @staticmethod
+    def _plain_blocks(X):
+        n = X.shape[0]
+        return n, (X[i : i + INFERENCE_BATCH] for i in range(0, n, INFERENCE_BATCH))
 
     # ------------------------------------------------------------------
     # fitting
@@ -589,19 +596,20 @@ class GMVAEClustering(
         numpy results and the dtype of the validated input. Memory stays
         bounded by the block size."""
         net, device = self._inference_net()
-        outs, dtype = [], None
         if validated:
-            blocks = (
-                X[i : i + INFERENCE_BATCH] for i in range(0, len(X), INFERENCE_BATCH)
-            )
+            n_rows, blocks = self._plain_blocks(X)
         else:
-            blocks = self._validated_blocks(X)
+            n_rows, blocks = self._validated_blocks(X)
+        out, dtype, start = None, None, 0
         with torch.no_grad(), torch_threads(thread_limit()):
             for block in blocks:
                 dtype = block.dtype
-                block = self._to_tensor(block, device, torch.float64)
-                outs.append(fn(net, block).cpu().numpy())
-        return np.concatenate(outs), dtype
+                result = fn(net, self._to_tensor(block, device, torch.float64)).cpu()
+                if out is None:  # one array for all rows, filled in place
+                    out = np.empty((n_rows, *result.shape[1:]), result.numpy().dtype)
+                out[start : start + len(block)] = result.numpy()
+                start += len(block)
+        return out, dtype
 
     def _fixed_noise(self, n_samples, dim):
         """Noise shared by every row: deterministic and row-independent."""
@@ -634,14 +642,16 @@ class GMVAEClustering(
         """Per-row ELBO of the training tensor ``Xt`` with the fixed noise."""
         net = self._net
         net.eval()
-        outs = []
+        out = np.empty(Xt.shape[0])
         with torch.no_grad():
             for idx in iter_batches(Xt.shape[0], self._sampled_block()):
                 y = Xt[idx.to(Xt.device)]
                 enc, x, w, (pm, pv), decoded = self._fixed_draws(net, y)
                 terms = _elbo.elbo_terms(y, enc, x, w, pm, pv, decoded, net.likelihood)
-                outs.append(terms["elbo"].cpu().numpy())
-        return np.concatenate(outs) - self._log_det_scale
+                # written into one preallocated array: small per-block arrays
+                # kept alive between the large temporaries fragment the heap
+                out[idx.numpy()] = terms["elbo"].cpu().numpy()
+        return out - self._log_det_scale
 
     def _sampled_block(self):
         """Rows per block where each row gets ``n_score_samples`` draws, so
