@@ -134,6 +134,7 @@ def test_partial_fit_in_chunks_reaches_the_elbo_of_one_fit():
     assert part.n_iter_ == 1 + passes * len(chunks)
     assert part.labels_.shape == (len(chunks[-1]),)
     target = full.score(X)
+    print(f"\nbound per row: chunks {part.score(X):.1f}, one fit {target:.1f}")
     assert part.score(X) > first + 10  # the chunks did train it
     assert abs(part.score(X) - target) < 0.1 * abs(target), (part.score(X), target)
 
