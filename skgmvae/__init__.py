@@ -2,7 +2,8 @@
 scikit-learn estimator."""
 
 from ._estimator import GMVAEClustering
+from ._plotting import plot_history
 
 __version__ = "0.1.0"
 
-__all__ = ["GMVAEClustering", "__version__"]
+__all__ = ["GMVAEClustering", "__version__", "plot_history"]
