@@ -2,6 +2,7 @@
 
 import copy
 import numbers
+import time
 import warnings
 
 import numpy as np
@@ -177,8 +178,13 @@ class GMVAEClustering(
         identical results from run to run on the same device.
 
     verbose : int, default=0
-        Print one line per epoch (ELBO, its terms, seconds, time left) when
-        positive.
+        Progress on stdout. 0 prints nothing. 1 prints one line per ELBO
+        epoch (epoch, ELBO and its four terms, elapsed time, estimated time
+        left), one line summing up pretraining and a last line with
+        ``lower_bound_``. 2 also prints every pretraining epoch. The epoch
+        lines are those of ``history_``: with the Gaussian likelihood they are
+        on the standardised data, while ``lower_bound_`` is in the units of
+        ``X``.
 
     warm_start : bool, default=False
         When True and the model is already fitted, ``fit`` continues training
@@ -484,6 +490,7 @@ class GMVAEClustering(
             runs = [(seed, None, None) for seed in seeds]
 
         best = None
+        tic = time.perf_counter()
         with torch_threads(thread_limit()):
             Xt = self._training_rows(X, device)
             for i, (seed, net, state) in enumerate(runs):
@@ -496,6 +503,8 @@ class GMVAEClustering(
                 )
                 self._net = net
                 bound = float(np.mean(self._elbo_rows(Xt)))
+                if self.verbose and len(runs) > 1:
+                    print(f"Initialization {i + 1}/{len(runs)}: bound {bound:.4g}")
                 if best is None or bound > best[0] or not np.isfinite(best[0]):
                     best = (bound, net, history, n_iter, converged, state, seed)
                 if interrupted:
@@ -518,6 +527,16 @@ class GMVAEClustering(
                 self.history_, self.n_iter_ = history, n_iter
             self.converged_ = bool(conv)
             self.labels_ = self._labels(X, validated=True)
+        if self.verbose:
+            kept = ""
+            if len(runs) > 1:
+                kept = f"kept initialization {[r[0] for r in runs].index(seed) + 1}, "
+            status = "converged" if self.converged_ else "not converged"
+            print(
+                f"GMVAEClustering: {kept}lower_bound_ {self.lower_bound_:.4g} after "
+                f"{self.n_iter_} epochs ({status}), {time.perf_counter() - tic:.1f}s",
+                flush=True,
+            )
         if (
             not partial
             and not self.converged_

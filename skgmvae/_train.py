@@ -104,36 +104,112 @@ def forward_terms(net, y, n_samples, generator):
     )
 
 
-class _Progress:
-    """One line per epoch on stdout when verbose."""
+def format_seconds(seconds):
+    """A duration for progress lines: ``"4.2s"``, ``"3m07s"`` or ``"2h05m"``."""
+    if not math.isfinite(seconds):
+        return "?"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
 
-    def __init__(self, verbose, total_epochs, stream=None):
+
+class _Progress:
+    """Progress output of one training run.
+
+    ``verbose=0`` prints nothing. ``verbose=1`` prints one line per ELBO
+    epoch (epoch, ELBO and its four terms, elapsed time, time left at most)
+    and one line summing up pretraining, with an interim line at most every
+    ``PRETRAIN_EVERY`` seconds while a long pretraining runs. ``verbose>=2``
+    also prints every pretraining epoch.
+    """
+
+    #: Seconds between interim pretraining lines at verbose=1.
+    PRETRAIN_EVERY = 10.0
+
+    def __init__(self, verbose, stream=None):
         self.verbose = verbose
-        self.total = total_epochs
-        self.stream = stream if stream is not None else sys.stdout
+        self.stream = stream
         self.start = time.perf_counter()
-        self.done = 0
+        self.phase_start = self.last_line = self.start
+        self.first = self.last = 0
+
+    def _print(self, text):
+        # sys.stdout is looked up at print time, so redirections apply
+        print(text, file=self.stream or sys.stdout, flush=True)
+        self.last_line = time.perf_counter()
+
+    def begin(self, first, last):
+        """A phase running epochs ``first`` to ``last`` (at most) begins."""
+        self.phase_start = time.perf_counter()
+        self.first, self.last = first, last
+
+    def _timing(self, epoch):
+        now = time.perf_counter()
+        per_epoch = (now - self.phase_start) / max(epoch - self.first + 1, 1)
+        left = per_epoch * max(self.last - epoch, 0)
+        return (
+            f"{format_seconds(now - self.start)} elapsed, ~{format_seconds(left)} left"
+        )
+
+    def _counter(self, epoch):
+        return f"epoch {epoch:>{len(str(self.last))}d}/{self.last}"
 
     def epoch(self, phase, epoch, record):
-        self.done += 1
+        """Report a finished epoch (``record`` as stored in the history)."""
         if not self.verbose:
             return
-        elapsed = time.perf_counter() - self.start
-        left = elapsed / self.done * max(self.total - self.done, 0)
         if phase == "pretrain":
-            body = f"recon {record['reconstruction']:.4g}"
-        else:
-            body = (
-                f"ELBO {record['elbo']:.4g} = recon {record['reconstruction']:.4g}"
-                f" - cond {record['conditional_prior']:.4g}"
-                f" - w {record['w_prior']:.4g} - z {record['z_prior']:.4g}"
-            )
-        print(
-            f"[{phase}] epoch {epoch:>4d} | {body} | {record['time']:.2f}s"
-            f" | ~{left:.0f}s left",
-            file=self.stream,
-            flush=True,
+            due = time.perf_counter() - self.last_line >= self.PRETRAIN_EVERY
+            if self.verbose >= 2 or (due and epoch < self.last):
+                self._print(
+                    f"[pretrain] {self._counter(epoch)} | reconstruction "
+                    f"{record['reconstruction']:.4g} | {self._timing(epoch)}"
+                )
+            return
+        warmup = ""
+        if record["kl_weight"] < 1.0:
+            warmup = f" | KL weight {record['kl_weight']:.2f}"
+        self._print(
+            f"[elbo] {self._counter(epoch)} | ELBO {record['elbo']:.4g}"
+            f" = recon {record['reconstruction']:.4g}"
+            f" - cond {record['conditional_prior']:.4g}"
+            f" - w {record['w_prior']:.4g} - z {record['z_prior']:.4g}"
+            f"{warmup} | {self._timing(epoch)}"
         )
+
+    def pretrain_done(self, records):
+        """One line summing up the pretraining epochs ``records``."""
+        if not self.verbose or not records:
+            return
+        seconds = time.perf_counter() - self.phase_start
+        self._print(
+            f"[pretrain] {len(records)} autoencoder epochs in "
+            f"{format_seconds(seconds)}, reconstruction "
+            f"{records[0]['reconstruction']:.4g} -> "
+            f"{records[-1]['reconstruction']:.4g}; mixture initialised on the "
+            "embedding"
+        )
+
+    def rollback(self, record):
+        """Report an epoch undone because the loss became non-finite."""
+        if self.verbose:
+            self._print(
+                f"[elbo] epoch {record['epoch']}: the loss became non-finite; "
+                "epoch undone, retrying with learning_rate "
+                f"{record['learning_rate']:.3g}"
+            )
+
+    def converged(self, epoch, patience):
+        """Report that early stopping ended the run at ``epoch``."""
+        if self.verbose:
+            self._print(
+                f"[elbo] converged at epoch {epoch}: no ELBO gain above tol in "
+                f"the last {patience} epochs"
+            )
 
 
 def make_optimizer(net, learning_rate):
@@ -317,8 +393,7 @@ def fit_one(net, X, params, seed, verbose=0, stream=None, state=None):
         Everything needed to continue training later (see ``state`` above).
     """
     history = []
-    pretrain = params["pretrain_epochs"] if state is None else 0
-    progress = _Progress(verbose, pretrain + params["max_iter"], stream)
+    progress = _Progress(verbose, stream)
     interrupted = False
     state = {} if state is None else state
     try:
@@ -359,6 +434,7 @@ def _train_phases(net, X, params, seed, progress, history, state):
 
 def _pretrain(net, X, params, batch_size, generator, progress, history, seed):
     optimizer = make_optimizer(net, params["learning_rate"])
+    progress.begin(1, params["pretrain_epochs"])
     for epoch in range(1, params["pretrain_epochs"] + 1):
         tic = time.perf_counter()
         recon = pretrain_epoch(net, optimizer, X, batch_size, generator)
@@ -372,6 +448,7 @@ def _pretrain(net, X, params, batch_size, generator, progress, history, seed):
                 "lower learning_rate or check X for extreme values"
             )
     init_from_autoencoder(net, X, batch_size, seed)
+    progress.pretrain_done([r for r in history if r["phase"] == "pretrain"])
 
 
 def _elbo_phase(
@@ -382,6 +459,7 @@ def _elbo_phase(
     good = _snapshot(net, optimizer)
     epoch = state["epoch"]
     last = state["epoch"] + params["max_iter"]
+    progress.begin(epoch + 1, last)
     while epoch < last:
         epoch += 1
         tic = time.perf_counter()
@@ -414,6 +492,7 @@ def _elbo_phase(
                     "learning_rate": state["learning_rate"],
                 }
             )
+            progress.rollback(history[-1])
             epoch -= 1
             continue
         good = _snapshot(net, optimizer)
@@ -432,5 +511,6 @@ def _elbo_phase(
         else:
             state["stall"] += 1
             if state["stall"] >= params["n_iter_no_change"]:
+                progress.converged(epoch, params["n_iter_no_change"])
                 return True
     return False

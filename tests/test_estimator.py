@@ -348,33 +348,89 @@ def test_early_stopping_and_convergence_warning():
     assert model.converged_ and model.n_iter_ < 200
 
 
-def test_verbose_prints_one_line_per_epoch(capsys):
+def test_verbose_prints_one_line_per_epoch(capsys, monkeypatch):
+    from skgmvae import _train
+
+    monkeypatch.setattr(_train._Progress, "PRETRAIN_EVERY", float("inf"))
     X, _ = _blobs()
-    _model(max_iter=3, pretrain_epochs=2, verbose=1, n_iter_no_change=None).fit(X)
-    lines = [l for l in capsys.readouterr().out.splitlines() if "epoch" in l]
+    model = _model(max_iter=3, pretrain_epochs=4, verbose=1, n_iter_no_change=None)
+    model.fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    epochs = [line for line in lines if line.startswith("[elbo] epoch")]
+    assert len(epochs) == 3
+    records = [r for r in model.history_ if r["phase"] == "elbo"]
+    for i, (line, record) in enumerate(zip(epochs, records), 1):
+        assert f"epoch {i}/3 " in line
+        assert (
+            f"ELBO {record['elbo']:.4g} = recon {record['reconstruction']:.4g}" in line
+        )
+        assert f"z {record['z_prior']:.4g}" in line
+        assert "elapsed" in line and "left" in line
+    # pretraining is summed up in one line, not one per epoch
+    pretrain = [line for line in lines if line.startswith("[pretrain]")]
+    assert len(pretrain) == 1 and "4 autoencoder epochs" in pretrain[0]
+    assert lines[-1].startswith("GMVAEClustering:") and "lower_bound_" in lines[-1]
     assert len(lines) == 5
-    assert "ELBO" in lines[-1] and "left" in lines[-1] and "s |" in lines[-1]
-    _model(max_iter=2, pretrain_epochs=1, verbose=0).fit(X)
-    assert capsys.readouterr().out == ""
+
+
+def test_verbose_zero_prints_nothing(capsys):
+    X, _ = _blobs()
+    _model(max_iter=2, pretrain_epochs=1, verbose=0, n_iter_no_change=None).fit(X)
+    _model(max_iter=2, pretrain_epochs=1, n_init=2, n_iter_no_change=None).fit(X)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_verbose_two_prints_pretraining_epochs(capsys):
+    X, _ = _blobs()
+    _model(max_iter=1, pretrain_epochs=3, verbose=2, n_iter_no_change=None).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line[:22] for line in lines if "[pretrain] epoch" in line] == [
+        f"[pretrain] epoch {i}/3 |" for i in (1, 2, 3)
+    ]
+
+
+def test_long_pretraining_gets_interim_lines(capsys, monkeypatch):
+    from skgmvae import _train
+
+    monkeypatch.setattr(_train._Progress, "PRETRAIN_EVERY", 0.0)
+    X, _ = _blobs()
+    _model(max_iter=1, pretrain_epochs=3, verbose=1, n_iter_no_change=None).fit(X)
+    lines = [
+        line for line in capsys.readouterr().out.splitlines() if "[pretrain]" in line
+    ]
+    # epochs 1 and 2 as they finish, then the summary
+    assert len(lines) == 3 and "left" in lines[0] and "3 autoencoder" in lines[2]
+
+
+def test_verbose_reports_rollbacks_and_initializations(capsys, monkeypatch):
+    X, _ = _blobs()
+    _nan_loss_on_calls(monkeypatch, {8})
+    model = _model(n_iter_no_change=None, max_iter=4, verbose=1, n_init=2)
+    model.fit(X)
+    out = capsys.readouterr().out
+    assert "epoch 3: the loss became non-finite" in out
+    assert "Initialization 2/2: bound" in out
+    assert "kept initialization" in out
 
 
 def test_not_fitted_errors():
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="Call 'fit'"):
         GMVAEClustering().predict(np.zeros((2, 2)))
-    with pytest.raises(NotFittedError):
+    with pytest.raises(NotFittedError, match="Call 'fit'"):
         GMVAEClustering().sample(2)
 
 
 @pytest.mark.parametrize(
     "X, match",
     [
-        (np.array([[1.0, np.nan], [2.0, 3.0], [1.0, 1.0]]), "NaN"),
-        (np.array([[1.0, np.inf], [2.0, 3.0], [1.0, 1.0]]), "infinity"),
-        (np.zeros((0, 3)), "0 sample"),
-        (np.zeros((1, 3)), "1 sample"),
+        (np.array([[1.0, np.nan], [2.0, 3.0], [1.0, 1.0]]), "NaN.*SimpleImputer"),
+        (np.array([[1.0, np.inf], [2.0, 3.0], [1.0, 1.0]]), "infinity.*isfinite"),
+        (np.zeros((0, 3)), "0 sample.*at least 2"),
+        (np.zeros((1, 3)), "1 sample.*at least 2"),
+        (np.zeros((3, 0)), "0 feature.*at least one column"),
         (
             np.array([["a", "b"], ["c", "d"], ["e", "f"]], dtype=object),
-            "could not convert|string",
+            "could not convert.*OneHotEncoder",
         ),
         (np.zeros((4, 2, 2)), "3"),
         (np.arange(5.0), "2D array"),
