@@ -57,6 +57,53 @@ def _float_param(name, value, low, strict):
         )
 
 
+#: What to do about the input errors of scikit-learn's validation, keyed by a
+#: piece of its message.
+_INPUT_HINTS = (
+    (
+        "contains infinity",
+        "Drop or replace the infinite values first, e.g. keep the rows "
+        "np.isfinite(X).all(axis=1).",
+    ),
+    (
+        "could not convert",
+        "GMVAEClustering needs numeric features: encode text or categorical "
+        "columns first (e.g. sklearn.preprocessing.OneHotEncoder in a "
+        "ColumnTransformer) or drop them.",
+    ),
+    (
+        "is expecting",
+        "Pass the same columns, in the same order, as in fit, or fit again on "
+        "the new columns.",
+    ),
+    (
+        "feature names should match",
+        "Pass the columns named in feature_names_in_, or fit again on the new columns.",
+    ),
+    ("sample(s)", "Pass more rows: fit needs at least 2, predict at least 1."),
+    ("feature(s)", "X needs at least one column."),
+)
+
+
+def _input_error(exc):
+    """``exc``, a ValueError of input validation, with what to do about it
+    appended (or ``exc`` itself when there is nothing to add)."""
+    message = str(exc)
+    if "contains NaN" in message:
+        return ValueError(
+            "Input X contains NaN. GMVAEClustering does not accept missing "
+            "values: drop the rows that have any (X[~np.isnan(X).any(axis=1)]) "
+            "or fill them in first, e.g. with sklearn.impute.SimpleImputer in a "
+            "Pipeline."
+        )
+    for key, hint in _INPUT_HINTS:
+        if key in message:
+            message = message.rstrip()
+            sep = "\n" if "\n" in message else " "
+            return ValueError(f"{message}{sep}{hint}")
+    return exc
+
+
 def _column_mean_std(X):
     """Column means and standard deviations in float64, in blocks of rows, so
     that no temporary of the size of ``X`` is made. Deviations are divided by
@@ -304,7 +351,13 @@ class GMVAEClustering(
         _int_param("n_score_samples", self.n_score_samples, 1)
         _int_param("kl_warmup", self.kl_warmup, 0)
         if self.pretrain_epochs != "auto":
-            _int_param("pretrain_epochs", self.pretrain_epochs, 0)
+            try:
+                _int_param("pretrain_epochs", self.pretrain_epochs, 0)
+            except ValueError:
+                raise ValueError(
+                    "The 'pretrain_epochs' parameter must be an int >= 0 or 'auto'; "
+                    f"got {self.pretrain_epochs!r}."
+                ) from None
         _int_param("n_iter_no_change", self.n_iter_no_change, 1, allow_none=True)
         _float_param("learning_rate", self.learning_rate, 0.0, strict=True)
         _float_param("tol", self.tol, 0.0, strict=False)
@@ -345,13 +398,19 @@ class GMVAEClustering(
         return tuple(int(s) for s in sizes)
 
     def _validate_X(self, X, reset, min_samples=1):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=min_samples,
-        )
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=[np.float64, np.float32],
+                ensure_min_samples=min_samples,
+            )
+        except ValueError as exc:
+            better = _input_error(exc)
+            if better is exc:
+                raise
+            raise better from None
         self._check_range(X)
         return X
 
@@ -372,16 +431,22 @@ class GMVAEClustering(
         by the block size whatever the number of rows or the input dtype.
         """
         if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > INFERENCE_BATCH:
-            validate_data(self, X, reset=False, skip_check_array=True)
+            try:
+                validate_data(self, X, reset=False, skip_check_array=True)
+            except ValueError as exc:
+                raise _input_error(exc) from None
 
             def blocks():
                 for start in range(0, X.shape[0], INFERENCE_BATCH):
-                    block = check_array(
-                        X[start : start + INFERENCE_BATCH],
-                        dtype=[np.float64, np.float32],
-                        estimator=self,
-                        input_name="X",
-                    )
+                    try:
+                        block = check_array(
+                            X[start : start + INFERENCE_BATCH],
+                            dtype=[np.float64, np.float32],
+                            estimator=self,
+                            input_name="X",
+                        )
+                    except ValueError as exc:
+                        raise _input_error(exc) from None
                     self._check_range(block)
                     yield block
 

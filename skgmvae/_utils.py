@@ -42,9 +42,25 @@ def resolve_device(device, *, strict):
     if strict:
         raise ValueError(
             f"device={device!r} was requested but is not available on this "
-            "machine; use device='cpu' or device='auto'."
+            f"machine{_why_unavailable(dev)}; use device='cpu', or device='auto' "
+            "to take a GPU only where there is one."
         )
     return torch.device("cpu")
+
+
+def _why_unavailable(dev):
+    """Why the accelerator ``dev`` is missing, as a parenthesis (or "")."""
+    if dev.type == "cuda":
+        if torch.version.cuda is None:
+            return (
+                f" (the installed torch {torch.__version__} is a build without "
+                "CUDA; a CUDA build of torch is needed for a GPU)"
+            )
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return f" (torch sees {count} CUDA device(s))"
+    if dev.type == "mps":
+        return " (MPS needs Apple silicon and a torch build with MPS)"
+    return f" (skgmvae supports 'cpu', 'cuda' and 'mps', not {dev.type!r})"
 
 
 def thread_limit():

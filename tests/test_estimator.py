@@ -214,7 +214,7 @@ def test_unpickling_other_format_version_is_a_clear_error(fitted):
     state = model.__getstate__()
     state["_pickle_format"] = 999
     fresh = GMVAEClustering.__new__(GMVAEClustering)
-    with pytest.raises(ValueError, match="pickle format 999"):
+    with pytest.raises(ValueError, match="pickle format 999.*Refit"):
         fresh.__setstate__(state)
 
 
@@ -448,14 +448,40 @@ def test_sparse_input_is_rejected_clearly():
 
 
 def test_more_components_than_rows():
-    with pytest.raises(ValueError, match="n_components=5 must be <= n_samples=3"):
+    with pytest.raises(
+        ValueError, match="n_components=5 must be <= n_samples=3.*fewer"
+    ):
         GMVAEClustering(n_components=5).fit(np.random.rand(3, 2))
 
 
 def test_wrong_feature_count_at_predict(fitted):
     model, _, _ = fitted
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ValueError, match="5 features.*same columns"):
         model.predict(np.zeros((3, 5)))
+    big = np.zeros((_estimator.INFERENCE_BATCH + 1, 5))  # validated by blocks
+    with pytest.raises(ValueError, match="5 features.*same columns"):
+        model.transform(big)
+
+
+def test_bad_values_at_predict_say_what_to_do(fitted):
+    model, X, _ = fitted
+    bad = X[:3].copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN.*drop the rows"):
+        model.predict(bad)
+    big = np.repeat(X[:1], _estimator.INFERENCE_BATCH + 1, axis=0)
+    big[-1, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity.*isfinite"):
+        model.predict_proba(big)
+
+
+def test_renamed_columns_at_predict_say_what_to_do():
+    pd = pytest.importorskip("pandas")
+    X, _ = _blobs(60)
+    df = pd.DataFrame(X, columns=list("abcd"))
+    model = _model(max_iter=1, pretrain_epochs=1, n_iter_no_change=None).fit(df)
+    with pytest.raises(ValueError, match="(?s)feature names.*feature_names_in_"):
+        model.predict(df.rename(columns={"d": "e"}))
 
 
 @pytest.mark.parametrize(
@@ -484,15 +510,24 @@ def test_wrong_feature_count_at_predict(fitted):
 )
 def test_bad_parameters_name_the_parameter(param, value):
     X, _ = _blobs(30)
-    with pytest.raises(ValueError, match=param):
+    # the message names the parameter and the values it accepts
+    with pytest.raises(ValueError, match=f"The '{param}' parameter must be .*; got"):
         GMVAEClustering(**{"n_components": 2, param: value}).fit(X)
+
+
+def test_pretrain_epochs_error_mentions_auto():
+    with pytest.raises(ValueError, match="int >= 0 or 'auto'"):
+        GMVAEClustering(pretrain_epochs="always").fit(np.zeros((4, 2)))
 
 
 def test_unavailable_device_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     X, _ = _blobs(30)
-    with pytest.raises(ValueError, match="not available"):
+    with pytest.raises(ValueError, match="not available.*use device='cpu'"):
         GMVAEClustering(n_components=2, device="cuda").fit(X)
+    monkeypatch.setattr(torch.version, "cuda", None)
+    with pytest.raises(ValueError, match="build without CUDA"):
+        GMVAEClustering(n_components=2, device="cuda:0").fit(X)
     with pytest.raises(ValueError, match="not a valid torch device"):
         GMVAEClustering(n_components=2, device="gpu-please").fit(X)
 
