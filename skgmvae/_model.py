@@ -71,11 +71,17 @@ class GMVAENet(nn.Module):
         enc_out = hidden[-1] if hidden else n_features
         # one head for q(x|y) and q(w|y): means and raw variances
         self.encoder_head = nn.Linear(enc_out, 2 * latent_dim + 2 * noise_dim)
+        # the autoencoder's layers draw their initial weights before the
+        # prior's, so for one seed they start, and pretrain, the same
+        # whatever n_components: the candidates of a search over K then
+        # share their embedding and differ only in the mixture
+        dec = [latent_dim] + hidden[::-1]
+        decoder = _mlp(dec, nn.ReLU)
+        decoder_head = nn.Linear(dec[-1], n_features)
         self.prior_hidden = nn.Sequential(nn.Linear(noise_dim, prior_hidden), nn.Tanh())
         self.prior_head = nn.Linear(prior_hidden, 2 * n_components * latent_dim)
-        dec = [latent_dim] + hidden[::-1]
-        self.decoder = _mlp(dec, nn.ReLU)
-        self.decoder_head = nn.Linear(dec[-1], n_features)
+        self.decoder = decoder
+        self.decoder_head = decoder_head
         if likelihood == "gaussian":
             # one learned variance per feature: the bound is then invariant
             # to rescaling a feature, and cannot collapse a variance on a few

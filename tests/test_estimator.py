@@ -141,6 +141,24 @@ def test_same_seed_is_bit_identical_and_other_seed_differs():
     assert not np.array_equal(a.transform(X), c.transform(X))
 
 
+def test_pretraining_is_shared_across_n_components():
+    # one seed gives the same autoencoder whatever K, so that the candidates
+    # of a search over n_components differ only in their mixtures
+    X, _ = _blobs()
+    losses = []
+    for k in (2, 3, 6):
+        est = _model(n_components=k, random_state=5).fit(X)
+        losses.append(
+            [h["reconstruction"] for h in est.history_ if h["phase"] == "pretrain"]
+        )
+    assert len(losses[0]) > 1
+    assert losses[0] == losses[1] == losses[2]
+    other = _model(n_components=2, random_state=6).fit(X)
+    assert [
+        h["reconstruction"] for h in other.history_ if h["phase"] == "pretrain"
+    ] != losses[0]
+
+
 def test_batch_equals_row_by_row(fitted):
     model, X, _ = fitted
     rows = X[:25]
