@@ -4,8 +4,10 @@ The mean ELBO, which :meth:`GMVAEClustering.score` returns, keeps growing
 with ``n_components``: more components describe the data at least as well, so
 a search that maximises it tends to pick the largest ``K`` of its grid.
 :func:`stability_score` scores a clustering instead by how well it is
-reproduced by an independent fit on other data, and can be passed as
-``scoring`` to :class:`~sklearn.model_selection.GridSearchCV`.
+reproduced by an independent fit on other data; :func:`bic_score` subtracts
+from the held-out bound a Bayesian information criterion penalty for the
+mixture's parameters. Both can be passed as ``scoring`` to
+:class:`~sklearn.model_selection.GridSearchCV`.
 """
 
 import numbers
@@ -13,7 +15,7 @@ import numbers
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 
 def _other_seed(random_state, n_refits):
@@ -27,6 +29,67 @@ def _other_seed(random_state, n_refits):
         return [int(rng.integers(2**32 - 1)) for _ in range(n_refits)]
     # a RandomState instance: draw from it, as scikit-learn estimators do
     return [int(random_state.randint(2**32 - 1)) for _ in range(n_refits)]
+
+
+def bic_score(estimator, X, y=None):
+    """Held-out bound per row minus a BIC penalty for the mixture.
+
+    ``estimator.score(X) - p log(n) / (2 n)`` with ``n`` the rows of ``X``
+    and ``p = 2 * n_components * latent_dim``: the means and variances of
+    ``n_components`` diagonal Gaussians in the latent space, the parameters
+    that a diagonal :class:`~sklearn.mixture.GaussianMixture` would count
+    (the GMVAE's cluster weights are fixed, uniform). This is minus the
+    Bayesian information criterion of the latent mixture, divided by
+    ``2 n``; higher is better. The networks' weights are not counted: they
+    are the same in number for every ``n_components``, so they do not
+    change which ``K`` wins, but they do when other parameters change.
+    **Compare candidates that differ in** ``n_components`` **only.**
+
+    The mean bound alone keeps growing with ``n_components`` (more
+    components always describe a density at least as well); the gain from
+    a component that splits a real cluster is small and is outweighed by
+    the penalty, while the gain from separating two real clusters is not.
+
+    Parameters
+    ----------
+    estimator : fitted GMVAEClustering
+    X : array-like of shape (n_samples, n_features)
+        Rows to score, typically a held-out fold.
+    y : ignored
+        Present for the scorer signature ``scoring(estimator, X, y)``.
+
+    Returns
+    -------
+    score : float
+        Penalised mean log-likelihood per row.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skgmvae import GMVAEClustering
+    >>> from skgmvae.model_selection import bic_score
+    >>> search = GridSearchCV(
+    ...     GMVAEClustering(random_state=0),
+    ...     {"n_components": range(2, 11)},
+    ...     scoring=bic_score,
+    ...     cv=2,
+    ... )  # doctest: +SKIP
+    """
+    check_is_fitted(estimator)
+    # in a pipeline, the mixture is the last step's
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    params = final.get_params()
+    if "latent_dim" not in params or "n_components" not in params:
+        raise TypeError(
+            "bic_score counts the parameters of a GMVAEClustering's latent "
+            f"mixture; {type(estimator).__name__} has no latent_dim or "
+            "n_components. Use stability_score for other clusterers."
+        )
+    n = _num_samples(X)
+    if n < 2:
+        raise ValueError(f"bic_score needs at least 2 rows; got {n}.")
+    p = 2 * params["n_components"] * params["latent_dim"]
+    return float(estimator.score(X) - p * np.log(n) / (2 * n))
 
 
 def stability_score(estimator, X, y=None, *, n_refits=1):

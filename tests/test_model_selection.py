@@ -1,20 +1,16 @@
-"""stability_score: the scorer for choosing the number of clusters."""
+"""Scorers and the refit rule for choosing the number of clusters."""
 
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans
-from sklearn.datasets import make_blobs
+from sklearn.datasets import load_digits, make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from skgmvae.model_selection import largest_within, stability_score
-
-TINY = {
-    "hidden_layer_sizes": (64,),
-    "prior_hidden": 16,
-    "max_iter": 15,
-    "pretrain_epochs": 15,
-}
+from skgmvae import GMVAEClustering
+from skgmvae.model_selection import bic_score, largest_within, stability_score
 
 
 def test_needs_a_fitted_estimator():
@@ -124,3 +120,61 @@ def test_largest_within_errors_say_what_to_do():
         largest_within(param="n_clusters")(
             {"mean_test_score": [np.nan], "params": params}
         )
+
+
+def _tiny_gmvae(**kw):
+    return GMVAEClustering(
+        **{"hidden_layer_sizes": (32,), "max_iter": 3, "pretrain_epochs": 3, **kw}
+    )
+
+
+def test_bic_score_is_the_bound_minus_the_mixture_penalty():
+    X, _ = make_blobs(120, n_features=6, random_state=0)
+    est = _tiny_gmvae(n_components=3, latent_dim=4, random_state=0).fit(X)
+    n, p = 60, 2 * 3 * 4
+    expected = est.score(X[:n]) - p * np.log(n) / (2 * n)
+    assert bic_score(est, X[:n]) == pytest.approx(expected, rel=1e-12)
+    # a larger K pays a larger penalty for the same bound
+    assert bic_score(est, X[:n]) < est.score(X[:n])
+    pipe = make_pipeline(
+        StandardScaler(), _tiny_gmvae(n_components=3, latent_dim=4, random_state=0)
+    )
+    pipe.fit(X)
+    assert bic_score(pipe, X[:n]) == pytest.approx(
+        pipe.score(X[:n]) - p * np.log(n) / (2 * n), rel=1e-12
+    )
+
+
+def test_bic_score_errors():
+    X, _ = make_blobs(40, random_state=0)
+    with pytest.raises(TypeError, match="stability_score"):
+        bic_score(KMeans(2, n_init=1).fit(X), X)
+    est = _tiny_gmvae(n_components=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        bic_score(est, X[:1])
+    with pytest.raises(NotFittedError):
+        bic_score(_tiny_gmvae(), X)
+
+
+def test_grid_search_with_bic_score_finds_three_digit_classes():
+    # digits 0, 1 and 2 (8x8 images, not blobs): the penalised held-out bound
+    # selects K = 3 for most seeds, the plain mean bound a larger K
+    X, y = load_digits(return_X_y=True)
+    X = X[y < 3]
+    grid = [2, 3, 4, 5]
+    chosen, chosen_by_bound = [], []
+    for seed in range(3):
+        search = GridSearchCV(
+            GMVAEClustering(random_state=seed, max_iter=40, pretrain_epochs=40),
+            {"n_components": grid},
+            scoring={"bic": bic_score, "bound": lambda est, X, y=None: est.score(X)},
+            refit="bic",
+            cv=KFold(2, shuffle=True, random_state=seed),
+        ).fit(X)
+        chosen.append(search.best_params_["n_components"])
+        chosen_by_bound.append(
+            grid[int(np.argmax(search.cv_results_["mean_test_bound"]))]
+        )
+    print("selected K with bic_score:", chosen, "with the mean bound:", chosen_by_bound)
+    assert chosen.count(3) >= 2
+    assert sum(k > 3 for k in chosen_by_bound) >= 2
