@@ -100,3 +100,20 @@ def test_bench_memory_quick(tmp_path, monkeypatch):
     for r in results:
         assert r["rows"] == 3000 and r["features"] == 64
         assert 0 <= r["extra_mib"] < 2000 and r["peak_rss_mib"] > r["extra_mib"]
+
+
+def test_bench_select_k_quick(tmp_path, monkeypatch):
+    out = tmp_path / "select_k.json"
+    monkeypatch.setattr(sys, "argv", ["bench_select_k.py", "--quick", "--out", str(out)])
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    runpy.run_path(str(ROOT / "benchmarks" / "bench_select_k.py"), run_name="__main__")
+    result = json.loads(out.read_text())
+    (run,) = result["runs"]
+    assert run["true_k"] == 3 and run["grid"] == [2, 3, 4, 5]
+    for metric in ("stability", "elbo", "bic"):
+        assert len(run["scores"][metric]) == 4
+        assert np.all(np.isfinite(run["scores"][metric]))
+    # the penalty only lowers the bound, and more for larger K
+    gap = np.subtract(run["scores"]["elbo"], run["scores"]["bic"])
+    assert np.all(gap > 0) and np.all(np.diff(gap) > 0)
+    assert set(run["chosen"].values()) <= {2, 3, 4, 5}
