@@ -12,9 +12,12 @@ the same fits.
 Usage::
 
     python benchmarks/bench_select_k.py [--true-k 3 5 7] [--seeds 10] [--quick]
+    python benchmarks/bench_select_k.py --merge part1.json part2.json ...
 
 Prints the selected K per seed and the hit rate, and writes
-``benchmarks/results/select_k.json``.
+``benchmarks/results/select_k.json`` and a Markdown table ``select_k.md``
+beside it. ``--merge`` joins the results of runs made separately (one true K
+per process, say) into those two files.
 """
 
 import argparse
@@ -84,6 +87,36 @@ def search(X, seed, grid, cv, params):
     return chosen, scores
 
 
+def finish(results, out):
+    """Print the hit rates, and write the JSON and the Markdown table."""
+    true_ks = sorted({r["true_k"] for r in results["runs"]})
+    summary = {}
+    lines = [
+        "| criterion | " + " | ".join(f"true K = {k}" for k in true_ks) + " |",
+        "|---|" + "---|" * len(true_ks),
+    ]
+    print()
+    for name in CRITERIA:
+        cells = []
+        for k in true_ks:
+            runs = [r for r in results["runs"] if r["true_k"] == k]
+            hits = sum(r["chosen"][name] == k for r in runs)
+            summary[f"K={k}, {name}"] = [hits, len(runs)]
+            cells.append(f"{hits}/{len(runs)}")
+            print(f"true K {k}, {name:<31}: {hits}/{len(runs)} seeds select K={k}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    results["hits"] = summary
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    table = "\n".join(lines) + "\n"
+    out.with_suffix(".md").write_text(
+        "Seeds (out of the number run) whose search selected the true number "
+        "of digit classes, by criterion:\n\n" + table
+    )
+    print(f"wrote {out} and {out.with_suffix('.md')}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--true-k", type=int, nargs="+", default=[3, 5, 7])
@@ -97,7 +130,16 @@ def main(argv=None):
     parser.add_argument(
         "--out", default=str(Path(__file__).parent / "results" / "select_k.json")
     )
+    parser.add_argument(
+        "--merge", nargs="+", metavar="JSON", help="join earlier results"
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        parts = [json.loads(Path(p).read_text()) for p in args.merge]
+        merged = {k: v for k, v in parts[0].items() if k not in ("runs", "hits")}
+        merged["runs"] = [run for part in parts for run in part["runs"]]
+        finish(merged, args.out)
+        return merged
     params = dict(FAST)
     if args.quick:
         args.true_k, args.seeds, args.max_k, args.per_class = [3], 1, 4, 60
@@ -122,18 +164,7 @@ def main(argv=None):
             print(
                 f"true K {k} seed {seed}: {picks} ({run['seconds']:.0f} s)", flush=True
             )
-    print()
-    summary = {}
-    for k in args.true_k:
-        runs = [r for r in results["runs"] if r["true_k"] == k]
-        for name in CRITERIA:
-            hits = sum(r["chosen"][name] == k for r in runs)
-            summary[f"K={k}, {name}"] = [hits, len(runs)]
-            print(f"true K {k}, {name:<31}: {hits}/{len(runs)} seeds select K={k}")
-    results["hits"] = summary
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=1))
-    print(f"wrote {args.out}")
+    finish(results, args.out)
     return results
 
 

@@ -117,3 +117,6 @@ def test_bench_select_k_quick(tmp_path, monkeypatch):
     gap = np.subtract(run["scores"]["elbo"], run["scores"]["bic"])
     assert np.all(gap > 0) and np.all(np.diff(gap) > 0)
     assert set(run["chosen"].values()) <= {2, 3, 4, 5}
+    table = out.with_suffix(".md").read_text()
+    for name, chosen in run["chosen"].items():
+        assert f"| {name} | {int(chosen == 3)}/1 |" in table
