@@ -37,6 +37,8 @@ autosummary_generate = True
 autosummary_imported_members = False
 autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "none"
+# page tables of contents list "fit()", not "GMVAEClustering.fit()"
+toc_object_entries_show_parents = "hide"
 # methods are listed by the class template, not by numpydoc
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
