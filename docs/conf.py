@@ -68,7 +68,12 @@ html_static_path = []
 html_theme_options = {
     "navbar_align": "left",
     "show_toc_level": 2,
-    "secondary_sidebar_items": ["page-toc"],
+    # the page's table of contents on the right, except on gallery pages,
+    # which give that width to their code and figures
+    "secondary_sidebar_items": {
+        pattern: ["page-toc"]
+        for pattern in ("index", "api", "design_choices", "scaling", "user_guide/*", "generated/*")
+    },
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }

@@ -13,8 +13,8 @@ cluster has learned.
 # %%
 # Fit on the digits
 # -----------------
-# Training is shortened (``pretrain_epochs=30``, ``max_iter=30``) so that the
-# example runs in seconds.
+# Training is shortened to 30 pretraining and 30 ELBO epochs, without early
+# stopping (``n_iter_no_change=None``), so that the example runs in seconds.
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
@@ -23,7 +23,11 @@ from skgmvae import GMVAEClustering
 
 X, y = load_digits(return_X_y=True)
 model = GMVAEClustering(
-    n_components=10, pretrain_epochs=30, max_iter=30, random_state=0
+    n_components=10,
+    pretrain_epochs=30,
+    max_iter=30,
+    n_iter_no_change=None,
+    random_state=0,
 ).fit(X)
 
 # %%
@@ -36,13 +40,13 @@ new_X, new_labels = model.sample(400)
 print("rows drawn per cluster:", np.bincount(new_labels, minlength=10))
 
 n_show = 8
-fig, axes = plt.subplots(10, n_show + 1, figsize=(5.4, 6.4))
+fig, axes = plt.subplots(10, n_show + 1, figsize=(7, 8.2))
 for k in range(10):
     members = y[model.labels_ == k]
     digit = np.bincount(members).argmax() if len(members) else -1
     axes[k, 0].text(
         0.5, 0.5, f"cluster {k}\n(digit {digit})", ha="center", va="center",
-        fontsize=7,
+        fontsize=9,
     )
     rows = new_X[new_labels == k][:n_show]
     for j in range(n_show):

@@ -85,11 +85,8 @@ for name, model in models.items():
         label=name,
         linestyle="-" if "1.5" in name else "--",
     )
-ax.axhline(1.5, color="grey", linewidth=0.8)
-ax.axhline(np.log(K), color="grey", linewidth=0.8, linestyle=":")
-ax.text(60, 1.5, "λ = 1.5", ha="right", va="top", fontsize=8, color="grey")
-ax.text(60, np.log(K), "log 5", ha="right", va="bottom", fontsize=8, color="grey")
-ax.set_ylim(-0.05, 1.8)
+ax.axhline(1.5, color="grey", linewidth=0.8, label="λ = 1.5")
+ax.axhline(np.log(K), color="grey", linewidth=0.8, linestyle=":", label="log 5")
 ax.set_xlabel("ELBO epoch")
 ax.set_ylabel("z-prior KL per point (nats)")
 ax.legend()
@@ -100,19 +97,21 @@ plt.show()
 # ----------------------
 # Each point is coloured by its most probable cluster and drawn the more
 # transparent the less certain that assignment is.
-fig, axes = plt.subplots(1, 4, figsize=(14, 3.9), layout="constrained")
+fig, axes = plt.subplots(2, 2, figsize=(8, 8.4), layout="constrained")
 colours = plt.get_cmap("tab10")(np.arange(K))
-for ax, (name, model) in zip(axes, models.items()):
+for ax, (name, model) in zip(axes.ravel(), models.items()):
     proba = model.predict_proba(X)
     rgba = colours[proba.argmax(axis=1)]
     # certainty 1/K -> nearly transparent, certainty 1 -> opaque
     rgba[:, 3] = 0.1 + 0.9 * (proba.max(axis=1) - 1 / K) / (1 - 1 / K)
     ax.scatter(X[:, 0], X[:, 1], c=rgba, s=8)
-    ax.set_title(f"{name}\neffective K = {summary[name]:.2f}", fontsize=10)
+    ax.set_title(f"{name}: effective K = {summary[name]:.2f}", fontsize=10)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
 plt.show()
+
+# sphinx_gallery_thumbnail_number = 2
 
 # %%
 # Reading the results
