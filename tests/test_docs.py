@@ -30,6 +30,9 @@ def html(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("docs")
     src, out = tmp / "docs", tmp / "html"
     shutil.copytree(DOCS, src, ignore=shutil.ignore_patterns(*BUILD_OUTPUTS))
+    # pages include benchmark tables by their path relative to docs/
+    results = ROOT / "benchmarks" / "results"
+    shutil.copytree(results, tmp / "benchmarks" / "results", ignore=shutil.ignore_patterns("*.json"))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "agg"
@@ -69,8 +72,21 @@ def test_api_pages(html):
     datasets = _read(html / "generated" / "skgmvae.datasets.html")
     for name in ("make_spiral", "load_idx_dataset", "read_idx"):
         assert name in datasets
+    selection = _read(html / "generated" / "skgmvae.model_selection.html")
+    for name in ("bic_score", "stability_score", "largest_within"):
+        assert name in selection
     api = _read(html / "api.html")
     assert "skgmvae.GMVAEClustering.html" in api
+
+
+def test_choosing_k_shows_the_benchmark_table(html):
+    text = _read(html / "user_guide" / "choosing_k.html")
+    table = (ROOT / "benchmarks" / "results" / "select_k.md").read_text()
+    first_row = next(line for line in table.splitlines() if line.startswith("| held-out BIC"))
+    cells = [c.strip() for c in first_row.strip("|").split("|")]
+    assert "<table" in text
+    for cell in cells:
+        assert cell in text
 
 
 @pytest.mark.parametrize("page", ["index", "design_choices", "scaling"]
