@@ -147,19 +147,26 @@ def stability_score(estimator, X, y=None, *, n_refits=1):
     if not isinstance(n_refits, numbers.Integral) or n_refits < 1:
         raise ValueError(f"n_refits must be an int >= 1; got {n_refits!r}.")
     params = estimator.get_params()
-    if "random_state" not in params:
+
+    def named(name):
+        # the estimator's own parameter, or that of any pipeline step
+        return [k for k in params if k == name or k.endswith("__" + name)]
+
+    seeds = named("random_state")
+    if not seeds:
         raise TypeError(
             f"{type(estimator).__name__} has no random_state parameter, so it "
             "cannot be refitted from another seed; stability_score needs one."
         )
     labels = estimator.predict(X)
     scores = []
-    for seed in _other_seed(params["random_state"], n_refits):
-        other = clone(estimator).set_params(random_state=seed)
-        if "warm_start" in params:
-            other.set_params(warm_start=False)
-        if "verbose" in params:
-            other.set_params(verbose=0)
+    for seed in _other_seed(params[seeds[-1]], n_refits):
+        other = clone(estimator).set_params(**dict.fromkeys(seeds, seed))
+        other.set_params(**dict.fromkeys(named("warm_start"), False))
+        # quiet, keeping the type (a Pipeline's verbose is a bool)
+        other.set_params(
+            **{k: False if isinstance(params[k], bool) else 0 for k in named("verbose")}
+        )
         scores.append(adjusted_rand_score(labels, other.fit(X).predict(X)))
     return float(np.mean(scores))
 

@@ -178,3 +178,18 @@ def test_grid_search_with_bic_score_finds_three_digit_classes():
     print("selected K with bic_score:", chosen, "with the mean bound:", chosen_by_bound)
     assert chosen.count(3) >= 2
     assert sum(k > 3 for k in chosen_by_bound) >= 2
+
+
+def test_stability_score_in_a_pipeline_reseeds_the_step():
+    X, _ = make_blobs(
+        300, centers=3, cluster_std=0.5, center_box=(-20, 20), random_state=1
+    )
+    pipe = make_pipeline(StandardScaler(), KMeans(3, n_init=1, random_state=0)).fit(
+        X[:150]
+    )
+    assert stability_score(pipe, X[150:]) == pytest.approx(1.0)
+    split = make_pipeline(StandardScaler(), KMeans(7, n_init=1, random_state=0)).fit(
+        X[:150]
+    )
+    assert stability_score(split, X[150:], n_refits=3) < 0.95
+    assert split[-1].random_state == 0
