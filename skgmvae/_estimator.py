@@ -854,6 +854,10 @@ class GMVAEClustering(
     def score(self, X, y=None):
         """Mean estimated log-likelihood per row (see :meth:`score_samples`).
 
+        It grows with ``n_components``: to choose the number of clusters,
+        score a search with :func:`skgmvae.model_selection.bic_score`
+        instead.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
