@@ -101,14 +101,17 @@ def stability_score(estimator, X, y=None, *, n_refits=1):
     :class:`~sklearn.model_selection.GridSearchCV`, ``estimator`` was fitted
     on the training folds and ``X`` is the held-out fold, so the score asks:
     do two models trained on different rows, from different seeds, split the
-    same rows the same way? Too few clusters merge groups in ways that
-    change from fit to fit, too many split groups at arbitrary places; the
-    number of clusters the data supports is the most reproducible one
-    (stability-based validation, Ben-Hur, Elisseeff and Guyon 2002; Lange,
-    Roth, Braun and Buhmann 2004; prediction strength, Tibshirani and
-    Walther 2005). The adjusted Rand index is 0 for chance agreement
-    whatever the number of clusters, which removes the plain agreement's
-    bias towards few clusters.
+    same rows the same way? More clusters than the data support split
+    groups at places that change from fit to fit, while the supported number
+    is reproduced (stability-based validation, Ben-Hur, Elisseeff and Guyon
+    2002; Lange, Roth, Braun and Buhmann 2004; prediction strength,
+    Tibshirani and Walther 2005). Fewer clusters can be reproduced as well,
+    when groups merge the same way in every fit: :func:`largest_within`
+    then picks the largest of the equally stable values. The adjusted Rand
+    index is 0 for chance agreement whatever the number of clusters. For
+    :class:`~skgmvae.GMVAEClustering`, whose fits vary from seed to seed,
+    :func:`bic_score` selected the number of digit classes more often in
+    ``benchmarks/bench_select_k.py``.
 
     The score costs one extra fit per call (``n_refits`` fits) on the rows
     of ``X``, which should therefore hold enough rows to fit the model:
@@ -117,8 +120,10 @@ def stability_score(estimator, X, y=None, *, n_refits=1):
     Parameters
     ----------
     estimator : fitted clustering estimator
-        Any estimator with ``fit`` and ``predict`` and a ``random_state``
-        parameter, typically :class:`~skgmvae.GMVAEClustering`.
+        Any estimator with ``fit``, ``predict`` and a ``random_state``
+        parameter (also as a step of a pipeline), such as
+        :class:`~sklearn.cluster.KMeans` or
+        :class:`~skgmvae.GMVAEClustering`.
     X : array-like of shape (n_samples, n_features)
         Held-out rows.
     y : ignored
