@@ -1,4 +1,6 @@
 import os
+import runpy
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,3 +18,25 @@ def data_dir():
     if not (DATA_DIR / "mnist").is_dir():
         pytest.skip(f"benchmark data not found at {DATA_DIR} (set SKGMVAE_DATA)")
     return DATA_DIR
+
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="session")
+def run_benchmark():
+    """``run_benchmark("bench_x.py", *args)`` runs ``benchmarks/bench_x.py``
+    in this process as ``python benchmarks/bench_x.py *args`` would (its
+    folder first on the import path, for ``_common``), then restores
+    ``sys.argv`` and ``sys.path``."""
+
+    def run(script, *args):
+        saved_argv, saved_path = sys.argv, list(sys.path)
+        sys.argv = [script, *map(str, args)]
+        sys.path.insert(0, str(BENCHMARKS))
+        try:
+            runpy.run_path(str(BENCHMARKS / script), run_name="__main__")
+        finally:
+            sys.argv, sys.path[:] = saved_argv, saved_path
+
+    return run

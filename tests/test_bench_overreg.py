@@ -3,8 +3,6 @@
 import itertools
 import json
 import math
-import runpy
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,23 +22,11 @@ RUN_NUMBERS = (
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
+def quick_run(tmp_path_factory, run_benchmark):
     out = tmp_path_factory.mktemp("overreg")
     # an empty data directory: MNIST is skipped unless the data is present
     data = tmp_path_factory.mktemp("no_data")
-    argv = sys.argv
-    sys.argv = [
-        "bench_overreg.py",
-        "--quick",
-        "--out-dir",
-        str(out),
-        "--data-dir",
-        str(data),
-    ]
-    try:
-        runpy.run_path(str(SCRIPT), run_name="__main__")
-    finally:
-        sys.argv = argv
+    run_benchmark(SCRIPT.name, "--quick", "--out-dir", out, "--data-dir", data)
     return out
 
 
@@ -87,20 +73,8 @@ def test_quick_pngs_exist(quick_run):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_quick_with_mnist(data_dir, tmp_path):
-    argv = sys.argv
-    sys.argv = [
-        "bench_overreg.py",
-        "--quick",
-        "--out-dir",
-        str(tmp_path),
-        "--data-dir",
-        str(data_dir),
-    ]
-    try:
-        runpy.run_path(str(SCRIPT), run_name="__main__")
-    finally:
-        sys.argv = argv
+def test_quick_with_mnist(data_dir, tmp_path, run_benchmark):
+    run_benchmark(SCRIPT.name, "--quick", "--out-dir", tmp_path, "--data-dir", data_dir)
     result = json.loads((tmp_path / "overreg_quick.json").read_text())
     assert list(result["datasets"]) == ["spiral", "mnist"]
     _check_dataset(result["datasets"]["mnist"], 300, 10)

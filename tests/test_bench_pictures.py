@@ -3,8 +3,6 @@ report with finite numbers."""
 
 import json
 import math
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +16,9 @@ SCRIPT = ROOT / "benchmarks" / "plot_mnist_pictures.py"
 
 
 @pytest.fixture(scope="module")
-def quick_run(data_dir, tmp_path_factory):
+def quick_run(data_dir, tmp_path_factory, run_benchmark):
     out = tmp_path_factory.mktemp("pictures")
-    argv = [SCRIPT.name, "--quick", "--data-dir", str(data_dir), "--out-dir", str(out)]
-    saved_argv, saved_path = sys.argv, list(sys.path)
-    sys.argv = argv
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        runpy.run_path(str(SCRIPT), run_name="__main__")
-    finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
+    run_benchmark(SCRIPT.name, "--quick", "--data-dir", data_dir, "--out-dir", out)
     return out, json.loads((out / "mnist_pictures.json").read_text())
 
 

@@ -2,8 +2,6 @@
 
 import io
 import json
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,34 +40,16 @@ def test_demo_cli_help(capsys):
     assert "load_digits" in capsys.readouterr().out
 
 
-def test_bench_speed_quick(tmp_path, monkeypatch):
+def test_bench_speed_quick(tmp_path, run_benchmark):
     out = tmp_path / "speed.json"
-    monkeypatch.setattr(
-        sys,
-        "argv",
-        ["bench_speed.py", "--quick", "--batch-sizes", "16", "--out", str(out)],
-    )
-    runpy.run_path(str(ROOT / "benchmarks" / "bench_speed.py"), run_name="__main__")
+    run_benchmark("bench_speed.py", "--quick", "--batch-sizes", "16", "--out", out)
     result = json.loads(out.read_text())
     assert result["matmul_gflops"] > 0
     assert result["results"][0]["samples_per_s"] > 0
 
 
-def test_bench_mnist_quick(data_dir, tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    monkeypatch.setattr(
-        sys,
-        "argv",
-        [
-            "bench_mnist.py",
-            "--quick",
-            "--data-dir",
-            str(data_dir),
-            "--out-dir",
-            str(tmp_path),
-        ],
-    )
-    runpy.run_path(str(ROOT / "benchmarks" / "bench_mnist.py"), run_name="__main__")
+def test_bench_mnist_quick(data_dir, tmp_path, run_benchmark):
+    run_benchmark("bench_mnist.py", "--quick", "--data-dir", data_dir, "--out-dir", tmp_path)
     result = json.loads((tmp_path / "mnist_test_K10_quick.json").read_text())
     assert result["n_samples"] == 2000
     acc = np.array(result["results"]["KMeans"])[:, 0]
@@ -79,20 +59,12 @@ def test_bench_mnist_quick(data_dir, tmp_path, monkeypatch):
 @pytest.mark.skipif(
     not Path("/proc/self/status").exists(), reason="reads /proc (Linux)"
 )
-def test_bench_memory_quick(tmp_path, monkeypatch):
+def test_bench_memory_quick(tmp_path, run_benchmark):
     out = tmp_path / "memory.json"
-    argv = [
-        "bench_memory.py",
-        "--quick",
-        "--rows",
-        "3000",
-        "--models",
-        "GMVAEClustering",
-    ]
-    monkeypatch.setattr(
-        sys, "argv", [*argv, "KMeans", "--work-dir", str(tmp_path), "--out", str(out)]
+    run_benchmark(
+        "bench_memory.py", "--quick", "--rows", 3000, "--models", "GMVAEClustering",
+        "KMeans", "--work-dir", tmp_path, "--out", out,
     )
-    runpy.run_path(str(ROOT / "benchmarks" / "bench_memory.py"), run_name="__main__")
     results = json.loads(out.read_text())["results"]
     assert {(r["model"], r["what"]) for r in results} == {
         (m, w) for m in ("GMVAEClustering", "KMeans") for w in ("fit", "predict")
@@ -102,11 +74,9 @@ def test_bench_memory_quick(tmp_path, monkeypatch):
         assert 0 <= r["extra_mib"] < 2000 and r["peak_rss_mib"] > r["extra_mib"]
 
 
-def test_bench_select_k_quick(tmp_path, monkeypatch):
+def test_bench_select_k_quick(tmp_path, run_benchmark):
     out = tmp_path / "select_k.json"
-    monkeypatch.setattr(sys, "argv", ["bench_select_k.py", "--quick", "--out", str(out)])
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    runpy.run_path(str(ROOT / "benchmarks" / "bench_select_k.py"), run_name="__main__")
+    run_benchmark("bench_select_k.py", "--quick", "--out", out)
     result = json.loads(out.read_text())
     (run,) = result["runs"]
     assert run["true_k"] == 3 and run["grid"] == [2, 3, 4, 5]
