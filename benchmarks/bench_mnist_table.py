@@ -1,0 +1,238 @@
+"""The MNIST table of the GMVAE paper, rerun: K x M x seeds, two protocols.
+
+For every number of clusters K (``--n-components``, default 10 16 30) and
+every number of Monte Carlo samples M (``--mc``, default 1 10) the default
+``GMVAEClustering`` (apart from ``n_components``, ``likelihood="bernoulli"``
+and ``n_mc_samples=M``) is fitted with ``--seeds`` random states, next to
+``KMeans`` (n_init=10) and a diagonal ``GaussianMixture`` on the same data:
+
+* ``train-test``: fit on the 60,000 training images, score the predictions on
+  the 10,000 test images (the paper's protocol);
+* ``all``: fit on all 70,000 images and score the fitted labels (the protocol
+  of most later papers).
+
+Scores: Hungarian accuracy, purity (many-to-one, the paper's metric for
+K > 10), NMI, ARI and fit seconds; the table gives mean ± std over seeds and
+the worst seed. Every finished fit is written at once to
+``benchmarks/results/<dataset>_table.json``; a rerun skips the fits already
+there with the same parameters, so an interrupted run loses at most the fit
+in progress and the table can be filled over several sessions. The Markdown
+table goes to ``benchmarks/results/<dataset>_table.md``.
+
+Usage::
+
+    python benchmarks/bench_mnist_table.py [--dataset mnist] [--protocol train-test all]
+        [--n-components 10 16 30] [--mc 1 10] [--seeds 5] [key=value ...]
+    python benchmarks/bench_mnist_table.py --quick   # 3,000 images, 1 seed, few epochs
+"""
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _common import parse_override
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROTOCOLS = ("train-test", "all")
+METRICS = ("accuracy", "purity", "nmi", "ari", "fit_seconds")
+
+#: Published test-set figures (%, mean ± std over runs; Dilokthanakul et al.,
+#: 2016, Table 1, as collected in DESIGN.md): the paper's protocol.
+PAPER = {
+    "mnist": {
+        10: "paper: accuracy 77.8 ± 5.8",
+        16: "paper: purity 87.8 ± 5.3 (best run 96.9); AAE 90.5",
+        30: "paper: purity 92.8 ± 1.6; AAE 95.9",
+    }
+}
+
+
+def load(data_dir, dataset, protocol, quick):
+    """(X_fit, X_score, y_score): what models are fitted on and scored on."""
+    from skgmvae.datasets import load_idx_dataset
+
+    folder = Path(data_dir) / dataset
+    if protocol == "all":
+        X, y = load_idx_dataset(folder, subset="all")
+        if quick:
+            X, y = X[:3000], y[:3000]
+        return X, None, y
+    X_train, _ = load_idx_dataset(folder, subset="train")
+    X_test, y_test = load_idx_dataset(folder, subset="test")
+    if quick:
+        X_train, X_test, y_test = X_train[:2000], X_test[:1000], y_test[:1000]
+    return X_train, X_test, y_test
+
+
+def scores(y, labels):
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from skgmvae.metrics import clustering_accuracy, purity
+
+    return {
+        "accuracy": float(clustering_accuracy(y, labels)),
+        "purity": float(purity(y, labels)),
+        "nmi": float(normalized_mutual_info_score(y, labels)),
+        "ari": float(adjusted_rand_score(y, labels)),
+    }
+
+
+def make_model(name, k, mc, seed, params):
+    from sklearn.cluster import KMeans
+    from sklearn.mixture import GaussianMixture
+
+    from skgmvae import GMVAEClustering
+
+    if name == "KMeans":
+        return KMeans(k, n_init=10, random_state=seed)
+    if name == "GaussianMixture":
+        return GaussianMixture(k, covariance_type="diag", random_state=seed)
+    return GMVAEClustering(k, n_mc_samples=mc, random_state=seed, **params)
+
+
+def model_params(name, k, mc, params):
+    """Every parameter of the model but the seed: a cell is reused only when
+    they are unchanged (a new default invalidates old GMVAE fits)."""
+    est = make_model(name, k, mc, 0, params).get_params()
+    return {
+        key: repr(value)
+        for key, value in est.items()
+        if key not in ("random_state", "verbose")
+    }
+
+
+def fit_and_score(model, X_fit, X_score, y_score):
+    tic = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
+        model.fit(X_fit)
+    seconds = time.perf_counter() - tic
+    labels = model.predict(X_fit if X_score is None else X_score)
+    return {**scores(y_score, labels), "fit_seconds": seconds}
+
+
+def fmt(values, worst=False):
+    values = np.asarray(values)
+    text = f"{values.mean():.3f} ± {values.std():.3f}"
+    return text + f" ({values.min():.3f})" if worst else text
+
+
+def markdown(cells, dataset):
+    """The Markdown table of every (protocol, K, model) with finished fits."""
+    groups = {}
+    for cell in cells.values():
+        key = (cell["protocol"], cell["k"], cell["model"])
+        groups.setdefault(key, []).append(cell)
+    order = {p: i for i, p in enumerate(PROTOCOLS)}
+    lines = [
+        "| protocol | K | model | seeds | accuracy (worst) | purity (worst) | NMI | ARI | fit s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for protocol, k, model in sorted(groups, key=lambda g: (order[g[0]], g[1], g[2])):
+        rows = groups[protocol, k, model]
+        col = {m: [r["scores"][m] for r in rows] for m in METRICS}
+        lines.append(
+            f"| {protocol} | {k} | {model} | {len(rows)} "
+            f"| {fmt(col['accuracy'], True)} | {fmt(col['purity'], True)} "
+            f"| {fmt(col['nmi'])} | {fmt(col['ari'])} "
+            f"| {np.mean(col['fit_seconds']):.0f} |"
+        )
+    notes = PAPER.get(dataset, {})
+    if notes:
+        lines.append("")
+        lines.append(
+            "Published (MNIST test images, %): "
+            + "; ".join(f"K={k}: {text}" for k, text in sorted(notes.items()))
+            + "."
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--dataset", default="mnist", choices=["mnist", "fashion-mnist"]
+    )
+    parser.add_argument(
+        "--protocol", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS
+    )
+    parser.add_argument("--n-components", nargs="+", type=int, default=[10, 16, 30])
+    parser.add_argument("--mc", nargs="+", type=int, default=[1, 10])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--baselines",
+        nargs="*",
+        default=["KMeans", "GaussianMixture"],
+        choices=["KMeans", "GaussianMixture"],
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("overrides", nargs="*", type=parse_override)
+    args = parser.parse_args(argv)
+    params = {"likelihood": "bernoulli", **dict(args.overrides)}
+    seeds = args.seeds
+    if args.quick:
+        seeds = 1
+        params.setdefault("max_iter", 2)
+        params.setdefault("pretrain_epochs", 2)
+    tag = args.dataset + "_table" + ("_quick" if args.quick else "")
+    out_json = Path(args.out_dir) / f"{tag}.json"
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    cells = json.loads(out_json.read_text())["cells"] if out_json.exists() else {}
+
+    def save():
+        payload = {"dataset": args.dataset, "metrics": list(METRICS), "cells": cells}
+        out_json.write_text(json.dumps(payload, indent=1))
+        (Path(args.out_dir) / f"{tag}.md").write_text(markdown(cells, args.dataset))
+
+    for protocol in args.protocol:
+        X_fit, X_score, y_score = load(
+            args.data_dir, args.dataset, protocol, args.quick
+        )
+        print(
+            f"{args.dataset}, {protocol}: fit on {X_fit.shape[0]} images, "
+            f"score on {len(y_score)}",
+            flush=True,
+        )
+        for k in args.n_components:
+            models = [(f"GMVAE M={mc}", mc) for mc in args.mc]
+            models += [(name, None) for name in args.baselines]
+            for name, mc in models:
+                base = "GMVAE" if mc else name
+                expected = model_params(base, k, mc, params)
+                for seed in range(seeds):
+                    key = f"{protocol}/K{k}/{name}/seed{seed}"
+                    if key in cells and cells[key]["params"] == expected:
+                        continue
+                    model = make_model(base, k, mc, seed, params)
+                    result = fit_and_score(model, X_fit, X_score, y_score)
+                    cells[key] = {
+                        "protocol": protocol,
+                        "k": k,
+                        "model": name,
+                        "seed": seed,
+                        "n_fit": int(X_fit.shape[0]),
+                        "n_score": len(y_score),
+                        "params": expected,
+                        "scores": result,
+                    }
+                    save()
+                    print(
+                        f"  K={k:<3} {name:<16} seed {seed}: accuracy "
+                        f"{result['accuracy']:.3f} purity {result['purity']:.3f} "
+                        f"({result['fit_seconds']:.0f}s)",
+                        flush=True,
+                    )
+    save()
+    print(markdown(cells, args.dataset))
+    print(f"wrote {out_json}")
+    return cells
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Write the results table of README.md from ``benchmarks/results``.
+
+Reads ``<dataset>_table.json`` (written by ``bench_mnist_table.py``) for MNIST
+and Fashion-MNIST and replaces the block between the ``results-table`` markers
+of README.md with one row per data set, protocol and K: the paper's metric
+(Hungarian accuracy for K = 10, purity for K > 10) as mean ± std over seeds
+with the worst seed in brackets, for the GMVAE with M = 1 and M = 10 Monte
+Carlo samples, KMeans and GaussianMixture, next to the published figures.
+
+Usage::
+
+    python benchmarks/make_readme_table.py           # rewrite README.md
+    python benchmarks/make_readme_table.py --check   # exit 1 if README.md is stale
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+START = "<!-- results-table:start (python benchmarks/make_readme_table.py) -->"
+END = "<!-- results-table:end -->"
+MODELS = ("GMVAE M=1", "GMVAE M=10", "KMeans", "GaussianMixture")
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+
+#: Published MNIST figures on the test images (Dilokthanakul et al., 2016,
+#: Table 1, and the methods it compares with; collected in DESIGN.md).
+PUBLISHED = {
+    ("mnist", 10): "0.778 ± 0.058 (GMVAE); VaDE 0.945; DEC 0.843",
+    ("mnist", 16): "0.878 ± 0.053 (GMVAE); AAE 0.905",
+    ("mnist", 30): "0.928 ± 0.016 (GMVAE); AAE 0.959",
+}
+
+
+def cell(values):
+    if not values:
+        return "–"
+    mean = sum(values) / len(values)
+    std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+    return f"{mean:.3f} ± {std:.3f} ({min(values):.3f}, n={len(values)})"
+
+
+def table(results_dir):
+    header = "| data | protocol | K | metric | " + " | ".join(MODELS) + " | published |"
+    lines = [header, "|" + "---|" * (len(MODELS) + 5)]
+    found = False
+    for dataset, title in DATASETS.items():
+        path = Path(results_dir) / f"{dataset}_table.json"
+        if not path.exists():
+            continue
+        cells = json.loads(path.read_text())["cells"].values()
+        groups = sorted(
+            {(c["protocol"], c["k"]) for c in cells},
+            key=lambda g: (g[0] != "train-test", g[1]),
+        )
+        for protocol, k in groups:
+            metric = "accuracy" if k <= 10 else "purity"
+            row = [
+                cell(
+                    [
+                        c["scores"][metric]
+                        for c in cells
+                        if (c["protocol"], c["k"], c["model"]) == (protocol, k, model)
+                    ]
+                )
+                for model in MODELS
+            ]
+            published = (
+                PUBLISHED.get((dataset, k), "–") if protocol == "train-test" else "–"
+            )
+            lines.append(
+                f"| {title} | {protocol} | {k} | {metric} | "
+                + " | ".join(row)
+                + f" | {published} |"
+            )
+            found = True
+    if not found:
+        lines.append("| (no results yet) |" + " |" * (len(MODELS) + 4))
+    return "\n".join(lines)
+
+
+def render(readme_text, results_dir):
+    if START not in readme_text or END not in readme_text:
+        raise SystemExit(f"README.md lacks the markers {START!r} ... {END!r}")
+    head, rest = readme_text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{table(results_dir)}\n{END}{tail}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--readme", default=str(ROOT / "README.md"))
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    args = parser.parse_args(argv)
+    readme = Path(args.readme)
+    old = readme.read_text()
+    new = render(old, args.results)
+    if args.check:
+        if new != old:
+            print(f"{readme} is stale: run python benchmarks/make_readme_table.py")
+            return 1
+        print(f"{readme} is up to date")
+        return 0
+    readme.write_text(new)
+    print(f"wrote the results table of {readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The MNIST table script (quick form) and the README table made from it."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def quick_table(data_dir, tmp_path_factory, run_benchmark):
+    out = tmp_path_factory.mktemp("table")
+    args = ["--quick", "--data-dir", data_dir, "--out-dir", out]
+    args += ["--n-components", "10", "12", "--mc", "1", "10"]
+    run_benchmark("bench_mnist_table.py", *args)
+    return out, args
+
+
+def test_quick_table_has_every_cell(quick_table):
+    out, _ = quick_table
+    cells = json.loads((out / "mnist_table_quick.json").read_text())["cells"]
+    models = ("GMVAE M=1", "GMVAE M=10", "KMeans", "GaussianMixture")
+    expected = {
+        f"{p}/K{k}/{m}/seed0"
+        for p in ("train-test", "all")
+        for k in (10, 12)
+        for m in models
+    }
+    assert set(cells) == expected
+    for cell in cells.values():
+        s = cell["scores"]
+        assert 0 <= s["accuracy"] <= 1 and 0 <= s["nmi"] <= 1 and s["fit_seconds"] > 0
+        # many-to-one matching can only do better than one-to-one
+        assert s["purity"] >= s["accuracy"] - 1e-12
+        if cell["protocol"] == "train-test":
+            assert (cell["n_fit"], cell["n_score"]) == (2000, 1000)
+        else:
+            assert cell["n_fit"] == cell["n_score"] == 3000
+    assert cells["all/K12/GMVAE M=10/seed0"]["params"]["n_mc_samples"] == "10"
+    # KMeans on MNIST pixels is near 0.5 accuracy
+    assert 0.3 < cells["all/K10/KMeans/seed0"]["scores"]["accuracy"] < 0.8
+    table = (out / "mnist_table_quick.md").read_text()
+    assert table.count("\n| train-test |") == 8 and table.count("\n| all |") == 8
+
+
+def test_rerun_skips_finished_fits(quick_table, run_benchmark, monkeypatch):
+    out, args = quick_table
+    path = out / "mnist_table_quick.json"
+    before = path.read_text()
+    import sklearn.cluster
+
+    def refuse(*a, **k):
+        raise AssertionError("a finished fit was run again")
+
+    monkeypatch.setattr(sklearn.cluster.KMeans, "fit", refuse)
+    run_benchmark("bench_mnist_table.py", *args)
+    assert path.read_text() == before
+
+
+def test_readme_table_renders_and_checks(quick_table, tmp_path, run_benchmark):
+    out, _ = quick_table
+    (out / "mnist_table.json").write_text((out / "mnist_table_quick.json").read_text())
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "intro\n<!-- results-table:start (python benchmarks/make_readme_table.py) -->\n"
+        "old\n<!-- results-table:end -->\nrest\n"
+    )
+    common = ["--readme", readme, "--results", out]
+    with pytest.raises(SystemExit) as exc:
+        run_benchmark("make_readme_table.py", "--check", *common)
+    assert exc.value.code == 1
+    with pytest.raises(SystemExit) as exc:
+        run_benchmark("make_readme_table.py", *common)
+    assert exc.value.code == 0
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "old" not in text
+    row = next(line for line in text.splitlines() if "| MNIST | all | 12 |" in line)
+    assert "| purity |" in row and row.count("n=1") == 4
+    with pytest.raises(SystemExit) as exc:
+        run_benchmark("make_readme_table.py", "--check", *common)
+    assert exc.value.code == 0
+
+
+def test_repository_readme_table_is_up_to_date(run_benchmark):
+    with pytest.raises(SystemExit) as exc:
+        run_benchmark("make_readme_table.py", "--check")
+    assert exc.value.code == 0, "run python benchmarks/make_readme_table.py"
