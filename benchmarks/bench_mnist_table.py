@@ -34,21 +34,12 @@ from pathlib import Path
 
 import numpy as np
 from _common import parse_override
+from make_readme_table import PUBLISHED
 
 ROOT = Path(__file__).resolve().parents[1]
 
 PROTOCOLS = ("train-test", "all")
 METRICS = ("accuracy", "purity", "nmi", "ari", "fit_seconds")
-
-#: Published test-set figures (%, mean ± std over runs; Dilokthanakul et al.,
-#: 2016, Table 1, as collected in DESIGN.md): the paper's protocol.
-PAPER = {
-    "mnist": {
-        10: "paper: accuracy 77.8 ± 5.8",
-        16: "paper: purity 87.8 ± 5.3 (best run 96.9); AAE 90.5",
-        30: "paper: purity 92.8 ± 1.6; AAE 95.9",
-    }
-}
 
 
 def load(data_dir, dataset, protocol, quick):
@@ -141,12 +132,14 @@ def markdown(cells, dataset):
             f"| {fmt(col['nmi'])} | {fmt(col['ari'])} "
             f"| {np.mean(col['fit_seconds']):.0f} |"
         )
-    notes = PAPER.get(dataset, {})
+    notes = sorted(
+        (key[1:], text) for key, text in PUBLISHED.items() if key[0] == dataset
+    )
     if notes:
         lines.append("")
         lines.append(
-            "Published (MNIST test images, %): "
-            + "; ".join(f"K={k}: {text}" for k, text in sorted(notes.items()))
+            "Published (accuracy for K = 10, purity for K > 10): "
+            + "; ".join(f"{protocol}, K={k}: {text}" for (protocol, k), text in notes)
             + "."
         )
     return "\n".join(lines) + "\n"
@@ -161,7 +154,7 @@ def main(argv=None):
         "--protocol", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS
     )
     parser.add_argument("--n-components", nargs="+", type=int, default=[10, 16, 30])
-    parser.add_argument("--mc", nargs="+", type=int, default=[1, 10])
+    parser.add_argument("--mc", nargs="*", type=int, default=[1, 10])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument(
         "--baselines",

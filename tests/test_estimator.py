@@ -103,7 +103,7 @@ def test_history_records_every_epoch_and_term(fitted):
 
 @pytest.mark.parametrize(
     "n_samples, batch_size, expected",
-    [(1797, 128, 100), (70000, 128, 4), (20, 128, 100), (10**7, 128, 2)],
+    [(1797, 128, 100), (10000, 128, 100), (70000, 128, 37), (20, 128, 100), (10**7, 128, 2)],
 )
 def test_auto_pretraining_length(n_samples, batch_size, expected):
     model = GMVAEClustering(batch_size=batch_size)
