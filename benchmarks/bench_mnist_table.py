@@ -103,7 +103,15 @@ def fit_and_score(model, X_fit, X_score, y_score):
         model.fit(X_fit)
     seconds = time.perf_counter() - tic
     labels = model.predict(X_fit if X_score is None else X_score)
-    return {**scores(y_score, labels), "fit_seconds": seconds}
+    result = {**scores(y_score, labels), "fit_seconds": seconds}
+    for phase in ("pretrain", "elbo"):  # GMVAE: epochs and seconds per epoch
+        times = [
+            r["time"] for r in getattr(model, "history_", []) if r["phase"] == phase
+        ]
+        if times:
+            result[f"{phase}_epochs"] = len(times)
+            result[f"seconds_per_{phase}_epoch"] = float(np.mean(times))
+    return result
 
 
 def fmt(values, worst=False):

@@ -35,6 +35,9 @@ def test_quick_table_has_every_cell(quick_table):
         else:
             assert cell["n_fit"] == cell["n_score"] == 3000
     assert cells["all/K12/GMVAE M=10/seed0"]["params"]["n_mc_samples"] == "10"
+    gmvae = cells["train-test/K10/GMVAE M=1/seed0"]["scores"]
+    assert gmvae["pretrain_epochs"] == 2 and gmvae["elbo_epochs"] == 2
+    assert 0 < gmvae["seconds_per_elbo_epoch"] < gmvae["fit_seconds"]
     # KMeans on MNIST pixels is near 0.5 accuracy
     assert 0.3 < cells["all/K10/KMeans/seed0"]["scores"]["accuracy"] < 0.8
     table = (out / "mnist_table_quick.md").read_text()
