@@ -17,7 +17,9 @@ the worst seed. Every finished fit is written at once to
 ``benchmarks/results/<dataset>_table.json``; a rerun skips the fits already
 there with the same parameters, so an interrupted run loses at most the fit
 in progress and the table can be filled over several sessions. The Markdown
-table goes to ``benchmarks/results/<dataset>_table.md``.
+table goes to ``benchmarks/results/<dataset>_table.md``. ``key=value``
+arguments override GMVAE parameters; such runs are written to files tagged
+with the overrides (``<dataset>_table_<key>-<value>.json``).
 
 Usage::
 
@@ -40,6 +42,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PROTOCOLS = ("train-test", "all")
 METRICS = ("accuracy", "purity", "nmi", "ari", "fit_seconds")
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
+    return value
 
 
 def load(data_dir, dataset, protocol, quick):
@@ -86,14 +95,22 @@ def make_model(name, k, mc, seed, params):
 
 
 def model_params(name, k, mc, params):
-    """Every parameter of the model but the seed: a cell is reused only when
-    they are unchanged (a new default invalidates old GMVAE fits)."""
+    """Every parameter of the model but the seed, and for the GMVAE the
+    pretraining length that ``pretrain_epochs="auto"`` stands for: a cell is
+    reused only when these are unchanged, so a new default invalidates the
+    saved GMVAE fits."""
+    from skgmvae import _estimator
+
     est = make_model(name, k, mc, 0, params).get_params()
-    return {
+    out = {
         key: repr(value)
         for key, value in est.items()
         if key not in ("random_state", "verbose")
     }
+    if name == "GMVAE":
+        out["auto_pretrain_steps"] = repr(_estimator.AUTO_PRETRAIN_STEPS)
+        out["auto_pretrain_epochs"] = repr(_estimator.AUTO_PRETRAIN_EPOCHS)
+    return out
 
 
 def fit_and_score(model, X_fit, X_score, y_score):
@@ -162,7 +179,7 @@ def main(argv=None):
         "--protocol", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS
     )
     parser.add_argument("--n-components", nargs="+", type=int, default=[10, 16, 30])
-    parser.add_argument("--mc", nargs="*", type=int, default=[1, 10])
+    parser.add_argument("--mc", nargs="*", type=positive_int, default=[1, 10])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument(
         "--baselines",
@@ -181,7 +198,10 @@ def main(argv=None):
         seeds = 1
         params.setdefault("max_iter", 2)
         params.setdefault("pretrain_epochs", 2)
-    tag = args.dataset + "_table" + ("_quick" if args.quick else "")
+    # runs with overrides go to their own file, never mixed with the defaults
+    tag = args.dataset + "_table"
+    tag += "".join(f"_{key}-{value}" for key, value in args.overrides)
+    tag += "_quick" if args.quick else ""
     out_json = Path(args.out_dir) / f"{tag}.json"
     out_json.parent.mkdir(parents=True, exist_ok=True)
     cells = json.loads(out_json.read_text())["cells"] if out_json.exists() else {}

@@ -24,7 +24,7 @@ END = "<!-- results-table:end -->"
 MODELS = ("GMVAE M=1", "GMVAE M=10", "KMeans", "GaussianMixture")
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
-#: Published MNIST figures (collected in DESIGN.md): the GMVAE paper
+#: Published MNIST figures: the GMVAE paper
 #: (Dilokthanakul et al., 2016, Table 1) and the adversarial autoencoder it
 #: compares with score the test images; DEC (Xie et al., 2016) and VaDE
 #: (Jiang et al., 2017) fit and score all 70,000 images.

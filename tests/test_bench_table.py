@@ -86,3 +86,28 @@ def test_repository_readme_table_is_up_to_date(run_benchmark):
     with pytest.raises(SystemExit) as exc:
         run_benchmark("make_readme_table.py", "--check")
     assert exc.value.code == 0, "run python benchmarks/make_readme_table.py"
+
+
+def test_new_default_refits_gmvae_only(
+    quick_table, tmp_path, run_benchmark, monkeypatch
+):
+    import shutil
+
+    from skgmvae import _estimator
+
+    src, args = quick_table
+    out = tmp_path / "copy"
+    shutil.copytree(src, out)
+    args = [str(out) if a == src else a for a in args]
+    before = json.loads((out / "mnist_table_quick.json").read_text())["cells"]
+
+    monkeypatch.setattr(_estimator, "AUTO_PRETRAIN_STEPS", 1234)
+    run_benchmark("bench_mnist_table.py", *args)
+    after = json.loads((out / "mnist_table_quick.json").read_text())["cells"]
+    assert set(after) == set(before)
+    for key, cell in after.items():
+        if cell["model"].startswith("GMVAE"):
+            assert cell["params"]["auto_pretrain_steps"] == "1234"
+            assert cell["scores"]["fit_seconds"] != before[key]["scores"]["fit_seconds"]
+        else:  # baselines kept as they were, timings included
+            assert cell == before[key]
