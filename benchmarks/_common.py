@@ -5,6 +5,8 @@ import ast
 import json
 from pathlib import Path
 
+import numpy as np
+
 
 def parse_override(text):
     """``key=value`` on the command line -> (key, Python literal or string)."""
@@ -31,3 +33,21 @@ def report(results, path, **meta):
     }
     path.write_text(json.dumps(payload, indent=2, default=str))
     print(f"wrote {path}")
+
+
+def mean_std(values):
+    """``"mean ± std"`` of a list of scores (population std), 3 decimals."""
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.3f} ± {values.std():.3f}"
+
+
+#: Published MNIST figures: the GMVAE paper
+#: (Dilokthanakul et al., 2016, Table 1) and the adversarial autoencoder it
+#: compares with score the test images; DEC (Xie et al., 2016) and VaDE
+#: (Jiang et al., 2017) fit and score all 70,000 images.
+PUBLISHED = {
+    ("mnist", "train-test", 10): "GMVAE paper 0.778 ± 0.058",
+    ("mnist", "train-test", 16): "GMVAE paper 0.878 ± 0.053; AAE 0.905",
+    ("mnist", "train-test", 30): "GMVAE paper 0.928 ± 0.016; AAE 0.959",
+    ("mnist", "all", 10): "VaDE 0.945; DEC 0.843",
+}

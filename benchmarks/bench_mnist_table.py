@@ -35,8 +35,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import parse_override
-from make_readme_table import PUBLISHED
+from _common import PUBLISHED, mean_std, parse_override
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,15 +68,15 @@ def load(data_dir, dataset, protocol, quick):
 
 
 def scores(y, labels):
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+    from skgmvae._demo import _scores
+    from skgmvae.metrics import purity
 
-    from skgmvae.metrics import clustering_accuracy, purity
-
+    accuracy, nmi, ari = map(float, _scores(y, labels))
     return {
-        "accuracy": float(clustering_accuracy(y, labels)),
+        "accuracy": accuracy,
         "purity": float(purity(y, labels)),
-        "nmi": float(normalized_mutual_info_score(y, labels)),
-        "ari": float(adjusted_rand_score(y, labels)),
+        "nmi": nmi,
+        "ari": ari,
     }
 
 
@@ -132,9 +131,7 @@ def fit_and_score(model, X_fit, X_score, y_score):
 
 
 def fmt(values, worst=False):
-    values = np.asarray(values)
-    text = f"{values.mean():.3f} ± {values.std():.3f}"
-    return text + f" ({values.min():.3f})" if worst else text
+    return mean_std(values) + (f" ({min(values):.3f})" if worst else "")
 
 
 def markdown(cells, dataset):

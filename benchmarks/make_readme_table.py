@@ -18,30 +18,19 @@ import json
 import sys
 from pathlib import Path
 
+from _common import PUBLISHED, mean_std
+
 ROOT = Path(__file__).resolve().parents[1]
 START = "<!-- results-table:start (python benchmarks/make_readme_table.py) -->"
 END = "<!-- results-table:end -->"
 MODELS = ("GMVAE M=1", "GMVAE M=10", "KMeans", "GaussianMixture")
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
-#: Published MNIST figures: the GMVAE paper
-#: (Dilokthanakul et al., 2016, Table 1) and the adversarial autoencoder it
-#: compares with score the test images; DEC (Xie et al., 2016) and VaDE
-#: (Jiang et al., 2017) fit and score all 70,000 images.
-PUBLISHED = {
-    ("mnist", "train-test", 10): "GMVAE paper 0.778 ± 0.058",
-    ("mnist", "train-test", 16): "GMVAE paper 0.878 ± 0.053; AAE 0.905",
-    ("mnist", "train-test", 30): "GMVAE paper 0.928 ± 0.016; AAE 0.959",
-    ("mnist", "all", 10): "VaDE 0.945; DEC 0.843",
-}
-
 
 def cell(values):
     if not values:
         return "–"
-    mean = sum(values) / len(values)
-    std = (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
-    return f"{mean:.3f} ± {std:.3f} ({min(values):.3f}, n={len(values)})"
+    return f"{mean_std(values)} ({min(values):.3f}, n={len(values)})"
 
 
 def table(results_dir):
