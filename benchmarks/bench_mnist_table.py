@@ -43,13 +43,6 @@ PROTOCOLS = ("train-test", "all")
 METRICS = ("accuracy", "purity", "nmi", "ari", "fit_seconds")
 
 
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
-
-
 def load(data_dir, dataset, protocol, quick):
     """(X_fit, X_score, y_score): what models are fitted on and scored on."""
     from skgmvae.datasets import load_idx_dataset
@@ -168,6 +161,8 @@ def markdown(cells, dataset):
 
 
 def main(argv=None):
+    from skgmvae._cli import _positive_int
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--dataset", default="mnist", choices=["mnist", "fashion-mnist"]
@@ -176,7 +171,7 @@ def main(argv=None):
         "--protocol", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS
     )
     parser.add_argument("--n-components", nargs="+", type=int, default=[10, 16, 30])
-    parser.add_argument("--mc", nargs="*", type=positive_int, default=[1, 10])
+    parser.add_argument("--mc", nargs="*", type=_positive_int, default=[1, 10])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument(
         "--baselines",

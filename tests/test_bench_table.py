@@ -111,3 +111,12 @@ def test_new_default_refits_gmvae_only(
             assert cell["scores"]["fit_seconds"] != before[key]["scores"]["fit_seconds"]
         else:  # baselines kept as they were, timings included
             assert cell == before[key]
+
+
+@pytest.mark.parametrize("mc", ["0", "-1", "ten"])
+def test_monte_carlo_samples_must_be_positive(mc, tmp_path, run_benchmark, capsys):
+    with pytest.raises(SystemExit) as exc:
+        run_benchmark("bench_mnist_table.py", "--out-dir", tmp_path, "--mc", mc)
+    assert exc.value.code == 2
+    assert "expected an integer >= 1" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing fitted, nothing written
