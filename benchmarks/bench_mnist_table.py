@@ -123,30 +123,60 @@ def fit_and_score(model, X_fit, X_score, y_score):
     return result
 
 
-def fmt(values, worst=False):
-    return mean_std(values) + (f" ({min(values):.3f})" if worst else "")
+def group_cells(cells, params):
+    """Finished fits grouped by (protocol, K, model), each group with a flag
+    that says whether it is stale.
 
-
-def markdown(cells, dataset):
-    """The Markdown table of every (protocol, K, model) with finished fits."""
+    A fit is current when its recorded parameters are those the script would
+    use now with the GMVAE parameters ``params``; a group keeps only its
+    current fits, or, when it has none (the defaults changed after it was
+    run), its earlier fits, flagged stale.
+    """
     groups = {}
     for cell in cells.values():
         key = (cell["protocol"], cell["k"], cell["model"])
         groups.setdefault(key, []).append(cell)
+    out = {}
+    for key, rows in groups.items():
+        model = key[2]
+        mc = int(model.split("=")[1]) if model.startswith("GMVAE") else None
+        expected = model_params("GMVAE" if mc else model, key[1], mc, params)
+        current = [r for r in rows if r["params"] == expected]
+        out[key] = (current, False) if current else (rows, True)
+    return out
+
+
+#: Footnote of the groups whose fits were all made with earlier defaults.
+STALE_NOTE = (
+    "† fitted with the defaults of an earlier version (see the benchmarks "
+    "page); rerunning the command refits them."
+)
+
+
+def fmt(values, worst=False):
+    return mean_std(values) + (f" ({min(values):.3f})" if worst else "")
+
+
+def markdown(cells, dataset, params):
+    """The Markdown table of every (protocol, K, model) with finished fits
+    (see :func:`group_cells` for ``params``)."""
+    groups = group_cells(cells, params)
     order = {p: i for i, p in enumerate(PROTOCOLS)}
     lines = [
         "| protocol | K | model | seeds | accuracy (worst) | purity (worst) | NMI | ARI | fit s |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for protocol, k, model in sorted(groups, key=lambda g: (order[g[0]], g[1], g[2])):
-        rows = groups[protocol, k, model]
+        rows, stale = groups[protocol, k, model]
         col = {m: [r["scores"][m] for r in rows] for m in METRICS}
         lines.append(
-            f"| {protocol} | {k} | {model} | {len(rows)} "
+            f"| {protocol} | {k} | {model}{' †' if stale else ''} | {len(rows)} "
             f"| {fmt(col['accuracy'], True)} | {fmt(col['purity'], True)} "
             f"| {fmt(col['nmi'])} | {fmt(col['ari'])} "
             f"| {np.mean(col['fit_seconds']):.0f} |"
         )
+    if any(stale for _, stale in groups.values()):
+        lines += ["", STALE_NOTE]
     notes = sorted(
         (key[1:], text) for key, text in PUBLISHED.items() if key[0] == dataset
     )
@@ -199,9 +229,15 @@ def main(argv=None):
     cells = json.loads(out_json.read_text())["cells"] if out_json.exists() else {}
 
     def save():
-        payload = {"dataset": args.dataset, "metrics": list(METRICS), "cells": cells}
+        payload = {
+            "dataset": args.dataset,
+            "metrics": list(METRICS),
+            "gmvae_params": params,
+            "cells": cells,
+        }
         out_json.write_text(json.dumps(payload, indent=1))
-        (Path(args.out_dir) / f"{tag}.md").write_text(markdown(cells, args.dataset))
+        table = markdown(cells, args.dataset, params)
+        (Path(args.out_dir) / f"{tag}.md").write_text(table)
 
     for protocol in args.protocol:
         X_fit, X_score, y_score = load(
@@ -242,7 +278,7 @@ def main(argv=None):
                         flush=True,
                     )
     save()
-    print(markdown(cells, args.dataset))
+    print(markdown(cells, args.dataset, params))
     print(f"wrote {out_json}")
     return cells
 

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from _common import PUBLISHED, mean_std
+from bench_mnist_table import STALE_NOTE, group_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 START = "<!-- results-table:start (python benchmarks/make_readme_table.py) -->"
@@ -36,28 +37,24 @@ def cell(values):
 def table(results_dir):
     header = "| data | protocol | K | metric | " + " | ".join(MODELS) + " | published |"
     lines = [header, "|" + "---|" * (len(MODELS) + 5)]
-    found = False
+    found = stale = False
     for dataset, title in DATASETS.items():
         path = Path(results_dir) / f"{dataset}_table.json"
         if not path.exists():
             continue
-        cells = json.loads(path.read_text())["cells"].values()
-        groups = sorted(
-            {(c["protocol"], c["k"]) for c in cells},
-            key=lambda g: (g[0] != "train-test", g[1]),
-        )
-        for protocol, k in groups:
+        payload = json.loads(path.read_text())
+        params = payload.get("gmvae_params", {"likelihood": "bernoulli"})
+        groups = group_cells(payload["cells"], params)
+        for protocol, k in sorted(
+            {key[:2] for key in groups}, key=lambda g: (g[0] != "train-test", g[1])
+        ):
             metric = "accuracy" if k <= 10 else "purity"
-            row = [
-                cell(
-                    [
-                        c["scores"][metric]
-                        for c in cells
-                        if (c["protocol"], c["k"], c["model"]) == (protocol, k, model)
-                    ]
-                )
-                for model in MODELS
-            ]
+            row = []
+            for model in MODELS:
+                rows, old = groups.get((protocol, k, model), ([], False))
+                stale = stale or old
+                text = cell([c["scores"][metric] for c in rows])
+                row.append(text + (" †" if old else ""))
             published = PUBLISHED.get((dataset, protocol, k), "–")
             lines.append(
                 f"| {title} | {protocol} | {k} | {metric} | "
@@ -67,6 +64,8 @@ def table(results_dir):
             found = True
     if not found:
         lines.append("| (no results yet) |" + " |" * (len(MODELS) + 4))
+    if stale:
+        lines += ["", STALE_NOTE]
     return "\n".join(lines)
 
 

@@ -120,3 +120,39 @@ def test_monte_carlo_samples_must_be_positive(mc, tmp_path, run_benchmark, capsy
     assert exc.value.code == 2
     assert "expected an integer >= 1" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())  # nothing fitted, nothing written
+
+
+def test_fits_with_earlier_defaults_are_flagged_not_mixed(
+    quick_table, tmp_path, run_benchmark, monkeypatch
+):
+    from skgmvae import _estimator
+
+    out, _ = quick_table
+    (out / "mnist_table.json").write_text((out / "mnist_table_quick.json").read_text())
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "<!-- results-table:start (python benchmarks/make_readme_table.py) -->\n"
+        "<!-- results-table:end -->\n"
+    )
+    common = ["--readme", readme, "--results", out]
+
+    def gmvae_and_baselines(text):
+        row = next(line for line in text.splitlines() if "| MNIST | all | 10 |" in line)
+        return row.split(" | ")[4:6], row.split(" | ")[6:8]
+
+    with pytest.raises(SystemExit):
+        run_benchmark("make_readme_table.py", *common)
+    gmvae, baselines = gmvae_and_baselines(readme.read_text())
+    assert not any("†" in c for c in gmvae + baselines)
+    assert "earlier version" not in readme.read_text()
+
+    # a new default: the saved GMVAE fits no longer match what the script
+    # would run, so they are shown flagged; the baselines are unaffected
+    monkeypatch.setattr(_estimator, "AUTO_PRETRAIN_STEPS", 1234)
+    with pytest.raises(SystemExit):
+        run_benchmark("make_readme_table.py", *common)
+    text = readme.read_text()
+    gmvae, baselines = gmvae_and_baselines(text)
+    assert all(c.endswith("†") for c in gmvae)
+    assert not any("†" in c for c in baselines)
+    assert "† fitted with the defaults of an earlier version" in text
