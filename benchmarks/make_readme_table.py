@@ -6,6 +6,8 @@ of README.md with one row per data set, protocol and K: the paper's metric
 (Hungarian accuracy for K = 10, purity for K > 10) as mean ± std over seeds
 with the worst seed in brackets, for the GMVAE with M = 1 and M = 10 Monte
 Carlo samples, KMeans and GaussianMixture, next to the published figures.
+GMVAE fits made with the defaults of an earlier version are shown marked †
+until the table script fits them again (see ``group_cells`` there).
 
 Usage::
 
