@@ -58,15 +58,23 @@ def test_rerun_skips_finished_fits(quick_table, run_benchmark, monkeypatch):
     assert path.read_text() == before
 
 
-def test_readme_table_renders_and_checks(quick_table, tmp_path, run_benchmark):
+def readme_from_quick_table(quick_table, folder, before="", inside="", after=""):
+    """A README in ``folder`` with the table markers around ``inside``, and the
+    make_readme_table arguments that render the quick table into it."""
     out, _ = quick_table
     (out / "mnist_table.json").write_text((out / "mnist_table_quick.json").read_text())
-    readme = tmp_path / "README.md"
+    readme = folder / "README.md"
     readme.write_text(
-        "intro\n<!-- results-table:start (python benchmarks/make_readme_table.py) -->\n"
-        "old\n<!-- results-table:end -->\nrest\n"
+        f"{before}<!-- results-table:start (python benchmarks/make_readme_table.py) -->"
+        f"\n{inside}<!-- results-table:end -->\n{after}"
     )
-    common = ["--readme", readme, "--results", out]
+    return readme, ["--readme", readme, "--results", out]
+
+
+def test_readme_table_renders_and_checks(quick_table, tmp_path, run_benchmark):
+    readme, common = readme_from_quick_table(
+        quick_table, tmp_path, "intro\n", "old\n", "rest\n"
+    )
     with pytest.raises(SystemExit) as exc:
         run_benchmark("make_readme_table.py", "--check", *common)
     assert exc.value.code == 1
@@ -127,14 +135,7 @@ def test_fits_with_earlier_defaults_are_flagged_not_mixed(
 ):
     from skgmvae import _estimator
 
-    out, _ = quick_table
-    (out / "mnist_table.json").write_text((out / "mnist_table_quick.json").read_text())
-    readme = tmp_path / "README.md"
-    readme.write_text(
-        "<!-- results-table:start (python benchmarks/make_readme_table.py) -->\n"
-        "<!-- results-table:end -->\n"
-    )
-    common = ["--readme", readme, "--results", out]
+    readme, common = readme_from_quick_table(quick_table, tmp_path)
 
     def gmvae_and_baselines(text):
         row = next(line for line in text.splitlines() if "| MNIST | all | 10 |" in line)
