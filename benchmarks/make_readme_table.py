@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from _common import PUBLISHED, mean_std
-from bench_mnist_table import STALE_NOTE, group_cells
+from bench_mnist_table import STALE_NOTE, TABLE_PARAMS, group_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 START = "<!-- results-table:start (python benchmarks/make_readme_table.py) -->"
@@ -45,7 +45,7 @@ def table(results_dir):
         if not path.exists():
             continue
         payload = json.loads(path.read_text())
-        params = payload.get("gmvae_params", {"likelihood": "bernoulli"})
+        params = payload.get("gmvae_params", TABLE_PARAMS)
         groups = group_cells(payload["cells"], params)
         for protocol, k in sorted(
             {key[:2] for key in groups}, key=lambda g: (g[0] != "train-test", g[1])
