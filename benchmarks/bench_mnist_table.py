@@ -92,10 +92,11 @@ def make_model(name, k, mc, seed, params):
 
 def model_params(name, k, mc, params):
     """Every parameter of the model but the seed, and for the GMVAE the
-    pretraining length that ``pretrain_epochs="auto"`` stands for: a cell is
-    reused only when these are unchanged, so a new default invalidates the
-    saved GMVAE fits."""
-    from skgmvae import _estimator
+    pretraining length that ``pretrain_epochs="auto"`` stands for and the
+    settings of the initial mixture's consensus partition: a cell is reused
+    only when these are unchanged, so a new default invalidates the saved
+    GMVAE fits."""
+    from skgmvae import _estimator, _train
 
     est = make_model(name, k, mc, 0, params).get_params()
     out = {
@@ -106,6 +107,14 @@ def model_params(name, k, mc, params):
     if name == "GMVAE":
         out["auto_pretrain_steps"] = repr(_estimator.AUTO_PRETRAIN_STEPS)
         out["auto_pretrain_epochs"] = repr(_estimator.AUTO_PRETRAIN_EPOCHS)
+        out["mixture_init"] = repr(
+            {
+                "consensus_rows": _train.CONSENSUS_ROWS,
+                "consensus_runs": _train.CONSENSUS_RUNS,
+                "consensus_overcluster": _train.CONSENSUS_OVERCLUSTER,
+                "consensus_min_cluster_rows": _train.CONSENSUS_MIN_CLUSTER_ROWS,
+            }
+        )
     return out
 
 

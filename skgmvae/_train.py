@@ -294,8 +294,8 @@ def _restore(net, optimizer, snapshot, learning_rate):
         group["lr"] = learning_rate
 
 
-#: Rows of the embedding that the initial GaussianMixture is fitted on, at
-#: most (a seeded random subset beyond that: plenty for K Gaussians in a
+#: Rows of the embedding that the initial mixture is computed from, at most
+#: (a seeded random subset beyond that: plenty for K Gaussians in a
 #: latent_dim-dimensional space, and it keeps fit's memory small).
 MIXTURE_INIT_ROWS = 100_000
 
@@ -311,17 +311,109 @@ def encode_means(net, X, batch_size):
     return out
 
 
+#: Rows of the embedding that the consensus partition is computed on, at
+#: most: its co-association matrix holds this many squared float32 entries
+#: (100 MB for 5,000 rows).
+CONSENSUS_ROWS = 5000
+#: KMeans over-clusterings that vote in the consensus partition.
+CONSENSUS_RUNS = 20
+#: Clusters of each KMeans over-clustering, per mixture component.
+CONSENSUS_OVERCLUSTER = 5
+#: Rows per KMeans cluster, at least; with fewer rows the mixture starts from
+#: a GaussianMixture fitted on the embedding instead.
+CONSENSUS_MIN_CLUSTER_ROWS = 20
+
+
+def consensus_partition(embedding, n_components, rng):
+    """Partition the rows of ``embedding`` by evidence accumulation.
+
+    ``CONSENSUS_RUNS`` KMeans runs, each with ``CONSENSUS_OVERCLUSTER``
+    times more clusters than ``n_components``, vote on which rows belong
+    together; average-linkage clustering of the resulting co-association
+    matrix (the fraction of runs that put two rows in one cluster) cuts the
+    rows into ``n_components`` clusters (Fred and Jain, 2005, "Combining
+    multiple clusterings using evidence accumulation", IEEE TPAMI 27(6)).
+    Over-clustering rarely puts two classes in one cluster, and rows of one
+    class share a cluster in most runs however each run cuts the class, so
+    the consensus follows connected, curved groups where one Gaussian
+    mixture fitted by maximum likelihood would halve one class and merge
+    two others.
+
+    Parameters
+    ----------
+    embedding : ndarray of shape (n, d)
+    n_components : int
+    rng : numpy.random.Generator
+        Draws the seeds of the KMeans runs.
+
+    Returns
+    -------
+    labels : ndarray of shape (n,) or None
+        Cluster of each row, or None when ``n`` is below
+        ``CONSENSUS_MIN_CLUSTER_ROWS`` rows per over-clustering cluster.
+    """
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+
+    n_rows = embedding.shape[0]
+    n_micro = CONSENSUS_OVERCLUSTER * n_components
+    if n_components < 2 or n_rows < CONSENSUS_MIN_CLUSTER_ROWS * n_micro:
+        return None
+    votes = np.zeros((n_rows, n_rows), dtype=np.float32)
+    for run_seed in rng.integers(0, 2**31 - 1, size=CONSENSUS_RUNS):
+        labels = KMeans(n_micro, n_init=1, random_state=int(run_seed)).fit_predict(
+            embedding
+        )
+        votes += labels[:, None] == labels[None, :]
+    # in place, to the distance 1 - (share of runs that agree)
+    votes *= -1.0 / CONSENSUS_RUNS
+    votes += 1.0
+    return AgglomerativeClustering(
+        n_components, metric="precomputed", linkage="average"
+    ).fit_predict(votes)
+
+
+def _initial_components(embedding, n_components, seed):
+    """Means and variances, each of shape (n_components, d), of the initial
+    mixture: the moments of a consensus partition of (a seeded subset of)
+    the embedding, or a diagonal GaussianMixture fitted on it when the data
+    are too few for the consensus."""
+    from sklearn.mixture import GaussianMixture
+
+    rng = np.random.default_rng(seed)
+    rows = np.arange(embedding.shape[0])
+    if rows.size > CONSENSUS_ROWS:
+        rows = np.sort(rng.choice(rows.size, CONSENSUS_ROWS, replace=False))
+    labels = consensus_partition(embedding[rows], n_components, rng)
+    if labels is not None:
+        subset = embedding[rows]
+        spread = subset.var(0)
+        means, variances = [], []
+        for k in range(n_components):
+            members = subset[labels == k]
+            means.append(members.mean(0))
+            variances.append(members.var(0) if len(members) > 1 else spread)
+        return np.stack(means), np.maximum(np.stack(variances), 1e-4)
+    gmm = GaussianMixture(
+        n_components=n_components,
+        covariance_type="diag",
+        reg_covar=1e-4,
+        n_init=1,
+        max_iter=200,
+        random_state=int(seed) % (2**32),
+    ).fit(embedding)
+    return gmm.means_, gmm.covariances_
+
+
 def init_from_autoencoder(net, X, batch_size, seed):
     """Prepare the pretrained autoencoder for the ELBO phase.
 
-    The prior's components come from a diagonal Gaussian mixture fitted on
-    the posterior means of ``X`` (as VaDE initialises its mixture); q(x|y)
+    The prior's components start at the clusters of the posterior means of
+    ``X`` (see ``_initial_components``; VaDE fits a Gaussian mixture there
+    instead, which remains the fallback for small data); q(x|y)
     starts with a variance small next to the spread of the embedding, so
     the first sampled epochs keep what pretraining learned; the decoder's
     variances start at the per-feature residual variance.
     """
-    from sklearn.mixture import GaussianMixture
-
     embedding = encode_means(net, X, batch_size)
     if not torch.isfinite(embedding).all():
         raise FloatingPointError("the embedding became non-finite during pretraining")
@@ -339,19 +431,12 @@ def init_from_autoencoder(net, X, batch_size, seed):
             embedding.shape[0], MIXTURE_INIT_ROWS, replace=False
         )
         embedding = embedding[torch.as_tensor(rows, device=embedding.device)]
-    embedding = embedding.double().cpu().numpy()
-    gmm = GaussianMixture(
-        n_components=net.n_components,
-        covariance_type="diag",
-        reg_covar=1e-4,
-        n_init=1,
-        max_iter=200,
-        random_state=int(seed) % (2**32),
+    means, variances = _initial_components(
+        embedding.double().cpu().numpy(), net.n_components, seed
     )
-    gmm.fit(embedding)
     net.set_prior_components(
-        torch.as_tensor(gmm.means_, dtype=torch.float32),
-        torch.as_tensor(gmm.covariances_, dtype=torch.float32),
+        torch.as_tensor(means, dtype=torch.float32),
+        torch.as_tensor(variances, dtype=torch.float32),
     )
 
 

@@ -1,0 +1,71 @@
+"""The initial mixture: consensus partition of the pretrained embedding."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs, make_moons
+from sklearn.mixture import GaussianMixture
+
+from skgmvae import _train
+from skgmvae.metrics import clustering_accuracy
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_consensus_partition_follows_curved_clusters(seed):
+    # two moons: a maximum-likelihood Gaussian mixture cuts across them, the
+    # consensus of KMeans over-clusterings keeps each moon whole
+    X, y = make_moons(1000, noise=0.06, random_state=seed)
+    labels = _train.consensus_partition(X, 2, np.random.default_rng(seed))
+    gmm = GaussianMixture(2, random_state=seed).fit_predict(X)
+    assert clustering_accuracy(y, gmm) < 0.9
+    assert clustering_accuracy(y, labels) > 0.98
+
+
+def test_consensus_partition_is_seeded():
+    X, _ = make_blobs(600, centers=4, cluster_std=2.0, random_state=0)
+    first = _train.consensus_partition(X, 4, np.random.default_rng(3))
+    again = _train.consensus_partition(X, 4, np.random.default_rng(3))
+    np.testing.assert_array_equal(first, again)
+    assert set(first) == set(range(4))
+
+
+def test_too_few_rows_fall_back_to_a_gaussian_mixture():
+    n_components = 3
+    needed = (
+        _train.CONSENSUS_MIN_CLUSTER_ROWS * _train.CONSENSUS_OVERCLUSTER * n_components
+    )
+    X, _ = make_blobs(needed - 1, centers=n_components, random_state=0)
+    assert _train.consensus_partition(X, n_components, np.random.default_rng(0)) is None
+    enough, _ = make_blobs(needed, centers=n_components, random_state=0)
+    assert (
+        _train.consensus_partition(enough, n_components, np.random.default_rng(0))
+        is not None
+    )
+
+
+def test_initial_components_are_the_moments_of_the_clusters():
+    centers = np.array([[-10.0, 0.0], [0.0, 10.0], [10.0, 0.0]])
+    stds = [0.5, 1.0, 2.0]
+    X, y = make_blobs(900, centers=centers, cluster_std=stds, random_state=0)
+    means, variances = _train._initial_components(X, 3, seed=0)
+    order = [int(np.argmin(((means - c) ** 2).sum(1))) for c in centers]
+    assert sorted(order) == [0, 1, 2]
+    for k, j in enumerate(order):
+        np.testing.assert_allclose(means[j], X[y == k].mean(0))
+        np.testing.assert_allclose(variances[j], X[y == k].var(0))
+
+
+def test_consensus_runs_on_a_seeded_subset_of_large_data(monkeypatch):
+    shapes = []
+    original = _train.consensus_partition
+
+    def spy(embedding, n_components, rng):
+        shapes.append(embedding.shape)
+        return original(embedding, n_components, rng)
+
+    monkeypatch.setattr(_train, "consensus_partition", spy)
+    monkeypatch.setattr(_train, "CONSENSUS_ROWS", 400)
+    X, _ = make_blobs(2000, centers=3, n_features=4, random_state=0)
+    first = _train._initial_components(X, 3, seed=5)
+    again = _train._initial_components(X, 3, seed=5)
+    assert shapes == [(400, 4)] * 2
+    np.testing.assert_array_equal(first[0], again[0])
