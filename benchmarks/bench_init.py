@@ -1,0 +1,213 @@
+"""How the mixture starts: consensus partition vs one Gaussian mixture, seed by seed.
+
+Fits the default ``GMVAEClustering`` (K=10, ``likelihood="bernoulli"``) on a
+seeded random subset of the MNIST training images (``--n``, default 20,000)
+once per seed and per start of the mixture:
+
+* ``consensus``: the default, the moments of a consensus partition of the
+  pretrained embedding (evidence accumulation over KMeans over-clusterings);
+* ``gaussian-mixture``: a diagonal ``GaussianMixture`` fitted on the same
+  embedding (the earlier default, and still the start for data too small for
+  the consensus).
+
+Both starts of one seed share the pretrained autoencoder (same seed, same
+batches), so the per-seed difference is the start alone. For every fit the
+script records the Hungarian accuracy of the initial mixture (each image
+assigned to its most likely initial component) and of the fitted model, NMI,
+the KL divergence of the cluster sizes to uniform, the lower bound and fit
+seconds, all on the same images; it prints mean ± std, the worst seed and the
+paired differences. Every fit is written at once to
+``benchmarks/results/init_mnist_<n>.json`` (a rerun skips fits already there);
+the Markdown summary goes next to it.
+
+Usage::
+
+    python benchmarks/bench_init.py [--n 20000] [--seeds 5] [--threads 1]
+        [--start consensus gaussian-mixture] [key=value ...]
+    python benchmarks/bench_init.py --quick   # 1,500 images, 1 seed, few epochs
+
+``--threads 1`` (the default) lets two runs with different ``--seeds`` share a
+2-core machine; the accuracy does not depend on it, the seconds do.
+"""
+
+import argparse
+import contextlib
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _common import mean_std, parse_override
+
+ROOT = Path(__file__).resolve().parents[1]
+STARTS = ("consensus", "gaussian-mixture")
+#: Seed of the subset of training images (shared by every run).
+SUBSET_SEED = 1234
+
+
+def load(data_dir, n):
+    from skgmvae.datasets import load_idx_dataset
+
+    X, y = load_idx_dataset(Path(data_dir) / "mnist", subset="train")
+    rows = np.random.default_rng(SUBSET_SEED).choice(len(X), n, replace=False)
+    return X[rows], y[rows]
+
+
+@contextlib.contextmanager
+def start_of_mixture(start, record):
+    """Make fits start the mixture with ``start`` and store the initial
+    assignments (most likely initial component of every embedded row) in
+    ``record["labels"]``."""
+    from skgmvae import _train
+
+    original_init, original_partition = (
+        _train._initial_components,
+        _train.consensus_partition,
+    )
+
+    def initial_components(embedding, n_components, seed):
+        means, variances = original_init(embedding, n_components, seed)
+        log_density = -0.5 * (
+            (embedding[:, None, :] - means) ** 2 / variances + np.log(variances)
+        ).sum(-1)
+        record["labels"] = log_density.argmax(1)
+        return means, variances
+
+    _train._initial_components = initial_components
+    if start == "gaussian-mixture":
+        _train.consensus_partition = lambda *args: None
+    try:
+        yield
+    finally:
+        _train._initial_components = original_init
+        _train.consensus_partition = original_partition
+
+
+def size_kl(labels, k):
+    """KL divergence (nats) of the cluster sizes to the uniform distribution."""
+    share = np.bincount(labels, minlength=k) / len(labels)
+    share = share[share > 0]
+    return float((share * np.log(share * k)).sum())
+
+
+def fit_one(start, seed, X, y, params):
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from skgmvae import GMVAEClustering
+    from skgmvae.metrics import clustering_accuracy
+
+    record = {}
+    model = GMVAEClustering(10, random_state=seed, **params)
+    tic = time.perf_counter()
+    with start_of_mixture(start, record), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
+        model.fit(X)
+    seconds = time.perf_counter() - tic
+    labels = model.labels_
+    return {
+        "start": start,
+        "seed": seed,
+        "initial_accuracy": clustering_accuracy(y, record["labels"]),
+        "accuracy": clustering_accuracy(y, labels),
+        "nmi": normalized_mutual_info_score(y, labels),
+        "size_kl": size_kl(labels, 10),
+        "lower_bound": float(model.lower_bound_),
+        "fit_seconds": seconds,
+    }
+
+
+def markdown(cells, n):
+    """Per-start summary and the paired differences of every seed fitted
+    with both starts."""
+    lines = [
+        f"MNIST, {n} training images, K=10: mean ± std (worst seed)",
+        "",
+        "| start | fits | initial accuracy | accuracy | NMI | size KL | seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    by_start = {
+        s: sorted(
+            (c for c in cells.values() if c["start"] == s), key=lambda c: c["seed"]
+        )
+        for s in STARTS
+    }
+    for start, rows in by_start.items():
+        if not rows:
+            continue
+        col = {m: [r[m] for r in rows] for m in rows[0] if m not in ("start", "seed")}
+        lines.append(
+            f"| {start} | {len(rows)} "
+            f"| {mean_std(col['initial_accuracy'])} ({min(col['initial_accuracy']):.3f}) "
+            f"| {mean_std(col['accuracy'])} ({min(col['accuracy']):.3f}) "
+            f"| {mean_std(col['nmi'])} | {mean_std(col['size_kl'])} "
+            f"| {np.mean(col['fit_seconds']):.0f} |"
+        )
+    lines += [
+        "",
+        "| seed | " + " | ".join(STARTS) + " | difference |",
+        "|---|---|---|---|",
+    ]
+    first, second = ({r["seed"]: r["accuracy"] for r in by_start[s]} for s in STARTS)
+    for seed in sorted(set(first) & set(second)):
+        lines.append(
+            f"| {seed} | {first[seed]:.3f} | {second[seed]:.3f} "
+            f"| {first[seed] - second[seed]:+.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    import torch
+
+    from skgmvae._cli import _positive_int
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=_positive_int, default=20_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--start", nargs="+", default=list(STARTS), choices=STARTS)
+    parser.add_argument("--threads", type=_positive_int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("overrides", nargs="*", type=parse_override)
+    args = parser.parse_args(argv)
+    params = {"likelihood": "bernoulli", **dict(args.overrides)}
+    n, seeds = args.n, args.seeds
+    if args.quick:
+        n, seeds = 1500, seeds[:1]
+        params.setdefault("max_iter", 2)
+        params.setdefault("pretrain_epochs", 2)
+    torch.set_num_threads(args.threads)
+    tag = f"init_mnist_{n}"
+    tag += "".join(f"_{key}-{value}" for key, value in args.overrides)
+    tag += "_quick" if args.quick else ""
+    out_json = Path(args.out_dir) / f"{tag}.json"
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    cells = json.loads(out_json.read_text())["cells"] if out_json.exists() else {}
+    X, y = load(args.data_dir, n)
+    for seed in seeds:
+        for start in args.start:
+            key = f"{start}/seed{seed}"
+            if key in cells:
+                continue
+            cells[key] = fit_one(start, seed, X, y, params)
+            print(
+                key,
+                {
+                    k: round(v, 4)
+                    for k, v in cells[key].items()
+                    if k not in ("start", "seed")
+                },
+                flush=True,
+            )
+            out_json.write_text(
+                json.dumps({"n": n, "params": params, "cells": cells}, indent=1)
+            )
+    table = markdown(cells, n)
+    (Path(args.out_dir) / f"{tag}.md").write_text(table)
+    print(table, end="")
+
+
+if __name__ == "__main__":
+    main()
