@@ -27,7 +27,7 @@ Usage::
     python benchmarks/bench_init.py --quick   # 1,500 images, 1 seed, few epochs
 
 ``--threads 1`` (the default) lets two runs with different ``--seeds`` share a
-2-core machine; the accuracy does not depend on it, the seconds do.
+2-core machine and one results file; the seconds depend on it.
 """
 
 import argparse
@@ -191,16 +191,20 @@ def main(argv=None):
             key = f"{start}/seed{seed}"
             if key in cells:
                 continue
-            cells[key] = fit_one(start, seed, X, y, params)
+            result = fit_one(start, seed, X, y, params)
             print(
                 key,
                 {
                     k: round(v, 4)
-                    for k, v in cells[key].items()
+                    for k, v in result.items()
                     if k not in ("start", "seed")
                 },
                 flush=True,
             )
+            # reread first: runs with other --seeds may share the file
+            if out_json.exists():
+                cells = json.loads(out_json.read_text())["cells"]
+            cells[key] = result
             out_json.write_text(
                 json.dumps({"n": n, "params": params, "cells": cells}, indent=1)
             )

@@ -187,8 +187,11 @@ class GMVAEClustering(
 
     pretrain_epochs : int or "auto", default="auto"
         Epochs of deterministic autoencoder training before the ELBO phase;
-        the mixture is then initialised by a diagonal Gaussian mixture fitted
-        on the embedding. 0 skips both. "auto" runs about 20,000 minibatch
+        the mixture then starts at the means and variances of ``n_components``
+        clusters of the embedding (a consensus of KMeans over-clusterings;
+        a diagonal Gaussian mixture on data with fewer than
+        ``100 * n_components`` rows, or for more than 50 components).
+        0 skips both. "auto" runs about 20,000 minibatch
         steps, within 2 to 100 epochs (100 epochs of ``load_digits`` or of
         10,000 MNIST images, 37 of MNIST's 70,000 at the default batch size).
 
