@@ -69,3 +69,24 @@ def test_consensus_runs_on_a_seeded_subset_of_large_data(monkeypatch):
     again = _train._initial_components(X, 3, seed=5)
     assert shapes == [(400, 4)] * 2
     np.testing.assert_array_equal(first[0], again[0])
+
+
+@pytest.mark.parametrize("n_clusters", [2, 5, 9])
+def test_average_linkage_labels_match_agglomerative_clustering(n_clusters):
+    from scipy.spatial.distance import squareform
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+
+    # a co-association distance, full of ties, as consensus_partition builds
+    X, _ = make_blobs(400, centers=6, cluster_std=3.0, random_state=0)
+    votes = np.zeros((400, 400), dtype=np.float32)
+    for seed in range(7):
+        labels = KMeans(15, n_init=1, random_state=seed).fit_predict(X)
+        votes += labels[:, None] == labels[None, :]
+    distance = 1.0 - votes / np.float32(7)
+    expected = AgglomerativeClustering(
+        n_clusters, metric="precomputed", linkage="average"
+    ).fit_predict(distance)
+    got = _train.average_linkage_labels(
+        squareform(distance, checks=False), 400, n_clusters
+    )
+    np.testing.assert_array_equal(got, expected)
