@@ -117,8 +117,8 @@ class GMVAENet(nn.Module):
     def set_prior_components(self, means, variances):
         """Make the prior network output fixed components, independent of w.
 
-        Used to initialise the mixture from a Gaussian mixture fitted on the
-        embedding; the weights stay trainable so that ``w`` can modulate the
+        Used to start the mixture at clusters of the pretrained embedding;
+        the weights stay trainable so that ``w`` can modulate the
         components afterwards.
 
         Parameters

@@ -121,9 +121,10 @@ plt.show()
 # without the constraint: every point ends up shared almost evenly between
 # the components (mean max probability close to 1/5). The constraint only
 # removes the z-prior's pull below λ; it does not push overlapping components
-# apart, so on its own it does not rescue these runs. With pretraining, the components start at a Gaussian mixture fitted
-# to the pretrained embedding; without the constraint the z-prior KL then
-# drifts downwards during training, while λ = 1.5 holds it near λ.
+# apart, so on its own it does not rescue these runs. With pretraining, the
+# components start at clusters of the pretrained embedding; without the
+# constraint the z-prior KL then drifts downwards during training, while
+# λ = 1.5 holds it near λ.
 #
 # The clusters found are angular sectors of the spiral rather than its arms
 # (see the accuracy column): separating the arms needs more than these short
