@@ -417,9 +417,9 @@ def _initial_components(embedding, n_components, seed):
     rows = np.arange(embedding.shape[0])
     if rows.size > CONSENSUS_ROWS:
         rows = np.sort(rng.choice(rows.size, CONSENSUS_ROWS, replace=False))
-    labels = consensus_partition(embedding[rows], n_components, rng)
+    subset = embedding[rows]
+    labels = consensus_partition(subset, n_components, rng)
     if labels is not None:
-        subset = embedding[rows]
         spread = subset.var(0)
         means, variances = [], []
         for k in range(n_components):
