@@ -19,6 +19,21 @@ def parse_override(text):
         return key, value
 
 
+def saved_cells(out_dir, stem, overrides, quick):
+    """Results file of a run and the cells it already holds.
+
+    The file is ``<out_dir>/<stem>[_<key>-<value>...][_quick].json``: runs with
+    parameter overrides or in quick mode never share a file with the
+    defaults. Returns ``(path, cells)``, ``cells`` empty for a new file.
+    """
+    tag = stem + "".join(f"_{key}-{value}" for key, value in overrides)
+    tag += "_quick" if quick else ""
+    path = Path(out_dir) / f"{tag}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cells = json.loads(path.read_text())["cells"] if path.exists() else {}
+    return path, cells
+
+
 def report(results, path, **meta):
     """Print each model's worst seed and write ``meta`` plus the per-seed
     results of :func:`skgmvae.__main__.compare_models` to ``path`` as JSON."""

@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import mean_std, parse_override
+from _common import mean_std, parse_override, saved_cells
 from bench_mnist_table import PROTOCOLS, TABLE_PARAMS, load, scores
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,12 +92,12 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     k = args.n_components
-    tag = f"epochs_{args.dataset}_{args.protocol}_K{k}"
-    tag += "".join(f"_{key}-{value}" for key, value in args.overrides)
-    tag += "_quick" if args.quick else ""
-    out_json = Path(args.out_dir) / f"{tag}.json"
-    out_json.parent.mkdir(parents=True, exist_ok=True)
-    cells = json.loads(out_json.read_text())["cells"] if out_json.exists() else {}
+    out_json, cells = saved_cells(
+        args.out_dir,
+        f"epochs_{args.dataset}_{args.protocol}_K{k}",
+        args.overrides,
+        args.quick,
+    )
     title = (
         f"{args.dataset}, {args.protocol}, K={k}, GMVAE parameters {params}: "
         "mean ± std over seeds (worst seed)"
@@ -112,7 +112,7 @@ def main(argv=None):
             "cells": cells,
         }
         out_json.write_text(json.dumps(payload, indent=1, default=str))
-        (Path(args.out_dir) / f"{tag}.md").write_text(markdown(cells, title))
+        out_json.with_suffix(".md").write_text(markdown(cells, title))
 
     X_fit, X_score, y_score = load(
         args.data_dir, args.dataset, args.protocol, args.quick

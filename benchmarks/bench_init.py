@@ -38,7 +38,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import mean_std, parse_override
+from _common import mean_std, parse_override, saved_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTS = ("consensus", "gaussian-mixture")
@@ -179,12 +179,7 @@ def main(argv=None):
         params.setdefault("max_iter", 2)
         params.setdefault("pretrain_epochs", 2)
     torch.set_num_threads(args.threads)
-    tag = f"init_mnist_{n}"
-    tag += "".join(f"_{key}-{value}" for key, value in args.overrides)
-    tag += "_quick" if args.quick else ""
-    out_json = Path(args.out_dir) / f"{tag}.json"
-    out_json.parent.mkdir(parents=True, exist_ok=True)
-    cells = json.loads(out_json.read_text())["cells"] if out_json.exists() else {}
+    out_json, cells = saved_cells(args.out_dir, f"init_mnist_{n}", args.overrides, args.quick)
     X, y = load(args.data_dir, n)
     for seed in seeds:
         for start in args.start:
@@ -209,7 +204,7 @@ def main(argv=None):
                 json.dumps({"n": n, "params": params, "cells": cells}, indent=1)
             )
     table = markdown(cells, n)
-    (Path(args.out_dir) / f"{tag}.md").write_text(table)
+    out_json.with_suffix(".md").write_text(table)
     print(table, end="")
 
 

@@ -35,7 +35,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import PUBLISHED, mean_std, parse_override
+from _common import PUBLISHED, mean_std, parse_override, saved_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -234,12 +234,7 @@ def main(argv=None):
         params.setdefault("max_iter", 2)
         params.setdefault("pretrain_epochs", 2)
     # runs with overrides go to their own file, never mixed with the defaults
-    tag = args.dataset + "_table"
-    tag += "".join(f"_{key}-{value}" for key, value in args.overrides)
-    tag += "_quick" if args.quick else ""
-    out_json = Path(args.out_dir) / f"{tag}.json"
-    out_json.parent.mkdir(parents=True, exist_ok=True)
-    cells = json.loads(out_json.read_text())["cells"] if out_json.exists() else {}
+    out_json, cells = saved_cells(args.out_dir, args.dataset + "_table", args.overrides, args.quick)
 
     def save():
         payload = {
@@ -250,7 +245,7 @@ def main(argv=None):
         }
         out_json.write_text(json.dumps(payload, indent=1))
         table = markdown(cells, args.dataset, params)
-        (Path(args.out_dir) / f"{tag}.md").write_text(table)
+        out_json.with_suffix(".md").write_text(table)
 
     for protocol in args.protocol:
         X_fit, X_score, y_score = load(
