@@ -21,7 +21,7 @@ Usage::
 
     python benchmarks/bench_epochs.py [--dataset mnist] [--protocol train-test]
         [--n-components 10] [--seeds 0 1 2 3 4] [--epochs 100 150 200] [key=value ...]
-    python benchmarks/bench_epochs.py --quick   # 3,000 images, 1 seed, 2 + 2 epochs
+    python benchmarks/bench_epochs.py --quick   # 2,000 training images, 1 seed, 2 + 2 epochs
 """
 
 import argparse
@@ -121,7 +121,7 @@ def main(argv=None):
         keys = [f"seed{seed}/epochs{e}" for e in checkpoints]
         if all(key in cells for key in keys):
             continue
-        model = GMVAEClustering(k, random_state=seed, max_iter=checkpoints[0], **params)
+        model = GMVAEClustering(k, random_state=seed, **params)
         done, seconds, last = 0, 0.0, None
         for epochs, key in zip(checkpoints, keys):
             if last is None or not model.converged_:
