@@ -7,6 +7,23 @@ from pathlib import Path
 
 import numpy as np
 
+#: The repository root; the data sets live beside it, never downloaded.
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def add_run_arguments(parser, overrides=True):
+    """Add the arguments every benchmark script shares to ``parser``:
+    ``--quick`` (a small run, for checking the script), ``--data-dir`` (the
+    IDX files, ``../shared/data`` by default), ``--out-dir`` (where results
+    go, ``benchmarks/results`` by default) and, with ``overrides``, any
+    number of ``key=value`` estimator parameters (see
+    :func:`parse_override`)."""
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
+    if overrides:
+        parser.add_argument("overrides", nargs="*", type=parse_override)
+
 
 def parse_override(text):
     """``key=value`` on the command line -> (key, Python literal or string)."""

@@ -28,13 +28,11 @@ import argparse
 import json
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-from _common import mean_std, parse_override, saved_cells
+from _common import add_run_arguments, mean_std, saved_cells
 from bench_mnist_table import PROTOCOLS, TABLE_PARAMS, load, scores
 
-ROOT = Path(__file__).resolve().parents[1]
 SCORES = ("accuracy", "purity", "nmi", "ari")
 
 
@@ -79,10 +77,7 @@ def main(argv=None):
         "--epochs", type=_positive_int, nargs="+", default=[100, 150, 200]
     )
     parser.add_argument("--threads", type=_positive_int, default=None)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
-    parser.add_argument("overrides", nargs="*", type=parse_override)
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
     params = {**TABLE_PARAMS, **dict(args.overrides)}
     seeds, checkpoints = args.seeds, sorted(set(args.epochs))

@@ -38,9 +38,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import mean_std, parse_override, saved_cells
+from _common import add_run_arguments, mean_std, saved_cells
 
-ROOT = Path(__file__).resolve().parents[1]
 STARTS = ("consensus", "gaussian-mixture")
 #: Seed of the subset of training images (shared by every run).
 SUBSET_SEED = 1234
@@ -167,10 +166,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--start", nargs="+", default=list(STARTS), choices=STARTS)
     parser.add_argument("--threads", type=_positive_int, default=1)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
-    parser.add_argument("overrides", nargs="*", type=parse_override)
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
     params = {"likelihood": "bernoulli", **dict(args.overrides)}
     n, seeds = args.n, args.seeds
@@ -179,7 +175,9 @@ def main(argv=None):
         params.setdefault("max_iter", 2)
         params.setdefault("pretrain_epochs", 2)
     torch.set_num_threads(args.threads)
-    out_json, cells = saved_cells(args.out_dir, f"init_mnist_{n}", args.overrides, args.quick)
+    out_json, cells = saved_cells(
+        args.out_dir, f"init_mnist_{n}", args.overrides, args.quick
+    )
     X, y = load(args.data_dir, n)
     for seed in seeds:
         for start in args.start:

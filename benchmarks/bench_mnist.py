@@ -15,12 +15,10 @@ Usage::
 import argparse
 from pathlib import Path
 
-from _common import parse_override, report
+from _common import add_run_arguments, report
 
 from skgmvae.__main__ import compare_models
 from skgmvae.datasets import load_idx_dataset
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv=None):
@@ -29,12 +27,9 @@ def main(argv=None):
         "--dataset", default="mnist", choices=["mnist", "fashion-mnist"]
     )
     parser.add_argument("--subset", default="test", choices=["train", "test", "all"])
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    add_run_arguments(parser)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--n-components", type=int, default=10)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
-    parser.add_argument("overrides", nargs="*", type=parse_override)
     args = parser.parse_args(argv)
     params = {"likelihood": "bernoulli", **dict(args.overrides)}
     X, y = load_idx_dataset(Path(args.data_dir) / args.dataset, subset=args.subset)

@@ -35,9 +35,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import PUBLISHED, mean_std, parse_override, saved_cells
-
-ROOT = Path(__file__).resolve().parents[1]
+from _common import PUBLISHED, add_run_arguments, mean_std, saved_cells
 
 PROTOCOLS = ("train-test", "all")
 #: GMVAE parameters of every table run, before the ``key=value`` overrides
@@ -222,10 +220,7 @@ def main(argv=None):
         default=["KMeans", "GaussianMixture"],
         choices=["KMeans", "GaussianMixture"],
     )
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
-    parser.add_argument("overrides", nargs="*", type=parse_override)
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
     params = {**TABLE_PARAMS, **dict(args.overrides)}
     seeds = args.seeds
@@ -234,7 +229,9 @@ def main(argv=None):
         params.setdefault("max_iter", 2)
         params.setdefault("pretrain_epochs", 2)
     # runs with overrides go to their own file, never mixed with the defaults
-    out_json, cells = saved_cells(args.out_dir, args.dataset + "_table", args.overrides, args.quick)
+    out_json, cells = saved_cells(
+        args.out_dir, args.dataset + "_table", args.overrides, args.quick
+    )
 
     def save():
         payload = {

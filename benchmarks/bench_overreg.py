@@ -67,12 +67,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import add_run_arguments
 
 from skgmvae import GMVAEClustering
 from skgmvae.datasets import load_idx_dataset, make_spiral
 from skgmvae.metrics import clustering_accuracy
-
-ROOT = Path(__file__).resolve().parents[1]
 
 LAMBDAS = (0.0, 0.5, 1.5)
 WARMUPS = (10, 0)
@@ -343,9 +342,7 @@ def plot_components(results, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
-    parser.add_argument("--quick", action="store_true")
+    add_run_arguments(parser, overrides=False)
     args = parser.parse_args(argv)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _common import add_run_arguments
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
@@ -46,7 +47,6 @@ from skgmvae import GMVAEClustering, plot_history
 from skgmvae.datasets import load_idx_dataset
 from skgmvae.metrics import clustering_accuracy
 
-ROOT = Path(__file__).resolve().parents[1]
 SIDE = 28  # MNIST images are 28 x 28
 COLORS = plt.get_cmap("tab10").colors
 
@@ -162,13 +162,11 @@ def plot_embedding(points, labels, y, match, method, accuracy, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    add_run_arguments(parser, overrides=False)
     parser.add_argument("--n-images", type=int, default=None)
     parser.add_argument("--embedding", choices=["tsne", "pca"], default=None)
     parser.add_argument("--max-points", type=int, default=3000)
     parser.add_argument("--per-row", type=int, default=10)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args(argv)
 
     params = {"n_components": 10, "likelihood": "bernoulli", "random_state": 0}
