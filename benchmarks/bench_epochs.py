@@ -7,7 +7,8 @@ the same fit with ``warm_start=True`` up to each further number of epochs and
 scores it again. A continued fit equals, bit for bit on the CPU, one fit of
 that many epochs (the optimiser state, random stream and KL warm-up travel
 with the model), so each row of the table is what ``max_iter`` of that value
-would give, at the cost of the longest run only. Early stopping keeps its
+would give, at the cost of the longest run only. That holds for a constant
+step size only, so the script refuses a ``learning_rate_decay`` override. Early stopping keeps its
 default: a fit that stops early is not continued, and its later rows repeat
 its last scores.
 
@@ -80,6 +81,13 @@ def main(argv=None):
     add_run_arguments(parser)
     args = parser.parse_args(argv)
     params = {**TABLE_PARAMS, **dict(args.overrides)}
+    if params.get("learning_rate_decay", 0):
+        # a continuation anneals its own epochs: it is not one longer fit
+        parser.error(
+            "learning_rate_decay must stay 0 here: with a decaying step size, a "
+            "continued fit differs from one fit of that many epochs; compare "
+            "separate fits with bench_mnist_table.py instead"
+        )
     seeds, checkpoints = args.seeds, sorted(set(args.epochs))
     if args.quick:
         seeds, checkpoints = seeds[:1], [2, 4]

@@ -43,6 +43,10 @@ PROTOCOLS = ("train-test", "all")
 #: was run with).
 TABLE_PARAMS = {"likelihood": "bernoulli"}
 METRICS = ("accuracy", "purity", "nmi", "ari", "fit_seconds")
+#: Parameters added after fits were saved, with the value every earlier fit
+#: ran with: a fit's record leaves them out while they keep that value, so
+#: the saved fits stay current.
+ADDED_PARAMS = {"learning_rate_decay": 0.0}
 
 
 def load(data_dir, dataset, protocol, quick):
@@ -101,6 +105,7 @@ def model_params(name, k, mc, params):
         key: repr(value)
         for key, value in est.items()
         if key not in ("random_state", "verbose")
+        and not (key in ADDED_PARAMS and value == ADDED_PARAMS[key])
     }
     if name == "GMVAE":
         out["auto_pretrain_steps"] = repr(_estimator.AUTO_PRETRAIN_STEPS)

@@ -204,6 +204,18 @@ class GMVAEClustering(
     learning_rate : float, default=1e-3
         Adam step size.
 
+    learning_rate_decay : float in [0, 1), default=0.0
+        Share of the ELBO epochs of each call to :meth:`fit`, at its end, over
+        which the step size falls linearly from ``learning_rate`` towards
+        zero: with ``max_iter=100`` and 0.5, epochs 1 to 50 use
+        ``learning_rate`` and epoch ``50 + i`` uses ``learning_rate * (51 -
+        i) / 51``. 0 keeps the step size constant. The decay follows
+        ``max_iter``, not the epoch early stopping ends on, and a
+        ``warm_start`` continuation starts again from ``learning_rate``;
+        :meth:`partial_fit` keeps it constant. On
+        MNIST with ``n_components=30``, 0.5 raised the mean purity over five
+        seeds at the same cost, see the benchmarks page of the documentation.
+
     tol : float, default=1e-4
         Relative ELBO improvement that counts as progress for early stopping.
 
@@ -312,6 +324,7 @@ class GMVAEClustering(
         max_iter=100,
         batch_size=128,
         learning_rate=1e-3,
+        learning_rate_decay=0.0,
         tol=1e-4,
         n_iter_no_change=10,
         n_init=1,
@@ -334,6 +347,7 @@ class GMVAEClustering(
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
+        self.learning_rate_decay = learning_rate_decay
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.n_init = n_init
@@ -363,6 +377,12 @@ class GMVAEClustering(
                 ) from None
         _int_param("n_iter_no_change", self.n_iter_no_change, 1, allow_none=True)
         _float_param("learning_rate", self.learning_rate, 0.0, strict=True)
+        _float_param("learning_rate_decay", self.learning_rate_decay, 0.0, strict=False)
+        if self.learning_rate_decay >= 1:
+            raise ValueError(
+                "The 'learning_rate_decay' parameter must be a float in [0, 1); "
+                f"got {self.learning_rate_decay!r}."
+            )
         _float_param("tol", self.tol, 0.0, strict=False)
         _float_param("min_information", self.min_information, 0.0, strict=False)
         if not isinstance(self.warm_start, (bool, np.bool_)):
@@ -526,6 +546,7 @@ class GMVAEClustering(
             pretrain_epochs=self._pretrain_epochs(n_samples),
             batch_size=int(self.batch_size),
             learning_rate=float(self.learning_rate),
+            learning_rate_decay=0.0 if partial else float(self.learning_rate_decay),
             n_mc_samples=int(self.n_mc_samples),
             kl_warmup=int(self.kl_warmup),
             min_information=float(self.min_information),

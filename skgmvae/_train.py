@@ -280,6 +280,20 @@ def elbo_epoch(
 MAX_DIVERGENCE_RETRIES = 3
 
 
+def decayed_learning_rate(base, step, n_steps, decay):
+    """Step size of ELBO epoch ``step`` (1 to ``n_steps``) of one call to fit.
+
+    ``base`` for the first ``n_steps - m`` epochs, where ``m = round(decay *
+    n_steps)``, then falling linearly: epoch ``n_steps - m + i`` takes
+    ``base * (m + 1 - i) / (m + 1)``, so the last one takes ``base / (m + 1)``.
+    """
+    n_decay = round(decay * n_steps)
+    flat = n_steps - n_decay
+    if step <= flat:
+        return base
+    return base * (n_steps - step + 1) / (n_decay + 1)
+
+
 def _snapshot(net, optimizer):
     return (
         {k: v.detach().clone() for k, v in net.state_dict().items()},
@@ -485,6 +499,7 @@ def fit_one(net, X, params, seed, verbose=0, stream=None, state=None):
         Training data, float32, on the training device.
     params : dict
         ``max_iter``, ``pretrain_epochs``, ``batch_size``, ``learning_rate``,
+        ``learning_rate_decay`` (optional, default 0),
         ``n_mc_samples``, ``kl_warmup``, ``min_information``, ``tol``,
         ``n_iter_no_change``.
     seed : int
@@ -576,12 +591,20 @@ def _elbo_phase(
     warmup = params["kl_warmup"]
     retries = 0
     good = _snapshot(net, optimizer)
-    epoch = state["epoch"]
+    epoch = first = state["epoch"]
     last = state["epoch"] + params["max_iter"]
     progress.begin(epoch + 1, last)
     while epoch < last:
         epoch += 1
         tic = time.perf_counter()
+        rate = decayed_learning_rate(
+            state["learning_rate"],
+            epoch - first,
+            params["max_iter"],
+            params.get("learning_rate_decay", 0.0),
+        )
+        for group in optimizer.param_groups:
+            group["lr"] = rate
         kl_weight = min(1.0, epoch / warmup) if warmup > 0 else 1.0
         record = elbo_epoch(
             net,

@@ -49,3 +49,18 @@ def test_continued_checkpoint_equals_one_fit_of_that_length(quick_run, data_dir)
     assert model.lower_bound_ == pytest.approx(
         cells["seed0/epochs4"]["lower_bound"], abs=1e-4
     )
+
+
+def test_decaying_step_size_is_refused(tmp_path, run_benchmark, capsys):
+    """Continued fits equal one longer fit only at a constant step size."""
+    with pytest.raises(SystemExit) as exc:
+        run_benchmark(
+            "bench_epochs.py",
+            "--quick",
+            "--out-dir",
+            tmp_path,
+            "learning_rate_decay=0.5",
+        )
+    assert exc.value.code == 2
+    assert "learning_rate_decay must stay 0" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())

@@ -157,3 +157,22 @@ def test_fits_with_earlier_defaults_are_flagged_not_mixed(
     assert all(c.endswith("†") for c in gmvae)
     assert not any("†" in c for c in baselines)
     assert "† fitted with the defaults of an earlier version" in text
+
+
+def test_parameters_added_later_keep_saved_fits_current(monkeypatch):
+    """A parameter added after fits were saved is left out of a fit's record
+    at the value those fits ran with, and recorded at any other value."""
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_mnist_table import ADDED_PARAMS, model_params
+
+    assert ADDED_PARAMS == {"learning_rate_decay": 0.0}
+    default = model_params("GMVAE", 30, 1, {"likelihood": "bernoulli"})
+    assert "learning_rate_decay" not in default
+    assert "learning_rate" in default
+    decayed = model_params(
+        "GMVAE", 30, 1, {"likelihood": "bernoulli", "learning_rate_decay": 0.5}
+    )
+    assert decayed["learning_rate_decay"] == "0.5"
+    assert {k: v for k, v in decayed.items() if k != "learning_rate_decay"} == default

@@ -512,6 +512,8 @@ def test_renamed_columns_at_predict_say_what_to_do():
         ("batch_size", 0),
         ("learning_rate", 0.0),
         ("learning_rate", float("nan")),
+        ("learning_rate_decay", -0.1),
+        ("learning_rate_decay", 1.0),
         ("tol", -1.0),
         ("min_information", -0.1),
         ("kl_warmup", -1),
@@ -663,3 +665,48 @@ def test_warm_start_survives_pickling_and_checks_the_architecture():
         part.set_params(warm_start=False).fit(X).predict_proba(X),
         fresh.predict_proba(X),
     )
+
+
+def _record_step_sizes(monkeypatch):
+    """Step size of the optimiser in every ELBO epoch of later fits."""
+    from skgmvae import _train
+
+    rates = []
+    original = _train.elbo_epoch
+
+    def recording(net, optimizer, *args, **kwargs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        return original(net, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(_train, "elbo_epoch", recording)
+    return rates
+
+
+def test_learning_rate_decay_schedule():
+    from skgmvae._train import decayed_learning_rate
+
+    rates = [decayed_learning_rate(1.0, step, 100, 0.5) for step in range(1, 101)]
+    assert rates[:50] == [1.0] * 50
+    assert rates[50] == pytest.approx(50 / 51)
+    assert rates[-1] == pytest.approx(1 / 51)
+    assert np.all(np.diff(rates[49:]) == pytest.approx(-1 / 51))
+    assert [decayed_learning_rate(1.0, s, 10, 0.0) for s in range(1, 11)] == [1.0] * 10
+
+
+def test_learning_rate_decay_reaches_the_optimiser(monkeypatch):
+    X, _ = _blobs()
+    rates = _record_step_sizes(monkeypatch)
+    kw = dict(max_iter=4, n_iter_no_change=None, learning_rate=0.01)
+    model = _model(learning_rate_decay=0.5, warm_start=True, **kw).fit(X)
+    np.testing.assert_allclose(rates, [0.01, 0.01, 0.01 * 2 / 3, 0.01 / 3])
+    # a continuation anneals its own epochs again, from learning_rate
+    model.fit(X)
+    np.testing.assert_allclose(rates[4:], [0.01, 0.01, 0.01 * 2 / 3, 0.01 / 3])
+    # partial_fit and the default keep the step size constant
+    model.partial_fit(X)
+    assert rates[8] == 0.01
+    del rates[:]
+    constant = _model(**kw).fit(X)
+    assert rates == [0.01] * 4
+    decayed = _model(learning_rate_decay=0.5, **kw).fit(X)
+    assert not np.array_equal(constant.predict_proba(X), decayed.predict_proba(X))
