@@ -8,9 +8,9 @@ scores it again. A continued fit equals, bit for bit on the CPU, one fit of
 that many epochs (the optimiser state, random stream and KL warm-up travel
 with the model), so each row of the table is what ``max_iter`` of that value
 would give, at the cost of the longest run only. That holds for a constant
-step size only, so the script refuses a ``learning_rate_decay`` override. Early stopping keeps its
-default: a fit that stops early is not continued, and its later rows repeat
-its last scores.
+step size only, so the script refuses a ``learning_rate_decay`` override.
+Early stopping keeps its default: a fit that stops early is not continued,
+and its later rows repeat its last scores.
 
 Data and scores follow ``bench_mnist_table.py`` (``--protocol train-test``
 fits the 60,000 training images and scores the 10,000 test images, ``all``

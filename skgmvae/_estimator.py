@@ -47,13 +47,19 @@ def _int_param(name, value, low, allow_none=False):
         )
 
 
-def _float_param(name, value, low, strict):
+def _float_param(name, value, low, strict, high=None):
+    """Raise unless ``value`` is a finite real above ``low`` (or equal to it
+    unless ``strict``) and, when given, below ``high``."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     ok = ok and np.isfinite(value) and (value > low if strict else value >= low)
+    ok = ok and (high is None or value < high)
     if not ok:
-        op = ">" if strict else ">="
+        if high is None:
+            bound = f"{'>' if strict else '>='} {low}"
+        else:
+            bound = f"in {'(' if strict else '['}{low:g}, {high:g})"
         raise ValueError(
-            f"The '{name}' parameter must be a finite float {op} {low}; got {value!r}."
+            f"The '{name}' parameter must be a finite float {bound}; got {value!r}."
         )
 
 
@@ -377,12 +383,9 @@ class GMVAEClustering(
                 ) from None
         _int_param("n_iter_no_change", self.n_iter_no_change, 1, allow_none=True)
         _float_param("learning_rate", self.learning_rate, 0.0, strict=True)
-        _float_param("learning_rate_decay", self.learning_rate_decay, 0.0, strict=False)
-        if self.learning_rate_decay >= 1:
-            raise ValueError(
-                "The 'learning_rate_decay' parameter must be a float in [0, 1); "
-                f"got {self.learning_rate_decay!r}."
-            )
+        _float_param(
+            "learning_rate_decay", self.learning_rate_decay, 0.0, strict=False, high=1.0
+        )
         _float_param("tol", self.tol, 0.0, strict=False)
         _float_param("min_information", self.min_information, 0.0, strict=False)
         if not isinstance(self.warm_start, (bool, np.bool_)):

@@ -301,11 +301,10 @@ def _snapshot(net, optimizer):
     )
 
 
-def _restore(net, optimizer, snapshot, learning_rate):
+def _restore(net, optimizer, snapshot):
+    """Back to ``snapshot``; the ELBO loop sets the step size of the next epoch."""
     net.load_state_dict(snapshot[0])
     optimizer.load_state_dict(snapshot[1])
-    for group in optimizer.param_groups:
-        group["lr"] = learning_rate
 
 
 #: Rows of the embedding that the initial mixture is computed from, at most
@@ -626,7 +625,7 @@ def _elbo_phase(
                 )
             retries += 1
             state["learning_rate"] /= 10.0
-            _restore(net, optimizer, good, state["learning_rate"])
+            _restore(net, optimizer, good)
             history.append(
                 {
                     "phase": "rollback",
