@@ -46,7 +46,7 @@ METRICS = ("accuracy", "purity", "nmi", "ari", "fit_seconds")
 #: Parameters added after fits were saved, with the value every earlier fit
 #: ran with: a fit's record leaves them out while they keep that value, so
 #: the saved fits stay current.
-ADDED_PARAMS = {"learning_rate_decay": 0.0}
+ADDED_PARAMS = {"learning_rate_decay": 0.0, "grow_from": None}
 
 
 def load(data_dir, dataset, protocol, quick):

@@ -201,6 +201,23 @@ class GMVAEClustering(
         steps, within 2 to 100 epochs (100 epochs of ``load_digits`` or of
         10,000 MNIST images, 37 of MNIST's 70,000 at the default batch size).
 
+    grow_from : int or None, default=None
+        Coarse-to-fine training for many components. When it is an int below
+        ``n_components``, the mixture starts with ``grow_from`` components,
+        trains them for the first ``max_iter // 2`` ELBO epochs, then splits
+        each into as many new components as its share of the rows (at least
+        one), placed at KMeans clusters of its rows' embedding, and trains
+        the ``n_components`` components for the remaining epochs. The fine
+        components then refine the coarse clusters instead of cutting the
+        embedding afresh, at the same cost. None, or a value of at least
+        ``n_components`` (handy in a search over ``n_components``), trains
+        ``n_components`` components from the start. Early stopping waits for
+        the split. The split belongs to a fit from scratch: a ``warm_start``
+        continuation goes on with the split mixture, and the first
+        :meth:`partial_fit` call, which runs one epoch, splits right after
+        pretraining. On MNIST with ``n_components=30``, ``grow_from=10``
+        raised the purity, see the benchmarks page of the documentation.
+
     max_iter : int, default=100
         Maximum number of ELBO epochs (full passes over the data).
 
@@ -327,6 +344,7 @@ class GMVAEClustering(
         min_information=0.5,
         kl_warmup=10,
         pretrain_epochs="auto",
+        grow_from=None,
         max_iter=100,
         batch_size=128,
         learning_rate=1e-3,
@@ -350,6 +368,7 @@ class GMVAEClustering(
         self.min_information = min_information
         self.kl_warmup = kl_warmup
         self.pretrain_epochs = pretrain_epochs
+        self.grow_from = grow_from
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -382,6 +401,7 @@ class GMVAEClustering(
                     f"got {self.pretrain_epochs!r}."
                 ) from None
         _int_param("n_iter_no_change", self.n_iter_no_change, 1, allow_none=True)
+        _int_param("grow_from", self.grow_from, 1, allow_none=True)
         _float_param("learning_rate", self.learning_rate, 0.0, strict=True)
         _float_param(
             "learning_rate_decay", self.learning_rate_decay, 0.0, strict=False, high=1.0
@@ -555,6 +575,7 @@ class GMVAEClustering(
             min_information=float(self.min_information),
             tol=float(self.tol),
             n_iter_no_change=None if partial else self.n_iter_no_change,
+            grow_from=None if self.grow_from is None else int(self.grow_from),
         )
         config = dict(
             n_features=X.shape[1],

@@ -131,6 +131,24 @@ class GMVAENet(nn.Module):
         self.prior_head.bias.copy_(bias.to(self.prior_head.bias))
 
     @torch.no_grad()
+    def resize_prior(self, n_components):
+        """Give the prior network ``n_components`` components.
+
+        The new output layer starts at zero (every component at the origin
+        with the same variance) and draws nothing from the random generator;
+        :meth:`set_prior_components` then places the components. The rest of
+        the networks is unchanged.
+        """
+        head = self.prior_head
+        size = (2 * n_components * self.latent_dim, head.in_features)
+        new = nn.Linear(head.in_features, size[0], device="meta")
+        like = {"device": head.weight.device, "dtype": head.weight.dtype}
+        new.weight = nn.Parameter(torch.zeros(size, **like))
+        new.bias = nn.Parameter(torch.zeros(size[0], **like))
+        self.prior_head = new
+        self.n_components = n_components
+
+    @torch.no_grad()
     def set_posterior_variance(self, variances):
         """Make q(x|y) start with the given variances (shape (Dx,)) for every row."""
         dx = self.latent_dim

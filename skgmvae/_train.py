@@ -203,6 +203,13 @@ class _Progress:
                 f"{record['learning_rate']:.3g}"
             )
 
+    def grown(self, epoch, n_components):
+        """Report that the mixture was split after ``epoch``."""
+        if self.verbose:
+            self._print(
+                f"[elbo] after epoch {epoch}: components split to {n_components}"
+            )
+
     def converged(self, epoch, patience):
         """Report that early stopping ended the run at ``epoch``."""
         if self.verbose:
@@ -487,6 +494,98 @@ def init_from_autoencoder(net, X, batch_size, seed):
     )
 
 
+@torch.no_grad()
+def posterior_components(net, X, batch_size):
+    """Posterior mean of x and most probable component of every row of ``X``
+    (eval mode; the component whose prior, at the posterior mean of w, is
+    densest at the posterior mean of x, as ``predict`` decides)."""
+    net.eval()
+    means = torch.empty((X.shape[0], net.latent_dim), device=X.device)
+    labels = torch.empty(X.shape[0], dtype=torch.long, device=X.device)
+    for idx in iter_batches(X.shape[0], batch_size):
+        idx = idx.to(X.device)
+        mean_x, _, mean_w, _ = net.encode(X[idx])
+        prior_mean, prior_logvar = net.prior(mean_w)
+        logits = _elbo.gaussian_log_prob(mean_x.unsqueeze(-2), prior_mean, prior_logvar)
+        means[idx], labels[idx] = mean_x, logits.argmax(-1)
+    return means, labels
+
+
+def allocate_components(sizes, n_components):
+    """Share ``n_components`` among clusters of the given sizes.
+
+    In proportion to the sizes (largest remainder), with at least one for
+    every non-empty cluster, none for an empty one, and never more than a
+    cluster has rows. ``sizes`` must sum to at least ``n_components``, and
+    the non-empty clusters be at most ``n_components``.
+
+    Returns
+    -------
+    counts : ndarray of int, same shape as ``sizes``
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    quota = sizes * (n_components / sizes.sum())
+    counts = np.where(sizes > 0, np.maximum(1, np.floor(quota)), 0).astype(np.int64)
+    counts = np.minimum(counts, sizes)
+    while counts.sum() < n_components:
+        room = np.where(counts < sizes, quota - counts, -np.inf)
+        counts[np.argmax(room)] += 1
+    while counts.sum() > n_components:
+        spare = np.where(counts > 1, counts - quota, -np.inf)
+        counts[np.argmax(spare)] -= 1
+    return counts
+
+
+#: Restarts of the KMeans run that splits one component.
+SPLIT_KMEANS_INIT = 3
+
+
+def grow_components(net, X, n_components, batch_size, seed):
+    """Split the mixture of ``net`` into ``n_components`` components.
+
+    Every row goes to its most probable component; each component gets a
+    share of the new components in proportion to its rows (see
+    :func:`allocate_components`), placed at the means and variances of a
+    KMeans partition of its rows' embedding. The new components thus refine
+    the partition the smaller mixture has learnt instead of cutting the
+    embedding afresh. Components that no row prefers are dropped.
+    """
+    from sklearn.cluster import KMeans
+
+    embedding, labels = posterior_components(net, X, batch_size)
+    if not torch.isfinite(embedding).all():
+        raise FloatingPointError("the embedding became non-finite during training")
+    embedding = embedding.double().cpu().numpy()
+    labels = labels.cpu().numpy()
+    rng = np.random.default_rng(seed)
+    if embedding.shape[0] > MIXTURE_INIT_ROWS:
+        rows = rng.choice(embedding.shape[0], MIXTURE_INIT_ROWS, replace=False)
+        embedding, labels = embedding[rows], labels[rows]
+    counts = allocate_components(
+        np.bincount(labels, minlength=net.n_components), n_components
+    )
+    spread = embedding.var(0) if embedding.shape[0] > 1 else np.ones(net.latent_dim)
+    means, variances = [], []
+    for component in np.flatnonzero(counts):
+        members = embedding[labels == component]
+        parts = KMeans(
+            int(counts[component]),
+            n_init=SPLIT_KMEANS_INIT,
+            random_state=int(rng.integers(0, 2**31 - 1)),
+        ).fit_predict(members)
+        for part in range(counts[component]):
+            rows = members[parts == part]
+            if len(rows) == 0:  # KMeans found fewer distinct points
+                rows = members
+            means.append(rows.mean(0))
+            variances.append(rows.var(0) if len(rows) > 1 else spread)
+    net.resize_prior(n_components)
+    net.set_prior_components(
+        torch.as_tensor(np.stack(means), dtype=torch.float32),
+        torch.as_tensor(np.maximum(np.stack(variances), 1e-4), dtype=torch.float32),
+    )
+
+
 def fit_one(net, X, params, seed, verbose=0, stream=None, state=None):
     """Train ``net`` on the tensor ``X`` with one seed.
 
@@ -500,7 +599,10 @@ def fit_one(net, X, params, seed, verbose=0, stream=None, state=None):
         ``max_iter``, ``pretrain_epochs``, ``batch_size``, ``learning_rate``,
         ``learning_rate_decay`` (optional, default 0),
         ``n_mc_samples``, ``kl_warmup``, ``min_information``, ``tol``,
-        ``n_iter_no_change``.
+        ``n_iter_no_change``, ``grow_from`` (optional, default None: train
+        ``net.n_components`` components throughout; an int below it trains
+        that many components for the first ``max_iter // 2`` epochs, then
+        splits them, see :func:`grow_components`).
     seed : int
         Seed of every random draw of this run (batch order, Monte Carlo
         noise, mixture initialisation).
@@ -529,10 +631,22 @@ def fit_one(net, X, params, seed, verbose=0, stream=None, state=None):
     progress = _Progress(verbose, stream)
     interrupted = False
     state = {} if state is None else state
+    n_components = net.n_components
     try:
         converged = _train_phases(net, X, params, seed, progress, history, state)
     except KeyboardInterrupt:
         converged, interrupted = False, True
+        if net.n_components != n_components:
+            # stopped before the split: split now, so that the model has the
+            # components it was asked for (a continuation then starts a new
+            # optimiser for them)
+            if state.get("split_at") is not None:
+                batch_size = min(params["batch_size"], X.shape[0])
+                grow_components(net, X, n_components, batch_size, seed)
+                state["split_at"] = None
+                state.pop("optimizer", None)
+            else:  # still pretraining, nothing was learnt about the mixture
+                net.resize_prior(n_components)
     n_iter = sum(1 for record in history if record["phase"] == "elbo")
     return history, n_iter, converged, interrupted, state
 
@@ -548,21 +662,28 @@ def _train_phases(net, X, params, seed, progress, history, state):
     if state:
         generator.set_state(state["generator"])
     else:
+        n_components = net.n_components
+        grow_from = params.get("grow_from")
+        split_at = None
+        if grow_from is not None and grow_from < n_components:
+            split_at = params["max_iter"] // 2
+            net.resize_prior(grow_from)
         if params["pretrain_epochs"] > 0:
             _pretrain(net, X, params, batch_size, generator, progress, history, seed)
         state.update(
-            epoch=0, best=-math.inf, stall=0, learning_rate=params["learning_rate"]
+            epoch=0,
+            best=-math.inf,
+            stall=0,
+            learning_rate=params["learning_rate"],
+            split_at=split_at,
+            n_components=n_components,
         )
-    optimizer = make_optimizer(net, state["learning_rate"])
-    if "optimizer" in state:
-        optimizer.load_state_dict(state["optimizer"])
     try:
         return _elbo_phase(
-            net, X, params, batch_size, generator, optimizer, progress, history, state
+            net, X, params, batch_size, generator, progress, history, state, seed
         )
     finally:
         state["generator"] = generator.get_state()
-        state["optimizer"] = copy.deepcopy(optimizer.state_dict())
 
 
 def _pretrain(net, X, params, batch_size, generator, progress, history, seed):
@@ -584,16 +705,49 @@ def _pretrain(net, X, params, batch_size, generator, progress, history, seed):
     progress.pretrain_done([r for r in history if r["phase"] == "pretrain"])
 
 
-def _elbo_phase(
-    net, X, params, batch_size, generator, optimizer, progress, history, state
+def _elbo_phase(net, X, params, batch_size, generator, progress, history, state, seed):
+    """The ELBO epochs of one call to fit; returns whether early stopping
+    fired and leaves the optimiser's state in ``state["optimizer"]``."""
+    optimizer = make_optimizer(net, state["learning_rate"])
+    if "optimizer" in state:
+        optimizer.load_state_dict(state["optimizer"])
+    try:
+        return _elbo_loop(
+            net,
+            X,
+            params,
+            batch_size,
+            generator,
+            progress,
+            history,
+            state,
+            seed,
+            optimizer,
+        )
+    finally:
+        state["optimizer"] = copy.deepcopy(state.pop("_optimizer").state_dict())
+
+
+def _elbo_loop(
+    net, X, params, batch_size, generator, progress, history, state, seed, optimizer
 ):
     warmup = params["kl_warmup"]
     retries = 0
+    state["_optimizer"] = optimizer
     good = _snapshot(net, optimizer)
     epoch = first = state["epoch"]
     last = state["epoch"] + params["max_iter"]
     progress.begin(epoch + 1, last)
     while epoch < last:
+        if state.get("split_at") == epoch:
+            grow_components(net, X, state["n_components"], batch_size, seed)
+            progress.grown(epoch, net.n_components)
+            state.update(split_at=None, best=-math.inf, stall=0)
+            # the prior network has new parameters: a new optimiser for all
+            optimizer = state["_optimizer"] = make_optimizer(
+                net, state["learning_rate"]
+            )
+            good = _snapshot(net, optimizer)
         epoch += 1
         tic = time.perf_counter()
         rate = decayed_learning_rate(
@@ -642,7 +796,11 @@ def _elbo_phase(
         record["time"] = time.perf_counter() - tic
         history.append(record)
         progress.epoch("elbo", epoch, record)
-        if kl_weight < 1.0 or params["n_iter_no_change"] is None:
+        if (
+            kl_weight < 1.0
+            or params["n_iter_no_change"] is None
+            or state.get("split_at") is not None
+        ):
             continue
         best = state["best"]
         if best == -math.inf or record["elbo"] > best + params["tol"] * max(

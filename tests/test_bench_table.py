@@ -167,12 +167,14 @@ def test_parameters_added_later_keep_saved_fits_current(monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from bench_mnist_table import ADDED_PARAMS, model_params
 
-    assert ADDED_PARAMS == {"learning_rate_decay": 0.0}
+    assert ADDED_PARAMS == {"learning_rate_decay": 0.0, "grow_from": None}
     default = model_params("GMVAE", 30, 1, {"likelihood": "bernoulli"})
-    assert "learning_rate_decay" not in default
+    assert "learning_rate_decay" not in default and "grow_from" not in default
     assert "learning_rate" in default
     decayed = model_params(
         "GMVAE", 30, 1, {"likelihood": "bernoulli", "learning_rate_decay": 0.5}
     )
     assert decayed["learning_rate_decay"] == "0.5"
     assert {k: v for k, v in decayed.items() if k != "learning_rate_decay"} == default
+    grown = model_params("GMVAE", 30, 1, {"likelihood": "bernoulli", "grow_from": 10})
+    assert grown["grow_from"] == "10"

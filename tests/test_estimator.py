@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgmvae import GMVAEClustering
-from skgmvae import _estimator
+from skgmvae import _estimator, _train
 
 FAST = dict(
     latent_dim=3,
@@ -710,3 +710,120 @@ def test_learning_rate_decay_reaches_the_optimiser(monkeypatch):
     assert rates == [0.01] * 4
     decayed = _model(learning_rate_decay=0.5, **kw).fit(X)
     assert not np.array_equal(constant.predict_proba(X), decayed.predict_proba(X))
+
+
+def test_allocate_components_shares_in_proportion():
+    from skgmvae._train import allocate_components
+
+    counts = allocate_components([600, 300, 100], 10)
+    np.testing.assert_array_equal(counts, [6, 3, 1])
+    # every non-empty cluster keeps one, an empty one gets none, no cluster
+    # gets more than its rows, and the total is exact
+    counts = allocate_components([1000, 2, 0, 1], 8)
+    np.testing.assert_array_equal(counts, [6, 1, 0, 1])
+    counts = allocate_components([3, 3, 2], 8)
+    np.testing.assert_array_equal(counts, [3, 3, 2])
+    for sizes, k in [([5, 5, 5], 4), ([10, 1, 1, 1], 5), ([7, 0, 9], 16)]:
+        counts = allocate_components(sizes, k)
+        assert counts.sum() == k
+        assert np.all(counts <= sizes)
+        assert np.all((counts > 0) == (np.asarray(sizes) > 0))
+
+
+def _record_splits(monkeypatch):
+    """Record (ELBO epochs run, components before, components after) at
+    every split."""
+    original = _train.grow_components
+    splits = []
+
+    def recording(net, X, n_components, batch_size, seed):
+        before = net.n_components
+        original(net, X, n_components, batch_size, seed)
+        splits.append((before, net.n_components))
+
+    monkeypatch.setattr(_train, "grow_components", recording)
+    return splits
+
+
+def test_grow_from_splits_halfway_into_n_components(monkeypatch):
+    X, y = make_blobs(
+        n_samples=400, centers=4, n_features=6, cluster_std=0.5, random_state=0
+    )
+    seen = []
+    original_epoch = _train.elbo_epoch
+
+    def counting(net, *args, **kwargs):
+        seen.append(net.n_components)
+        return original_epoch(net, *args, **kwargs)
+
+    monkeypatch.setattr(_train, "elbo_epoch", counting)
+    splits = _record_splits(monkeypatch)
+    # with this tol every epoch after the warm-up counts as a stall
+    kw = {"max_iter": 12, "n_iter_no_change": 2, "tol": 10.0}
+    model = _model(n_components=8, grow_from=4, **kw).fit(X)
+    # four components for max_iter // 2 epochs, then eight; early stopping
+    # waited for the split, then fired two epochs after the best one
+    assert seen == [4] * 6 + [8] * 3
+    assert model.converged_ and model.n_iter_ == 9
+    assert splits == [(4, 8)]
+    proba = model.predict_proba(X)
+    assert proba.shape == (400, 8)
+    # the fine components refine the four blobs: each holds one blob's rows
+    labels = model.predict(X)
+    for k in np.unique(labels):
+        assert len(np.unique(y[labels == k])) == 1
+    assert len(np.unique(labels)) > 4
+
+
+def test_grow_from_at_or_above_n_components_changes_nothing(monkeypatch):
+    X, _ = _blobs()
+    splits = _record_splits(monkeypatch)
+    plain = _model(max_iter=4).fit(X).predict_proba(X)
+    for grow_from in (3, 5):
+        same = _model(max_iter=4, grow_from=grow_from).fit(X).predict_proba(X)
+        np.testing.assert_array_equal(same, plain)
+    assert splits == []
+
+
+def test_grow_from_is_reproducible_and_continues(monkeypatch):
+    X, _ = _blobs()
+    kw = {"n_components": 6, "grow_from": 2, "max_iter": 4, "warm_start": True}
+    first = _model(**kw).fit(X)
+    second = _model(**kw).fit(X)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    splits = _record_splits(monkeypatch)
+    first.fit(X)  # a continuation trains the six components, no new split
+    assert splits == [] and first.predict_proba(X).shape == (150, 6)
+    assert first.n_iter_ == 8
+    model = _model(n_components=6, grow_from=2).partial_fit(X)
+    assert splits == [(2, 6)]
+    assert model.predict_proba(X).shape == (150, 6)
+
+
+def test_grow_from_interrupted_before_the_split(monkeypatch):
+    X, _ = _blobs()
+    original = _train.elbo_epoch
+    calls = []
+
+    def interrupt_at_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_train, "elbo_epoch", interrupt_at_second)
+    model = _model(n_components=6, grow_from=2, max_iter=6, warm_start=True)
+    with pytest.warns(UserWarning, match="interrupted"):
+        model.fit(X)
+    assert model.n_iter_ == 1
+    proba = model.predict_proba(X)  # the mixture was split on the way out
+    assert proba.shape == (150, 6) and np.all(np.isfinite(proba))
+    model.fit(X)  # and a continuation trains it
+    assert model.n_iter_ == 7
+    assert model.predict_proba(X).shape == (150, 6)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, "10", True])
+def test_grow_from_rejects_bad_values(bad):
+    with pytest.raises(ValueError, match="grow_from"):
+        _model(grow_from=bad).fit(_blobs()[0])
