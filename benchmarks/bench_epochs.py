@@ -8,7 +8,9 @@ scores it again. A continued fit equals, bit for bit on the CPU, one fit of
 that many epochs (the optimiser state, random stream and KL warm-up travel
 with the model), so each row of the table is what ``max_iter`` of that value
 would give, at the cost of the longest run only. That holds for a constant
-step size only, so the script refuses a ``learning_rate_decay`` override.
+step size only, and without ``grow_from`` (whose split falls halfway through
+the first fit), so the script refuses a ``learning_rate_decay`` or
+``grow_from`` override.
 Early stopping keeps its default: a fit that stops early is not continued,
 and its later rows repeat its last scores.
 
@@ -87,6 +89,13 @@ def main(argv=None):
             "learning_rate_decay must stay 0 here: with a decaying step size, a "
             "continued fit differs from one fit of that many epochs; compare "
             "separate fits with bench_mnist_table.py instead"
+        )
+    if params.get("grow_from") is not None:
+        # the split falls halfway through the first fit only
+        parser.error(
+            "grow_from must stay None here: the mixture is split halfway through "
+            "the first fit, so a continued fit differs from one fit of that many "
+            "epochs; compare separate fits with bench_mnist_table.py instead"
         )
     seeds, checkpoints = args.seeds, sorted(set(args.epochs))
     if args.quick:

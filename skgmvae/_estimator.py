@@ -206,16 +206,19 @@ class GMVAEClustering(
         ``n_components``, the mixture starts with ``grow_from`` components,
         trains them for the first ``max_iter // 2`` ELBO epochs, then splits
         each into as many new components as its share of the rows (at least
-        one), placed at KMeans clusters of its rows' embedding, and trains
+        one for each component that holds rows; one that holds none is
+        dropped), placed at KMeans clusters of its rows' embedding, restarts
+        the Adam optimiser, and trains
         the ``n_components`` components for the remaining epochs. The fine
         components then refine the coarse clusters instead of cutting the
         embedding afresh, at the same cost. None, or a value of at least
         ``n_components`` (handy in a search over ``n_components``), trains
         ``n_components`` components from the start. Early stopping waits for
         the split. The split belongs to a fit from scratch: a ``warm_start``
-        continuation goes on with the split mixture, and the first
+        continuation goes on with the split mixture, the first
         :meth:`partial_fit` call, which runs one epoch, splits right after
-        pretraining. On MNIST with ``n_components=30``, ``grow_from=10``
+        pretraining, and a fit interrupted (Ctrl-C) before the split splits
+        on its way out, so the model always has ``n_components`` components. On MNIST with ``n_components=30``, ``grow_from=10``
         raised the purity, see the benchmarks page of the documentation.
 
     max_iter : int, default=100
@@ -276,7 +279,9 @@ class GMVAEClustering(
         the kept model for up to ``max_iter`` more ELBO epochs, exactly where
         it stopped (optimiser state, random stream, warm-up and early-stopping
         counters): on the CPU, ``max_iter=5`` twice gives the same model as
-        ``max_iter=10`` once. The data must have the same features; the
+        ``max_iter=10`` once (with ``learning_rate_decay=0`` and
+        ``grow_from=None``; otherwise each call anneals its own epochs, and
+        the first one splits the mixture halfway through its own). The data must have the same features; the
         architecture parameters and ``random_state`` are those of the first
         fit. Otherwise ``fit`` starts from scratch.
 

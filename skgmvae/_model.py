@@ -134,17 +134,24 @@ class GMVAENet(nn.Module):
     def resize_prior(self, n_components):
         """Give the prior network ``n_components`` components.
 
-        The new output layer starts at zero (every component at the origin
-        with the same variance) and draws nothing from the random generator;
-        :meth:`set_prior_components` then places the components. The rest of
-        the networks is unchanged.
+        The first ``min(n_components, self.n_components)`` components keep
+        their weights; added ones start at zero (at the origin, with one
+        shared variance) until :meth:`set_prior_components` places them.
+        Nothing is drawn from the random generator, and the rest of the
+        networks is unchanged; the old output layer is replaced, not edited.
         """
-        head = self.prior_head
-        size = (2 * n_components * self.latent_dim, head.in_features)
-        new = nn.Linear(head.in_features, size[0], device="meta")
+        head, dx = self.prior_head, self.latent_dim
+        keep = min(n_components, self.n_components) * dx
+        out = 2 * n_components * dx
+        new = nn.Linear(head.in_features, out, device="meta")
         like = {"device": head.weight.device, "dtype": head.weight.dtype}
-        new.weight = nn.Parameter(torch.zeros(size, **like))
-        new.bias = nn.Parameter(torch.zeros(size[0], **like))
+        weight = torch.zeros((out, head.in_features), **like)
+        bias = torch.zeros(out, **like)
+        # rows: the K * dx means, then the K * dx raw variances
+        for old, start in ((0, 0), (self.n_components * dx, n_components * dx)):
+            weight[start : start + keep] = head.weight[old : old + keep]
+            bias[start : start + keep] = head.bias[old : old + keep]
+        new.weight, new.bias = nn.Parameter(weight), nn.Parameter(bias)
         self.prior_head = new
         self.n_components = n_components
 

@@ -631,7 +631,7 @@ def fit_one(net, X, params, seed, verbose=0, stream=None, state=None):
     progress = _Progress(verbose, stream)
     interrupted = False
     state = {} if state is None else state
-    n_components = net.n_components
+    n_components, head = net.n_components, net.prior_head
     try:
         converged = _train_phases(net, X, params, seed, progress, history, state)
     except KeyboardInterrupt:
@@ -645,8 +645,8 @@ def fit_one(net, X, params, seed, verbose=0, stream=None, state=None):
                 grow_components(net, X, n_components, batch_size, seed)
                 state["split_at"] = None
                 state.pop("optimizer", None)
-            else:  # still pretraining, nothing was learnt about the mixture
-                net.resize_prior(n_components)
+            else:  # still pretraining: back to the prior network as built
+                net.prior_head, net.n_components = head, n_components
     n_iter = sum(1 for record in history if record["phase"] == "elbo")
     return history, n_iter, converged, interrupted, state
 
@@ -708,7 +708,7 @@ def _pretrain(net, X, params, batch_size, generator, progress, history, seed):
 def _elbo_phase(net, X, params, batch_size, generator, progress, history, state, seed):
     """The ELBO epochs of one call to fit; returns whether early stopping
     fired and leaves the optimiser's state in ``state["optimizer"]``."""
-    optimizer = make_optimizer(net, state["learning_rate"])
+    optimizer = state["_optimizer"] = make_optimizer(net, state["learning_rate"])
     if "optimizer" in state:
         optimizer.load_state_dict(state["optimizer"])
     try:
@@ -733,7 +733,6 @@ def _elbo_loop(
 ):
     warmup = params["kl_warmup"]
     retries = 0
-    state["_optimizer"] = optimizer
     good = _snapshot(net, optimizer)
     epoch = first = state["epoch"]
     last = state["epoch"] + params["max_iter"]

@@ -51,16 +51,20 @@ def test_continued_checkpoint_equals_one_fit_of_that_length(quick_run, data_dir)
     )
 
 
-def test_decaying_step_size_is_refused(tmp_path, run_benchmark, capsys):
-    """Continued fits equal one longer fit only at a constant step size."""
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("learning_rate_decay=0.5", "learning_rate_decay must stay 0"),
+        ("grow_from=2", "grow_from must stay None"),
+    ],
+)
+def test_overrides_that_break_continuation_are_refused(
+    override, message, tmp_path, run_benchmark, capsys
+):
+    """Continued fits equal one longer fit only at a constant step size and
+    without a split halfway through the first fit."""
     with pytest.raises(SystemExit) as exc:
-        run_benchmark(
-            "bench_epochs.py",
-            "--quick",
-            "--out-dir",
-            tmp_path,
-            "learning_rate_decay=0.5",
-        )
+        run_benchmark("bench_epochs.py", "--quick", "--out-dir", tmp_path, override)
     assert exc.value.code == 2
-    assert "learning_rate_decay must stay 0" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())

@@ -103,7 +103,13 @@ def test_history_records_every_epoch_and_term(fitted):
 
 @pytest.mark.parametrize(
     "n_samples, batch_size, expected",
-    [(1797, 128, 100), (10000, 128, 100), (70000, 128, 37), (20, 128, 100), (10**7, 128, 2)],
+    [
+        (1797, 128, 100),
+        (10000, 128, 100),
+        (70000, 128, 37),
+        (20, 128, 100),
+        (10**7, 128, 2),
+    ],
 )
 def test_auto_pretraining_length(n_samples, batch_size, expected):
     model = GMVAEClustering(batch_size=batch_size)
@@ -788,16 +794,31 @@ def test_grow_from_at_or_above_n_components_changes_nothing(monkeypatch):
 def test_grow_from_is_reproducible_and_continues(monkeypatch):
     X, _ = _blobs()
     kw = {"n_components": 6, "grow_from": 2, "max_iter": 4, "warm_start": True}
+    splits = _record_splits(monkeypatch)
     first = _model(**kw).fit(X)
     second = _model(**kw).fit(X)
+    assert splits == [(2, 6), (2, 6)]
     np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
-    splits = _record_splits(monkeypatch)
-    first.fit(X)  # a continuation trains the six components, no new split
-    assert splits == [] and first.predict_proba(X).shape == (150, 6)
-    assert first.n_iter_ == 8
+    # a continuation trains the six components, with no new split, also
+    # after a round trip through pickle
+    first.fit(X)
+    assert len(splits) == 2 and first.n_iter_ == 8
+    restored = pickle.loads(pickle.dumps(second))
+    restored.fit(X)
+    np.testing.assert_array_equal(first.predict_proba(X), restored.predict_proba(X))
+    assert len(splits) == 2
     model = _model(n_components=6, grow_from=2).partial_fit(X)
-    assert splits == [(2, 6)]
+    assert splits[2:] == [(2, 6)]
     assert model.predict_proba(X).shape == (150, 6)
+    # each restart of n_init grows its own mixture
+    _model(n_components=6, grow_from=2, max_iter=2, n_init=2).fit(X)
+    assert splits[3:] == [(2, 6), (2, 6)]
+
+
+def test_grow_from_without_pretraining_starts_from_distinct_components():
+    X, _ = _blobs()
+    model = _model(n_components=6, grow_from=3, pretrain_epochs=0, max_iter=2)
+    assert len(np.unique(model.fit_predict(X))) > 1
 
 
 def test_grow_from_interrupted_before_the_split(monkeypatch):
@@ -812,15 +833,33 @@ def test_grow_from_interrupted_before_the_split(monkeypatch):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(_train, "elbo_epoch", interrupt_at_second)
+    splits = _record_splits(monkeypatch)
     model = _model(n_components=6, grow_from=2, max_iter=6, warm_start=True)
     with pytest.warns(UserWarning, match="interrupted"):
         model.fit(X)
     assert model.n_iter_ == 1
     proba = model.predict_proba(X)  # the mixture was split on the way out
     assert proba.shape == (150, 6) and np.all(np.isfinite(proba))
-    model.fit(X)  # and a continuation trains it
-    assert model.n_iter_ == 7
+    assert splits == [(2, 6)]
+    model.fit(X)  # and a continuation trains it, without a second split
+    assert model.n_iter_ == 7 and splits == [(2, 6)]
     assert model.predict_proba(X).shape == (150, 6)
+
+
+def test_grow_from_interrupted_in_pretraining(monkeypatch):
+    X, _ = _blobs()
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_train, "pretrain_epoch", interrupt)
+    with pytest.warns(UserWarning, match="interrupted"):
+        built = _model(n_components=6).fit(X)  # the same interruption, no growing
+    model = _model(n_components=6, grow_from=2)
+    with pytest.warns(UserWarning, match="interrupted"):
+        model.fit(X)
+    # the prior network is back as built: six distinct components
+    np.testing.assert_array_equal(model.predict_proba(X), built.predict_proba(X))
 
 
 @pytest.mark.parametrize("bad", [0, -2, 2.5, "10", True])
