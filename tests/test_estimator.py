@@ -566,20 +566,25 @@ def test_no_global_torch_rng_side_effect():
     np.testing.assert_array_equal(torch.rand(3), expected)
 
 
-def test_keyboard_interrupt_leaves_a_usable_model(monkeypatch):
-    from skgmvae import _train
-
-    X, _ = _blobs()
+def _interrupt_at_epoch(monkeypatch, n):
+    """Make the ``n``-th ELBO epoch from now raise KeyboardInterrupt (as
+    Ctrl-C would); returns the list of epochs started."""
     original = _train.elbo_epoch
     calls = []
 
-    def interrupt_at_third(*args, **kwargs):
+    def interrupting(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == n:
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(_train, "elbo_epoch", interrupt_at_third)
+    monkeypatch.setattr(_train, "elbo_epoch", interrupting)
+    return calls
+
+
+def test_keyboard_interrupt_leaves_a_usable_model(monkeypatch):
+    X, _ = _blobs()
+    calls = _interrupt_at_epoch(monkeypatch, 3)
     with pytest.warns(UserWarning, match="interrupted"):
         model = _model(n_init=3).fit(X)
     assert model.n_iter_ == 2  # two finished epochs, the third was cut
@@ -823,16 +828,7 @@ def test_grow_from_without_pretraining_starts_from_distinct_components():
 
 def test_grow_from_interrupted_before_the_split(monkeypatch):
     X, _ = _blobs()
-    original = _train.elbo_epoch
-    calls = []
-
-    def interrupt_at_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(_train, "elbo_epoch", interrupt_at_second)
+    _interrupt_at_epoch(monkeypatch, 2)
     splits = _record_splits(monkeypatch)
     model = _model(n_components=6, grow_from=2, max_iter=6, warm_start=True)
     with pytest.warns(UserWarning, match="interrupted"):
