@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _elbo
 from ._model import build_net, init_seed_state, standard_normal
-from ._train import TrainingRows, fit_one, iter_batches
+from ._train import TrainingRows, component_logits, fit_one, iter_batches
 from ._utils import resolve_device, thread_limit, torch_threads
 
 #: Version of the pickled state; bumped when the stored layout changes.
@@ -208,8 +208,8 @@ class GMVAEClustering(
         each into as many new components as its share of the rows (at least
         one for each component that holds rows; one that holds none is
         dropped), placed at KMeans clusters of its rows' embedding, restarts
-        the Adam optimiser, and trains
-        the ``n_components`` components for the remaining epochs. The fine
+        the Adam optimiser, and trains the ``n_components`` components for
+        the remaining epochs. The fine
         components then refine the coarse clusters instead of cutting the
         embedding afresh, at the same cost. None, or a value of at least
         ``n_components`` (handy in a search over ``n_components``), trains
@@ -218,8 +218,9 @@ class GMVAEClustering(
         continuation goes on with the split mixture, the first
         :meth:`partial_fit` call, which runs one epoch, splits right after
         pretraining, and a fit interrupted (Ctrl-C) before the split splits
-        on its way out, so the model always has ``n_components`` components. On MNIST with ``n_components=30``, ``grow_from=10``
-        raised the purity, see the benchmarks page of the documentation.
+        on its way out, so the model always has ``n_components`` components.
+        On MNIST with ``n_components=30``, ``grow_from=10`` raised the purity,
+        see the benchmarks page of the documentation.
 
     max_iter : int, default=100
         Maximum number of ELBO epochs (full passes over the data).
@@ -281,8 +282,8 @@ class GMVAEClustering(
         counters): on the CPU, ``max_iter=5`` twice gives the same model as
         ``max_iter=10`` once (with ``learning_rate_decay=0`` and
         ``grow_from=None``; otherwise each call anneals its own epochs, and
-        the first one splits the mixture halfway through its own). The data must have the same features; the
-        architecture parameters and ``random_state`` are those of the first
+        the first one splits the mixture halfway through its own). The data
+        must have the same features; the architecture parameters and ``random_state`` are those of the first
         fit. Otherwise ``fit`` starts from scratch.
 
     Attributes
@@ -754,9 +755,7 @@ class GMVAEClustering(
         return standard_normal((n_samples, 1, dim), gen, "cpu", torch.float64)
 
     def _component_logits(self, net, y):
-        mean_x, _, mean_w, _ = net.encode(y)
-        prior_mean, prior_logvar = net.prior(mean_w)
-        return _elbo.gaussian_log_prob(mean_x.unsqueeze(-2), prior_mean, prior_logvar)
+        return component_logits(net, y)[1]
 
     def _predict_proba_array(self, X):
         logits = self._map_blocks(X, self._component_logits)[0]

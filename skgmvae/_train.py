@@ -494,6 +494,16 @@ def init_from_autoencoder(net, X, batch_size, seed):
     )
 
 
+def component_logits(net, y):
+    """Posterior mean of x for the rows ``y``, and the log-density of each
+    component's prior, at the posterior mean of w, there: what ``predict``
+    takes the argmax of. Shapes (n, latent_dim) and (n, n_components)."""
+    mean_x, _, mean_w, _ = net.encode(y)
+    prior_mean, prior_logvar = net.prior(mean_w)
+    logits = _elbo.gaussian_log_prob(mean_x.unsqueeze(-2), prior_mean, prior_logvar)
+    return mean_x, logits
+
+
 @torch.no_grad()
 def posterior_components(net, X, batch_size):
     """Posterior mean of x and most probable component of every row of ``X``
@@ -504,10 +514,8 @@ def posterior_components(net, X, batch_size):
     labels = torch.empty(X.shape[0], dtype=torch.long, device=X.device)
     for idx in iter_batches(X.shape[0], batch_size):
         idx = idx.to(X.device)
-        mean_x, _, mean_w, _ = net.encode(X[idx])
-        prior_mean, prior_logvar = net.prior(mean_w)
-        logits = _elbo.gaussian_log_prob(mean_x.unsqueeze(-2), prior_mean, prior_logvar)
-        means[idx], labels[idx] = mean_x, logits.argmax(-1)
+        means[idx], logits = component_logits(net, X[idx])
+        labels[idx] = logits.argmax(-1)
     return means, labels
 
 
@@ -708,107 +716,88 @@ def _pretrain(net, X, params, batch_size, generator, progress, history, seed):
 def _elbo_phase(net, X, params, batch_size, generator, progress, history, state, seed):
     """The ELBO epochs of one call to fit; returns whether early stopping
     fired and leaves the optimiser's state in ``state["optimizer"]``."""
-    optimizer = state["_optimizer"] = make_optimizer(net, state["learning_rate"])
+    optimizer = make_optimizer(net, state["learning_rate"])
     if "optimizer" in state:
         optimizer.load_state_dict(state["optimizer"])
-    try:
-        return _elbo_loop(
-            net,
-            X,
-            params,
-            batch_size,
-            generator,
-            progress,
-            history,
-            state,
-            seed,
-            optimizer,
-        )
-    finally:
-        state["optimizer"] = copy.deepcopy(state.pop("_optimizer").state_dict())
-
-
-def _elbo_loop(
-    net, X, params, batch_size, generator, progress, history, state, seed, optimizer
-):
     warmup = params["kl_warmup"]
     retries = 0
     good = _snapshot(net, optimizer)
     epoch = first = state["epoch"]
     last = state["epoch"] + params["max_iter"]
     progress.begin(epoch + 1, last)
-    while epoch < last:
-        if state.get("split_at") == epoch:
-            grow_components(net, X, state["n_components"], batch_size, seed)
-            progress.grown(epoch, net.n_components)
-            state.update(split_at=None, best=-math.inf, stall=0)
-            # the prior network has new parameters: a new optimiser for all
-            optimizer = state["_optimizer"] = make_optimizer(
-                net, state["learning_rate"]
+    try:
+        while epoch < last:
+            if state.get("split_at") == epoch:
+                grow_components(net, X, state["n_components"], batch_size, seed)
+                progress.grown(epoch, net.n_components)
+                state.update(split_at=None, best=-math.inf, stall=0)
+                # the prior network has new parameters: a new optimiser for all
+                optimizer = make_optimizer(net, state["learning_rate"])
+                good = _snapshot(net, optimizer)
+            epoch += 1
+            tic = time.perf_counter()
+            rate = decayed_learning_rate(
+                state["learning_rate"],
+                epoch - first,
+                params["max_iter"],
+                params.get("learning_rate_decay", 0.0),
             )
-            good = _snapshot(net, optimizer)
-        epoch += 1
-        tic = time.perf_counter()
-        rate = decayed_learning_rate(
-            state["learning_rate"],
-            epoch - first,
-            params["max_iter"],
-            params.get("learning_rate_decay", 0.0),
-        )
-        for group in optimizer.param_groups:
-            group["lr"] = rate
-        kl_weight = min(1.0, epoch / warmup) if warmup > 0 else 1.0
-        record = elbo_epoch(
-            net,
-            optimizer,
-            X,
-            batch_size,
-            generator,
-            params["n_mc_samples"],
-            kl_weight,
-            params["min_information"],
-        )
-        if not math.isfinite(record["elbo"]):
-            if retries == MAX_DIVERGENCE_RETRIES:
-                raise FloatingPointError(
-                    f"the ELBO became non-finite in epoch {epoch}, also after "
-                    f"{retries} retries with smaller steps (down to learning_rate="
-                    f"{state['learning_rate']:.3g}); lower learning_rate or check X "
-                    "for extreme values"
+            for group in optimizer.param_groups:
+                group["lr"] = rate
+            kl_weight = min(1.0, epoch / warmup) if warmup > 0 else 1.0
+            record = elbo_epoch(
+                net,
+                optimizer,
+                X,
+                batch_size,
+                generator,
+                params["n_mc_samples"],
+                kl_weight,
+                params["min_information"],
+            )
+            if not math.isfinite(record["elbo"]):
+                if retries == MAX_DIVERGENCE_RETRIES:
+                    raise FloatingPointError(
+                        f"the ELBO became non-finite in epoch {epoch}, also after "
+                        f"{retries} retries with smaller steps (down to learning_rate="
+                        f"{state['learning_rate']:.3g}); lower learning_rate or check X "
+                        "for extreme values"
+                    )
+                retries += 1
+                state["learning_rate"] /= 10.0
+                _restore(net, optimizer, good)
+                history.append(
+                    {
+                        "phase": "rollback",
+                        "epoch": epoch,
+                        "learning_rate": state["learning_rate"],
+                    }
                 )
-            retries += 1
-            state["learning_rate"] /= 10.0
-            _restore(net, optimizer, good)
-            history.append(
-                {
-                    "phase": "rollback",
-                    "epoch": epoch,
-                    "learning_rate": state["learning_rate"],
-                }
-            )
-            progress.rollback(history[-1])
-            epoch -= 1
-            continue
-        good = _snapshot(net, optimizer)
-        state["epoch"] = epoch
-        record.update(phase="elbo", epoch=epoch, kl_weight=kl_weight)
-        record["time"] = time.perf_counter() - tic
-        history.append(record)
-        progress.epoch("elbo", epoch, record)
-        if (
-            kl_weight < 1.0
-            or params["n_iter_no_change"] is None
-            or state.get("split_at") is not None
-        ):
-            continue
-        best = state["best"]
-        if best == -math.inf or record["elbo"] > best + params["tol"] * max(
-            1.0, abs(best)
-        ):
-            state["best"], state["stall"] = record["elbo"], 0
-        else:
-            state["stall"] += 1
-            if state["stall"] >= params["n_iter_no_change"]:
-                progress.converged(epoch, params["n_iter_no_change"])
-                return True
-    return False
+                progress.rollback(history[-1])
+                epoch -= 1
+                continue
+            good = _snapshot(net, optimizer)
+            state["epoch"] = epoch
+            record.update(phase="elbo", epoch=epoch, kl_weight=kl_weight)
+            record["time"] = time.perf_counter() - tic
+            history.append(record)
+            progress.epoch("elbo", epoch, record)
+            if (
+                kl_weight < 1.0
+                or params["n_iter_no_change"] is None
+                or state.get("split_at") is not None
+            ):
+                continue
+            best = state["best"]
+            if best == -math.inf or record["elbo"] > best + params["tol"] * max(
+                1.0, abs(best)
+            ):
+                state["best"], state["stall"] = record["elbo"], 0
+            else:
+                state["stall"] += 1
+                if state["stall"] >= params["n_iter_no_change"]:
+                    progress.converged(epoch, params["n_iter_no_change"])
+                    return True
+        return False
+    finally:
+        state["optimizer"] = copy.deepcopy(optimizer.state_dict())
