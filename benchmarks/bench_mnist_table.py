@@ -47,6 +47,10 @@ METRICS = ("accuracy", "purity", "nmi", "ari", "fit_seconds")
 #: ran with: a fit's record leaves them out while they keep that value, so
 #: the saved fits stay current.
 ADDED_PARAMS = {"learning_rate_decay": 0.0, "grow_from": None}
+#: How ``grow_from`` splits the mixture (``_train.grow_components``), recorded
+#: with the fits that split: change it with the split, so that fits of an
+#: earlier split show as stale.
+SPLIT_RECIPE = "children copy the parent's w-dependent mean, cluster variances"
 
 
 def load(data_dir, dataset, protocol, quick):
@@ -94,10 +98,10 @@ def make_model(name, k, mc, seed, params):
 
 def model_params(name, k, mc, params):
     """Every parameter of the model but the seed, and for the GMVAE the
-    pretraining length that ``pretrain_epochs="auto"`` stands for and the
-    settings of the initial mixture's consensus partition: a cell is reused
-    only when these are unchanged, so a new default invalidates the saved
-    GMVAE fits."""
+    pretraining length that ``pretrain_epochs="auto"`` stands for, the
+    settings of the initial mixture's consensus partition and, for a fit that
+    grows its mixture, those of the split: a cell is reused only when these
+    are unchanged, so a new default invalidates the saved GMVAE fits."""
     from skgmvae import _estimator, _train
 
     est = make_model(name, k, mc, 0, params).get_params()
@@ -118,6 +122,10 @@ def model_params(name, k, mc, params):
                 "consensus_min_cluster_rows": _train.CONSENSUS_MIN_CLUSTER_ROWS,
             }
         )
+        if est["grow_from"] is not None and est["grow_from"] < k:
+            out["split"] = repr(
+                {"kmeans_init": _train.SPLIT_KMEANS_INIT, "recipe": SPLIT_RECIPE}
+            )
     return out
 
 

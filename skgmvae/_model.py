@@ -130,6 +130,26 @@ class GMVAENet(nn.Module):
         bias = torch.stack([means, raw]).reshape(-1)
         self.prior_head.bias.copy_(bias.to(self.prior_head.bias))
 
+    def _prior_rows(self):
+        """Weight and bias of the prior's output layer by component: shapes
+        (2, K, Dx, H) and (2, K, Dx), the means first, then the raw variances
+        (views, not copies)."""
+        head, k, dx = self.prior_head, self.n_components, self.latent_dim
+        return head.weight.view(2, k, dx, -1), head.bias.view(2, k, dx)
+
+    def _replace_prior_rows(self, weight, bias):
+        """Give the prior a new output layer with the rows ``weight`` and
+        ``bias`` (shaped as :meth:`_prior_rows` returns them); the old layer
+        is replaced, not edited."""
+        n_components = weight.shape[1]
+        new = nn.Linear(
+            weight.shape[-1], 2 * n_components * self.latent_dim, device="meta"
+        )
+        new.weight = nn.Parameter(weight.reshape(-1, weight.shape[-1]).clone())
+        new.bias = nn.Parameter(bias.reshape(-1).clone())
+        self.prior_head = new
+        self.n_components = n_components
+
     @torch.no_grad()
     def resize_prior(self, n_components):
         """Give the prior network ``n_components`` components.
@@ -138,22 +158,39 @@ class GMVAENet(nn.Module):
         their weights; added ones start at zero (at the origin, with one
         shared variance) until :meth:`set_prior_components` places them.
         Nothing is drawn from the random generator, and the rest of the
-        networks is unchanged; the old output layer is replaced, not edited.
+        networks is unchanged.
         """
-        head, dx = self.prior_head, self.latent_dim
-        keep = min(n_components, self.n_components) * dx
-        out = 2 * n_components * dx
-        new = nn.Linear(head.in_features, out, device="meta")
-        like = {"device": head.weight.device, "dtype": head.weight.dtype}
-        weight = torch.zeros((out, head.in_features), **like)
-        bias = torch.zeros(out, **like)
-        # rows: the K * dx means, then the K * dx raw variances
-        for old, start in ((0, 0), (self.n_components * dx, n_components * dx)):
-            weight[start : start + keep] = head.weight[old : old + keep]
-            bias[start : start + keep] = head.bias[old : old + keep]
-        new.weight, new.bias = nn.Parameter(weight), nn.Parameter(bias)
-        self.prior_head = new
-        self.n_components = n_components
+        weight, bias = self._prior_rows()
+        keep = min(n_components, self.n_components)
+        new_weight = weight.new_zeros((2, n_components) + weight.shape[2:])
+        new_bias = bias.new_zeros((2, n_components) + bias.shape[2:])
+        new_weight[:, :keep] = weight[:, :keep]
+        new_bias[:, :keep] = bias[:, :keep]
+        self._replace_prior_rows(new_weight, new_bias)
+
+    @torch.no_grad()
+    def split_prior(self, parents, offsets, variances=None):
+        """Replace the components by children of the current ones.
+
+        Child ``j`` is a copy of component ``parents[j]``, moved by
+        ``offsets[j]``: its mean keeps the parent's dependence on w. Its
+        variance is the parent's, also as a function of w, or, when
+        ``variances`` is given, the fixed ``variances[j]``.
+
+        Parameters
+        ----------
+        parents : sequence of int, length K'
+        offsets : torch.Tensor of shape (K', Dx)
+        variances : torch.Tensor of shape (K', Dx) or None
+        """
+        weight, bias = self._prior_rows()
+        parents = torch.as_tensor(parents, dtype=torch.long, device=bias.device)
+        new_weight, new_bias = weight[:, parents].clone(), bias[:, parents].clone()
+        new_bias[0] += offsets.to(new_bias)
+        if variances is not None:
+            new_weight[1] = 0.0
+            new_bias[1] = _logvar_to_raw(torch.log(variances)).to(new_bias)
+        self._replace_prior_rows(new_weight, new_bias)
 
     @torch.no_grad()
     def set_posterior_variance(self, variances):

@@ -495,28 +495,32 @@ def init_from_autoencoder(net, X, batch_size, seed):
 
 
 def component_logits(net, y):
-    """Posterior mean of x for the rows ``y``, and the log-density of each
-    component's prior, at the posterior mean of w, there: what ``predict``
-    takes the argmax of. Shapes (n, latent_dim) and (n, n_components)."""
+    """Posterior mean of x for the rows ``y``, the log-density of each
+    component's prior, at the posterior mean of w, there (what ``predict``
+    takes the argmax of), and the components' means at that w. Shapes
+    (n, latent_dim), (n, n_components) and (n, n_components, latent_dim)."""
     mean_x, _, mean_w, _ = net.encode(y)
     prior_mean, prior_logvar = net.prior(mean_w)
     logits = _elbo.gaussian_log_prob(mean_x.unsqueeze(-2), prior_mean, prior_logvar)
-    return mean_x, logits
+    return mean_x, logits, prior_mean
 
 
 @torch.no_grad()
 def posterior_components(net, X, batch_size):
-    """Posterior mean of x and most probable component of every row of ``X``
-    (eval mode; the component whose prior, at the posterior mean of w, is
-    densest at the posterior mean of x, as ``predict`` decides)."""
+    """Posterior mean of x, most probable component, and that component's
+    mean at the posterior mean of w, for every row of ``X`` (eval mode; the
+    most probable component is the one whose prior, at the posterior mean
+    of w, is densest at the posterior mean of x, as ``predict`` decides)."""
     net.eval()
     means = torch.empty((X.shape[0], net.latent_dim), device=X.device)
+    anchors = torch.empty_like(means)
     labels = torch.empty(X.shape[0], dtype=torch.long, device=X.device)
     for idx in iter_batches(X.shape[0], batch_size):
         idx = idx.to(X.device)
-        means[idx], logits = component_logits(net, X[idx])
+        means[idx], logits, prior_mean = component_logits(net, X[idx])
         labels[idx] = logits.argmax(-1)
-    return means, labels
+        anchors[idx] = prior_mean[torch.arange(len(idx), device=X.device), labels[idx]]
+    return means, labels, anchors
 
 
 def allocate_components(sizes, n_components):
@@ -553,29 +557,36 @@ def grow_components(net, X, n_components, batch_size, seed):
 
     Every row goes to its most probable component; each component gets a
     share of the new components in proportion to its rows (see
-    :func:`allocate_components`), placed at the means and variances of a
-    KMeans partition of its rows' embedding. The new components thus refine
-    the partition the smaller mixture has learnt instead of cutting the
-    embedding afresh. Components that no row prefers are dropped.
+    :func:`allocate_components`), one per cluster of a KMeans partition of
+    its rows' embedding. A new component is a copy of its parent moved by
+    the offset of its cluster's mean from the parent's mean (averaged over
+    the parent's rows' w): it keeps the parent's dependence on w, which the
+    smaller mixture has learnt, and takes the variance of its cluster (see
+    :meth:`GMVAENet.split_prior`). The new components thus refine the
+    partition of the smaller mixture instead of cutting the embedding
+    afresh. Components that no row prefers are dropped.
     """
     from sklearn.cluster import KMeans
 
-    embedding, labels = posterior_components(net, X, batch_size)
+    embedding, labels, anchors = posterior_components(net, X, batch_size)
     if not torch.isfinite(embedding).all():
         raise FloatingPointError("the embedding became non-finite during training")
     embedding = embedding.double().cpu().numpy()
+    anchors = anchors.double().cpu().numpy()
     labels = labels.cpu().numpy()
     rng = np.random.default_rng(seed)
     if embedding.shape[0] > MIXTURE_INIT_ROWS:
         rows = rng.choice(embedding.shape[0], MIXTURE_INIT_ROWS, replace=False)
-        embedding, labels = embedding[rows], labels[rows]
+        embedding, labels, anchors = embedding[rows], labels[rows], anchors[rows]
     counts = allocate_components(
         np.bincount(labels, minlength=net.n_components), n_components
     )
     spread = embedding.var(0) if embedding.shape[0] > 1 else np.ones(net.latent_dim)
-    means, variances = [], []
+    parents, offsets, variances = [], [], []
     for component in np.flatnonzero(counts):
         members = embedding[labels == component]
+        # where the parent's mean sits, on average over its rows' w
+        centre = anchors[labels == component].mean(0)
         parts = KMeans(
             int(counts[component]),
             n_init=SPLIT_KMEANS_INIT,
@@ -585,11 +596,12 @@ def grow_components(net, X, n_components, batch_size, seed):
             rows = members[parts == part]
             if len(rows) == 0:  # KMeans found fewer distinct points
                 rows = members
-            means.append(rows.mean(0))
+            parents.append(component)
+            offsets.append(rows.mean(0) - centre)
             variances.append(rows.var(0) if len(rows) > 1 else spread)
-    net.resize_prior(n_components)
-    net.set_prior_components(
-        torch.as_tensor(np.stack(means), dtype=torch.float32),
+    net.split_prior(
+        parents,
+        torch.as_tensor(np.stack(offsets), dtype=torch.float32),
         torch.as_tensor(np.maximum(np.stack(variances), 1e-4), dtype=torch.float32),
     )
 

@@ -178,3 +178,18 @@ def test_parameters_added_later_keep_saved_fits_current(monkeypatch):
     assert {k: v for k, v in decayed.items() if k != "learning_rate_decay"} == default
     grown = model_params("GMVAE", 30, 1, {"likelihood": "bernoulli", "grow_from": 10})
     assert grown["grow_from"] == "10"
+    # a fit that splits records the split, so that a new split makes it stale
+    import bench_mnist_table
+
+    from skgmvae import _train
+
+    assert f"'kmeans_init': {_train.SPLIT_KMEANS_INIT}" in grown["split"]
+    monkeypatch.setattr(bench_mnist_table, "SPLIT_RECIPE", "another split")
+    regrown = model_params("GMVAE", 30, 1, {"likelihood": "bernoulli", "grow_from": 10})
+    assert regrown["split"] != grown["split"]
+    assert {k: v for k, v in regrown.items() if k != "split"} == {
+        k: v for k, v in grown.items() if k != "split"
+    }
+    assert "split" not in default
+    same = model_params("GMVAE", 10, 1, {"likelihood": "bernoulli", "grow_from": 10})
+    assert "split" not in same

@@ -90,3 +90,72 @@ def test_average_linkage_labels_match_agglomerative_clustering(n_clusters):
         squareform(distance, checks=False), 400, n_clusters
     )
     np.testing.assert_array_equal(got, expected)
+
+
+def _net(n_components, seed=0):
+    import torch
+
+    from skgmvae._model import build_net
+
+    config = {
+        "n_features": 6,
+        "n_components": n_components,
+        "latent_dim": 2,
+        "noise_dim": 3,
+        "hidden_layer_sizes": (16,),
+        "prior_hidden": 8,
+        "likelihood": "gaussian",
+    }
+    net = build_net(config, seed)
+    with torch.no_grad():  # components that move with w
+        net.prior_head.weight.normal_(generator=torch.Generator().manual_seed(seed))
+    return net
+
+
+def test_split_prior_children_copy_their_parent():
+    import torch
+
+    net = _net(3)
+    w = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
+    mean, logvar = net.prior(w)
+    parents = [2, 0, 2, 1]
+    offsets = torch.tensor([[1.0, 0.0], [0.0, 2.0], [-1.0, -1.0], [0.5, 0.5]])
+    net.split_prior(parents, offsets)
+    assert net.n_components == 4 and net.prior_head.out_features == 16
+    child_mean, child_logvar = net.prior(w)
+    torch.testing.assert_close(child_mean, mean[:, parents] + offsets)
+    torch.testing.assert_close(child_logvar, logvar[:, parents])
+    # given variances replace the parent's, and no longer depend on w
+    variances = torch.tensor([[0.5, 2.0], [1.0, 3.0]])
+    net.split_prior([3, 0], torch.zeros(2, 2), variances)
+    child_mean, child_logvar = net.prior(w)
+    torch.testing.assert_close(child_mean, mean[:, [1, 2]] + offsets[[3, 0]])
+    torch.testing.assert_close(
+        child_logvar.exp(), variances.expand(5, 2, 2), atol=1e-4, rtol=1e-4
+    )
+
+
+def test_grow_components_keeps_what_each_parent_learnt_about_w():
+    import torch
+
+    X, _ = make_blobs(300, n_features=6, centers=3, random_state=0)
+    X = torch.as_tensor(X, dtype=torch.float32)
+    net = _net(3)
+    w = torch.randn(7, 3, generator=torch.Generator().manual_seed(2))
+    mean, _ = net.prior(w)
+    _, labels, _ = _train.posterior_components(net, X, 64)
+    _train.grow_components(net, X, 7, 64, seed=0)
+    assert net.n_components == 7
+    child_mean, child_logvar = net.prior(w)
+    # every child is its parent moved by a fixed offset, whatever w; the
+    # children of a parent are as many as allocate_components gives it
+    parents = []
+    for j in range(7):
+        shift = child_mean[:, j, None] - mean  # (w, parent, Dx)
+        fixed = (shift - shift[:1]).abs().amax(dim=(0, 2)) < 1e-5
+        assert fixed.sum() == 1
+        parents.append(int(fixed.nonzero()))
+    counts = _train.allocate_components(np.bincount(labels.numpy(), minlength=3), 7)
+    np.testing.assert_array_equal(np.bincount(parents, minlength=3), counts)
+    # their variances are those of their clusters: one per child, not per w
+    torch.testing.assert_close(child_logvar, child_logvar[:1].expand(7, -1, -1))
