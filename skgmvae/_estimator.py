@@ -207,11 +207,13 @@ class GMVAEClustering(
         trains them for the first ``max_iter // 2`` ELBO epochs, then splits
         each into as many new components as its share of the rows (at least
         one for each component that holds rows; one that holds none is
-        dropped), placed at KMeans clusters of its rows' embedding, restarts
-        the Adam optimiser, and trains the ``n_components`` components for
-        the remaining epochs. The fine
-        components then refine the coarse clusters instead of cutting the
-        embedding afresh, at the same cost. None, or a value of at least
+        dropped), one for each KMeans cluster of its rows' embedding: a new
+        component is a copy of its parent, moved to its cluster and with the
+        cluster's variance, that keeps how the parent moves with ``w``. Then
+        it restarts the Adam optimiser and trains the ``n_components``
+        components for the remaining epochs. The fine components refine the
+        coarse clusters instead of cutting the embedding afresh, at the same
+        cost. None, or a value of at least
         ``n_components`` (handy in a search over ``n_components``), trains
         ``n_components`` components from the start. Early stopping waits for
         the split. The split belongs to a fit from scratch: a ``warm_start``

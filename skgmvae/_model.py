@@ -185,7 +185,7 @@ class GMVAENet(nn.Module):
         """
         weight, bias = self._prior_rows()
         parents = torch.as_tensor(parents, dtype=torch.long, device=bias.device)
-        new_weight, new_bias = weight[:, parents].clone(), bias[:, parents].clone()
+        new_weight, new_bias = weight[:, parents], bias[:, parents]  # copies
         new_bias[0] += offsets.to(new_bias)
         if variances is not None:
             new_weight[1] = 0.0
