@@ -285,8 +285,9 @@ class GMVAEClustering(
         ``max_iter=10`` once (with ``learning_rate_decay=0`` and
         ``grow_from=None``; otherwise each call anneals its own epochs, and
         the first one splits the mixture halfway through its own). The data
-        must have the same features; the architecture parameters and ``random_state`` are those of the first
-        fit. Otherwise ``fit`` starts from scratch.
+        must have the same features; the architecture parameters and
+        ``random_state`` are those of the first fit. Otherwise ``fit`` starts
+        from scratch.
 
     Attributes
     ----------

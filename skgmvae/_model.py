@@ -139,14 +139,14 @@ class GMVAENet(nn.Module):
 
     def _replace_prior_rows(self, weight, bias):
         """Give the prior a new output layer with the rows ``weight`` and
-        ``bias`` (shaped as :meth:`_prior_rows` returns them); the old layer
-        is replaced, not edited."""
+        ``bias`` (shaped as :meth:`_prior_rows` returns them, fresh tensors
+        that the layer takes over); the old layer is replaced, not edited."""
         n_components = weight.shape[1]
         new = nn.Linear(
             weight.shape[-1], 2 * n_components * self.latent_dim, device="meta"
         )
-        new.weight = nn.Parameter(weight.reshape(-1, weight.shape[-1]).clone())
-        new.bias = nn.Parameter(bias.reshape(-1).clone())
+        new.weight = nn.Parameter(weight.reshape(-1, weight.shape[-1]))
+        new.bias = nn.Parameter(bias.reshape(-1))
         self.prior_head = new
         self.n_components = n_components
 

@@ -584,9 +584,10 @@ def grow_components(net, X, n_components, batch_size, seed):
     spread = embedding.var(0) if embedding.shape[0] > 1 else np.ones(net.latent_dim)
     parents, offsets, variances = [], [], []
     for component in np.flatnonzero(counts):
-        members = embedding[labels == component]
+        mine = labels == component
+        members = embedding[mine]
         # where the parent's mean sits, on average over its rows' w
-        centre = anchors[labels == component].mean(0)
+        centre = anchors[mine].mean(0)
         parts = KMeans(
             int(counts[component]),
             n_init=SPLIT_KMEANS_INIT,
