@@ -1,8 +1,9 @@
 """How the mixture starts: consensus partition vs one Gaussian mixture, seed by seed.
 
 Fits the default ``GMVAEClustering`` (K=10, ``likelihood="bernoulli"``) on a
-seeded random subset of the MNIST training images (``--n``, default 20,000)
-once per seed and per start of the mixture:
+seeded random subset of the MNIST (or, with ``--dataset fashion-mnist``,
+Fashion-MNIST) training images (``--n``, default 20,000) once per seed and
+per start of the mixture:
 
 * ``consensus``: the default, the moments of a consensus partition of the
   pretrained embedding (evidence accumulation over KMeans over-clusterings);
@@ -17,13 +18,13 @@ assigned to its most likely initial component) and of the fitted model, NMI,
 the KL divergence of the cluster sizes to uniform, the lower bound and fit
 seconds, all on the same images; it prints mean ± std, the worst seed and the
 paired differences. Every fit is written at once to
-``benchmarks/results/init_mnist_<n>.json`` (a rerun skips fits already there);
+``benchmarks/results/init_<dataset>_<n>.json`` (a rerun skips fits already there);
 the Markdown summary goes next to it.
 
 Usage::
 
-    python benchmarks/bench_init.py [--n 20000] [--seeds 5] [--threads 1]
-        [--start consensus gaussian-mixture] [key=value ...]
+    python benchmarks/bench_init.py [--dataset mnist] [--n 20000] [--seeds 0 1 2 3 4]
+        [--threads 1] [--start consensus gaussian-mixture] [key=value ...]
     python benchmarks/bench_init.py --quick   # 1,500 images, 1 seed, few epochs
 
 ``--threads 1`` (the default) lets two runs with different ``--seeds`` share a
@@ -45,10 +46,10 @@ STARTS = ("consensus", "gaussian-mixture")
 SUBSET_SEED = 1234
 
 
-def load(data_dir, n):
+def load(data_dir, dataset, n):
     from skgmvae.datasets import load_idx_dataset
 
-    X, y = load_idx_dataset(Path(data_dir) / "mnist", subset="train")
+    X, y = load_idx_dataset(Path(data_dir) / dataset, subset="train")
     rows = np.random.default_rng(SUBSET_SEED).choice(len(X), n, replace=False)
     return X[rows], y[rows]
 
@@ -116,11 +117,12 @@ def fit_one(start, seed, X, y, params):
     }
 
 
-def markdown(cells, n):
+def markdown(cells, n, dataset="mnist"):
     """Per-start summary and the paired differences of every seed fitted
     with both starts."""
+    name = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[dataset]
     lines = [
-        f"MNIST, {n} training images, K=10: mean ± std (worst seed)",
+        f"{name}, {n} training images, K=10: mean ± std (worst seed)",
         "",
         "| start | fits | initial accuracy | accuracy | NMI | size KL | seconds |",
         "|---|---|---|---|---|---|---|",
@@ -162,6 +164,9 @@ def main(argv=None):
     from skgmvae._cli import _positive_int
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--dataset", default="mnist", choices=["mnist", "fashion-mnist"]
+    )
     parser.add_argument("--n", type=_positive_int, default=20_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--start", nargs="+", default=list(STARTS), choices=STARTS)
@@ -176,9 +181,9 @@ def main(argv=None):
         params.setdefault("pretrain_epochs", 2)
     torch.set_num_threads(args.threads)
     out_json, cells = saved_cells(
-        args.out_dir, f"init_mnist_{n}", args.overrides, args.quick
+        args.out_dir, f"init_{args.dataset}_{n}", args.overrides, args.quick
     )
-    X, y = load(args.data_dir, n)
+    X, y = load(args.data_dir, args.dataset, n)
     for seed in seeds:
         for start in args.start:
             key = f"{start}/seed{seed}"
@@ -201,7 +206,7 @@ def main(argv=None):
             out_json.write_text(
                 json.dumps({"n": n, "params": params, "cells": cells}, indent=1)
             )
-    table = markdown(cells, n)
+    table = markdown(cells, n, args.dataset)
     out_json.with_suffix(".md").write_text(table)
     print(table, end="")
 

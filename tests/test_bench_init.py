@@ -47,3 +47,24 @@ def test_size_kl():
         sys.path.remove(str(ROOT / "benchmarks"))
     assert size_kl(np.repeat(np.arange(4), 5), 4) == pytest.approx(0.0)
     assert size_kl(np.zeros(20, dtype=int), 4) == pytest.approx(math.log(4))
+
+
+def test_quick_run_on_fashion_mnist(data_dir, tmp_path, run_benchmark):
+    out = tmp_path / "init"
+    run_benchmark(
+        "bench_init.py",
+        "--quick",
+        "--dataset",
+        "fashion-mnist",
+        "--start",
+        "consensus",
+        "--data-dir",
+        data_dir,
+        "--out-dir",
+        out,
+    )
+    assert not (out / "init_mnist_1500_quick.json").exists()
+    cells = json.loads((out / "init_fashion-mnist_1500_quick.json").read_text())
+    assert set(cells["cells"]) == {"consensus/seed0"}
+    table = (out / "init_fashion-mnist_1500_quick.md").read_text()
+    assert table.startswith("Fashion-MNIST, 1500 training images")
