@@ -9,6 +9,13 @@ import numpy as np
 
 #: The repository root; the data sets live beside it, never downloaded.
 ROOT = Path(__file__).resolve().parents[1]
+#: Folder name of each IDX data set under ``--data-dir`` -> its name in tables.
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+
+
+def add_dataset_argument(parser):
+    """Add ``--dataset`` (a key of :data:`DATASETS`, MNIST by default)."""
+    parser.add_argument("--dataset", default="mnist", choices=list(DATASETS))
 
 
 def add_run_arguments(parser, overrides=True):

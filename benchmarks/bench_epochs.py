@@ -33,7 +33,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import add_run_arguments, mean_std, saved_cells
+from _common import add_dataset_argument, add_run_arguments, mean_std, saved_cells
 from bench_mnist_table import PROTOCOLS, TABLE_PARAMS, load, scores
 
 SCORES = ("accuracy", "purity", "nmi", "ari")
@@ -70,9 +70,7 @@ def main(argv=None):
     from skgmvae._cli import _positive_int
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--dataset", default="mnist", choices=["mnist", "fashion-mnist"]
-    )
+    add_dataset_argument(parser)
     parser.add_argument("--protocol", default="train-test", choices=PROTOCOLS)
     parser.add_argument("--n-components", type=_positive_int, default=10)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])

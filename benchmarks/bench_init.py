@@ -39,7 +39,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import add_run_arguments, mean_std, saved_cells
+from _common import (
+    DATASETS,
+    add_dataset_argument,
+    add_run_arguments,
+    mean_std,
+    saved_cells,
+)
 
 STARTS = ("consensus", "gaussian-mixture")
 #: Seed of the subset of training images (shared by every run).
@@ -120,9 +126,8 @@ def fit_one(start, seed, X, y, params):
 def markdown(cells, n, dataset="mnist"):
     """Per-start summary and the paired differences of every seed fitted
     with both starts."""
-    name = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[dataset]
     lines = [
-        f"{name}, {n} training images, K=10: mean ± std (worst seed)",
+        f"{DATASETS[dataset]}, {n} training images, K=10: mean ± std (worst seed)",
         "",
         "| start | fits | initial accuracy | accuracy | NMI | size KL | seconds |",
         "|---|---|---|---|---|---|---|",
@@ -164,9 +169,7 @@ def main(argv=None):
     from skgmvae._cli import _positive_int
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--dataset", default="mnist", choices=["mnist", "fashion-mnist"]
-    )
+    add_dataset_argument(parser)
     parser.add_argument("--n", type=_positive_int, default=20_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--start", nargs="+", default=list(STARTS), choices=STARTS)

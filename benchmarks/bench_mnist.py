@@ -15,7 +15,7 @@ Usage::
 import argparse
 from pathlib import Path
 
-from _common import add_run_arguments, report
+from _common import add_dataset_argument, add_run_arguments, report
 
 from skgmvae.__main__ import compare_models
 from skgmvae.datasets import load_idx_dataset
@@ -23,9 +23,7 @@ from skgmvae.datasets import load_idx_dataset
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--dataset", default="mnist", choices=["mnist", "fashion-mnist"]
-    )
+    add_dataset_argument(parser)
     parser.add_argument("--subset", default="test", choices=["train", "test", "all"])
     add_run_arguments(parser)
     parser.add_argument("--seeds", type=int, default=5)

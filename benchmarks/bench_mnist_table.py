@@ -35,7 +35,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import PUBLISHED, add_run_arguments, mean_std, saved_cells
+from _common import (
+    PUBLISHED,
+    add_dataset_argument,
+    add_run_arguments,
+    mean_std,
+    saved_cells,
+)
 
 PROTOCOLS = ("train-test", "all")
 #: GMVAE parameters of every table run, before the ``key=value`` overrides
@@ -218,9 +224,7 @@ def main(argv=None):
     from skgmvae._cli import _positive_int
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--dataset", default="mnist", choices=["mnist", "fashion-mnist"]
-    )
+    add_dataset_argument(parser)
     parser.add_argument(
         "--protocol", nargs="+", default=list(PROTOCOLS), choices=PROTOCOLS
     )
