@@ -149,13 +149,15 @@ def markdown(cells, n, dataset="mnist"):
             f"| {mean_std(col['nmi'])} | {mean_std(col['size_kl'])} "
             f"| {np.mean(col['fit_seconds']):.0f} |"
         )
-    lines += [
-        "",
-        "| seed | " + " | ".join(STARTS) + " | difference |",
-        "|---|---|---|---|",
-    ]
     first, second = ({r["seed"]: r["accuracy"] for r in by_start[s]} for s in STARTS)
-    for seed in sorted(set(first) & set(second)):
+    paired = sorted(set(first) & set(second))
+    if paired:
+        lines += [
+            "",
+            "| seed | " + " | ".join(STARTS) + " | difference |",
+            "|---|---|---|---|",
+        ]
+    for seed in paired:
         lines.append(
             f"| {seed} | {first[seed]:.3f} | {second[seed]:.3f} "
             f"| {first[seed] - second[seed]:+.3f} |"

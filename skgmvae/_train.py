@@ -320,6 +320,14 @@ def _restore(net, optimizer, snapshot):
 MIXTURE_INIT_ROWS = 100_000
 
 
+def mixture_rows(n_rows, rng):
+    """Indices of ``MIXTURE_INIT_ROWS`` rows drawn by ``rng`` without
+    replacement, or None when ``n_rows`` is not above that."""
+    if n_rows <= MIXTURE_INIT_ROWS:
+        return None
+    return rng.choice(n_rows, MIXTURE_INIT_ROWS, replace=False)
+
+
 @torch.no_grad()
 def encode_means(net, X, batch_size):
     """Posterior mean of x for every row of ``X`` (eval mode)."""
@@ -480,10 +488,8 @@ def init_from_autoencoder(net, X, batch_size, seed):
         net.set_decoder_variance(torch.clamp(residual / X.shape[0], min=1e-3).cpu())
         spread = embedding.var(0) if X.shape[0] > 1 else torch.ones(net.latent_dim)
         net.set_posterior_variance(torch.clamp(0.01 * spread, min=1e-3).cpu())
-    if embedding.shape[0] > MIXTURE_INIT_ROWS:
-        rows = np.random.default_rng(seed).choice(
-            embedding.shape[0], MIXTURE_INIT_ROWS, replace=False
-        )
+    rows = mixture_rows(embedding.shape[0], np.random.default_rng(seed))
+    if rows is not None:
         embedding = embedding[torch.as_tensor(rows, device=embedding.device)]
     means, variances = _initial_components(
         embedding.double().cpu().numpy(), net.n_components, seed
@@ -575,8 +581,8 @@ def grow_components(net, X, n_components, batch_size, seed):
     anchors = anchors.double().cpu().numpy()
     labels = labels.cpu().numpy()
     rng = np.random.default_rng(seed)
-    if embedding.shape[0] > MIXTURE_INIT_ROWS:
-        rows = rng.choice(embedding.shape[0], MIXTURE_INIT_ROWS, replace=False)
+    rows = mixture_rows(embedding.shape[0], rng)
+    if rows is not None:
         embedding, labels, anchors = embedding[rows], labels[rows], anchors[rows]
     counts = allocate_components(
         np.bincount(labels, minlength=net.n_components), n_components

@@ -68,3 +68,5 @@ def test_quick_run_on_fashion_mnist(data_dir, tmp_path, run_benchmark):
     assert set(cells["cells"]) == {"consensus/seed0"}
     table = (out / "init_fashion-mnist_1500_quick.md").read_text()
     assert table.startswith("Fashion-MNIST, 1500 training images")
+    # one start: no table of paired differences
+    assert "\n| consensus | 1 | " in table and "difference" not in table
