@@ -20,10 +20,9 @@ import json
 import sys
 from pathlib import Path
 
-from _common import DATASETS, PUBLISHED, mean_std
+from _common import DATASETS, PUBLISHED, ROOT, mean_std
 from bench_mnist_table import STALE_NOTE, TABLE_PARAMS, group_cells
 
-ROOT = Path(__file__).resolve().parents[1]
 START = "<!-- results-table:start (python benchmarks/make_readme_table.py) -->"
 END = "<!-- results-table:end -->"
 MODELS = ("GMVAE M=1", "GMVAE M=10", "KMeans", "GaussianMixture")
