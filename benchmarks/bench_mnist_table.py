@@ -126,6 +126,7 @@ def model_params(name, k, mc, params):
                 "consensus_runs": _train.CONSENSUS_RUNS,
                 "consensus_overcluster": _train.CONSENSUS_OVERCLUSTER,
                 "consensus_min_cluster_rows": _train.CONSENSUS_MIN_CLUSTER_ROWS,
+                "consensus_min_share": _train.CONSENSUS_MIN_SHARE,
             }
         )
         if est["grow_from"] is not None and est["grow_from"] < k:

@@ -351,6 +351,11 @@ CONSENSUS_OVERCLUSTER = 5
 #: Rows per KMeans cluster, at least; with fewer rows the mixture starts from
 #: a GaussianMixture fitted on the embedding instead.
 CONSENSUS_MIN_CLUSTER_ROWS = 20
+#: Smallest cluster of the consensus partition, as a share of an even split
+#: of the rows: smaller subtrees of the average-linkage tree are outliers
+#: (a few rows that rarely share a KMeans cluster with anything else), not
+#: components.
+CONSENSUS_MIN_SHARE = 0.25
 
 
 def consensus_partition(embedding, n_components, rng):
@@ -368,6 +373,11 @@ def consensus_partition(embedding, n_components, rng):
     mixture fitted by maximum likelihood would halve one class and merge
     two others.
 
+    Average linkage cuts off small groups of outlying rows early; a subtree
+    with fewer than ``CONSENSUS_MIN_SHARE`` of an even share of the rows is
+    left out (label -1) instead of being kept as one of the
+    ``n_components`` clusters, which would leave the others too few.
+
     Parameters
     ----------
     embedding : ndarray of shape (n, d)
@@ -378,8 +388,9 @@ def consensus_partition(embedding, n_components, rng):
     Returns
     -------
     labels : ndarray of shape (n,) or None
-        Cluster of each row, or None when ``n`` is below
-        ``CONSENSUS_MIN_CLUSTER_ROWS`` rows per over-clustering cluster.
+        Cluster of each row (-1 for the outliers left out), or None when
+        ``n`` is below ``CONSENSUS_MIN_CLUSTER_ROWS`` rows per
+        over-clustering cluster.
     """
     from scipy.spatial.distance import squareform
     from sklearn.cluster import KMeans
@@ -399,30 +410,47 @@ def consensus_partition(embedding, n_components, rng):
     votes += 1.0
     condensed = squareform(votes, checks=False)
     del votes
-    return average_linkage_labels(condensed, n_rows, n_components)
+    min_size = max(1, int(CONSENSUS_MIN_SHARE * n_rows / n_components))
+    return average_linkage_labels(condensed, n_rows, n_components, min_size)
 
 
-def average_linkage_labels(condensed, n_rows, n_clusters):
+def average_linkage_labels(condensed, n_rows, n_clusters, min_size=1):
     """Cut the average-linkage tree of a condensed distance matrix into
     ``n_clusters`` clusters.
 
-    The labels equal ``AgglomerativeClustering(n_clusters,
+    With ``min_size=1`` the labels equal ``AgglomerativeClustering(n_clusters,
     metric="precomputed", linkage="average").fit_predict`` on the square
     matrix (the same scipy tree, cut and numbered the same way), without
-    that matrix's index arrays: half the memory on large inputs.
+    that matrix's index arrays: half the memory on large inputs. Subtrees of
+    fewer than ``min_size`` rows split off on the way down are left out
+    (label -1) and the cut goes on until ``n_clusters`` subtrees of at least
+    ``min_size`` rows remain; when the tree has no such cut, the plain cut
+    is returned.
     """
     import heapq
 
     from scipy.cluster.hierarchy import linkage
 
-    children = linkage(condensed, method="average")[:, :2].astype(int)
+    tree = linkage(condensed, method="average")
+    children = tree[:, :2].astype(int)
+    sizes = np.concatenate([np.ones(n_rows, dtype=int), tree[:, 3].astype(int)])
     # split the most recent merge until there are n_clusters subtrees
-    nodes = [-(max(children[-1]) + 1)]
-    for _ in range(n_clusters - 1):
+    nodes = [-(n_rows + len(children) - 1)]
+    while len(nodes) < n_clusters:
+        if -nodes[0] < n_rows:
+            return average_linkage_labels(condensed, n_rows, n_clusters)
         left, right = children[-nodes[0] - n_rows]
-        heapq.heappush(nodes, -left)
-        heapq.heappushpop(nodes, -right)
-    labels = np.zeros(n_rows, dtype=np.intp)
+        if sizes[left] >= min_size and sizes[right] >= min_size:
+            heapq.heappush(nodes, -left)
+            heapq.heappushpop(nodes, -right)
+        elif max(sizes[left], sizes[right]) >= min_size:
+            kept = left if sizes[left] >= min_size else right
+            heapq.heapreplace(nodes, -kept)
+        else:
+            heapq.heappop(nodes)
+            if not nodes:
+                return average_linkage_labels(condensed, n_rows, n_clusters)
+    labels = np.full(n_rows, -1, dtype=np.intp)
     for label, node in enumerate(nodes):
         stack = [-node]
         while stack:

@@ -92,6 +92,56 @@ def test_average_linkage_labels_match_agglomerative_clustering(n_clusters):
     np.testing.assert_array_equal(got, expected)
 
 
+def _blobs_and_far_outliers():
+    centers = [[-10.0, 0.0], [0.0, 10.0], [10.0, 0.0]]
+    X, y = make_blobs(900, centers=centers, random_state=0)
+    far = np.random.default_rng(0).normal([40.0, 40.0], 1.0, size=(10, 2))
+    return np.vstack([X, far]), y
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_consensus_partition_leaves_small_outlying_groups_out(seed):
+    # average linkage cuts the 10 far rows off first; kept as a cluster they
+    # would leave two clusters for three blobs
+    X, y = _blobs_and_far_outliers()
+    labels = _train.consensus_partition(X, 3, np.random.default_rng(seed))
+    np.testing.assert_array_equal(labels[900:], -1)
+    assert clustering_accuracy(y, labels[:900]) == 1.0
+
+
+def test_consensus_partition_keeps_outliers_as_a_cluster_without_a_minimum(
+    monkeypatch,
+):
+    monkeypatch.setattr(_train, "CONSENSUS_MIN_SHARE", 0.0)
+    X, y = _blobs_and_far_outliers()
+    labels = _train.consensus_partition(X, 3, np.random.default_rng(0))
+    assert len(set(labels[900:])) == 1 and labels[900] >= 0
+    assert not np.isin(labels[:900], labels[900]).any()
+    assert clustering_accuracy(y, labels[:900]) < 0.7
+
+
+def test_initial_components_ignore_the_outliers():
+    X, y = _blobs_and_far_outliers()
+    means, _ = _train._initial_components(X, 3, seed=0)
+    expected = np.stack([X[:900][y == k].mean(0) for k in range(3)])
+    order = [int(np.argmin(((means - m) ** 2).sum(1))) for m in expected]
+    assert sorted(order) == [0, 1, 2]
+    np.testing.assert_allclose(means[order], expected)
+
+
+def test_average_linkage_labels_fall_back_to_the_plain_cut():
+    from scipy.spatial.distance import pdist
+
+    X, _ = make_blobs(60, centers=3, random_state=0)
+    condensed = pdist(X)
+    plain = _train.average_linkage_labels(condensed, 60, 3)
+    # no subtree holds 61 rows: the plain cut comes back
+    np.testing.assert_array_equal(
+        _train.average_linkage_labels(condensed, 60, 3, min_size=61), plain
+    )
+    assert set(plain) == {0, 1, 2}
+
+
 def _net(n_components, seed=0):
     import torch
 
