@@ -1,0 +1,192 @@
+"""How the consensus cut starts the mixture, with and without a smallest cluster.
+
+For every seed the default ``GMVAEClustering`` (``likelihood="bernoulli"``,
+``--n-components`` clusters, default 10) pretrains its autoencoder on a seeded
+random subset of the MNIST (or, with ``--dataset fashion-mnist``,
+Fashion-MNIST) training images (``--n``, default 20,000; the subset of
+``bench_init.py``); the fit stops there and the pretrained embedding is kept.
+On each embedding the initial mixture is then drawn ``--draws`` times (each
+draw its own subset of rows and its own KMeans runs) for every value of
+``--min-share`` (``_train.CONSENSUS_MIN_SHARE``: subtrees of the
+average-linkage tree smaller than this share of an even split are left out
+of the cut; 0 is the plain cut). Each draw is scored by the Hungarian
+accuracy and the purity of the initial assignments (every embedded image to
+its most likely initial component) and by the share of the images in the
+smallest initial component. Draws with the same seed and draw number see the
+same rows and KMeans runs whatever the share, so the paired differences are
+the cut alone.
+
+Results go to ``benchmarks/results/consensus_<dataset>_<n>_K<k>.json`` and a
+Markdown summary next to it.
+
+Usage::
+
+    python benchmarks/bench_consensus.py [--dataset mnist] [--n 20000]
+        [--n-components 10] [--seeds 0 1 2] [--draws 4] [--min-share 0 0.25]
+    python benchmarks/bench_consensus.py --quick   # 1,500 images, 1 seed
+"""
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+from _common import add_dataset_argument, add_run_arguments, mean_std, saved_cells
+from bench_init import load
+
+
+class _Pretrained(Exception):
+    """Raised in place of the mixture's start, carrying the embedding."""
+
+    def __init__(self, embedding):
+        super().__init__()
+        self.embedding = embedding
+
+
+def pretrained_embedding(X, k, seed, params):
+    """Posterior means of ``X`` after the default pretraining of a
+    ``GMVAEClustering(k, random_state=seed, **params)``, and its seconds."""
+    from skgmvae import GMVAEClustering, _train
+
+    def stop(embedding, n_components, seed):
+        raise _Pretrained(embedding)
+
+    original = _train._initial_components
+    _train._initial_components = stop
+    tic = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            GMVAEClustering(k, random_state=seed, **params).fit(X)
+    except _Pretrained as done:
+        return done.embedding, time.perf_counter() - tic
+    finally:
+        _train._initial_components = original
+    raise RuntimeError("the fit did not reach the start of the mixture")
+
+
+def score_start(embedding, y, k, draw_seed, min_share):
+    """Accuracy, purity and smallest component share of one initial mixture."""
+    from skgmvae import _train
+    from skgmvae.metrics import clustering_accuracy, purity
+
+    original = _train.CONSENSUS_MIN_SHARE
+    _train.CONSENSUS_MIN_SHARE = min_share
+    try:
+        means, variances = _train._initial_components(embedding, k, draw_seed)
+    finally:
+        _train.CONSENSUS_MIN_SHARE = original
+    log_density = -0.5 * (
+        (embedding[:, None, :] - means) ** 2 / variances + np.log(variances)
+    ).sum(-1)
+    labels = log_density.argmax(1)
+    return {
+        "accuracy": float(clustering_accuracy(y, labels)),
+        "purity": float(purity(y, labels)),
+        "smallest_share": float(np.bincount(labels, minlength=k).min() / len(labels)),
+    }
+
+
+def markdown(cells, dataset, n, k):
+    shares = sorted({c["min_share"] for c in cells.values()})
+    title = (
+        f"{dataset}, {n} training images, K={k}, initial mixture of each draw: "
+        "mean ± std over seeds × draws (worst draw)"
+    )
+    header = (
+        "| min share | draws | initial accuracy (worst) | initial purity (worst) "
+        "| smallest component | Δ accuracy vs 0 | draws changed |"
+    )
+    lines = [title, "", header, "|---|---|---|---|---|---|---|"]
+    plain = {
+        (c["seed"], c["draw"]): c["accuracy"]
+        for c in cells.values()
+        if c["min_share"] == 0
+    }
+    for share in shares:
+        rows = [c for c in cells.values() if c["min_share"] == share]
+        acc = [r["accuracy"] for r in rows]
+        pur = [r["purity"] for r in rows]
+        small = [r["smallest_share"] for r in rows]
+        pairs = [
+            r["accuracy"] - plain[r["seed"], r["draw"]]
+            for r in rows
+            if (r["seed"], r["draw"]) in plain
+        ]
+        delta = mean_std(pairs) if pairs and share != 0 else "–"
+        changed = (
+            f"{sum(abs(d) > 0 for d in pairs)} of {len(pairs)}"
+            if pairs and share != 0
+            else "–"
+        )
+        lines.append(
+            f"| {share:g} | {len(rows)} | {mean_std(acc)} ({min(acc):.3f}) "
+            f"| {mean_std(pur)} ({min(pur):.3f}) | {mean_std(small)} "
+            f"| {delta} | {changed} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_dataset_argument(parser)
+    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--n-components", type=int, default=10)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--draws", type=int, default=4)
+    parser.add_argument("--min-share", nargs="+", type=float, default=[0.0, 0.25])
+    parser.add_argument("--threads", type=int, default=2)
+    add_run_arguments(parser)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    params = {"likelihood": "bernoulli", **dict(args.overrides)}
+    n, seeds = args.n, args.seeds
+    if args.quick:
+        n, seeds = 1500, seeds[:1]
+        params.setdefault("pretrain_epochs", 2)
+    k = args.n_components
+    X, y = load(args.data_dir, args.dataset, n)
+    out_json, cells = saved_cells(
+        args.out_dir,
+        f"consensus_{args.dataset}_{n}_K{k}",
+        args.overrides,
+        args.quick,
+    )
+    for seed in seeds:
+        embedding = None
+        for draw in range(args.draws):
+            for share in args.min_share:
+                key = f"seed{seed}/draw{draw}/share{share:g}"
+                if key in cells:
+                    continue
+                if embedding is None:
+                    embedding, seconds = pretrained_embedding(X, k, seed, params)
+                    embedding = np.asarray(embedding, dtype=np.float64)
+                    print(f"seed {seed}: pretrained in {seconds:.0f}s", flush=True)
+                draw_seed = 1000 * seed + draw
+                cells[key] = {
+                    "seed": seed,
+                    "draw": draw,
+                    "min_share": share,
+                    **score_start(embedding, y, k, draw_seed, share),
+                }
+                print(
+                    f"  draw {draw} share {share:g}: accuracy "
+                    f"{cells[key]['accuracy']:.3f} smallest "
+                    f"{cells[key]['smallest_share']:.4f}",
+                    flush=True,
+                )
+                payload = {"dataset": args.dataset, "n": n, "k": k, "params": params}
+                out_json.write_text(json.dumps({**payload, "cells": cells}, indent=1))
+    table = markdown(cells, args.dataset, n, k)
+    out_json.with_suffix(".md").write_text(table)
+    print(table)
+    print(f"wrote {out_json}")
+    return cells
+
+
+if __name__ == "__main__":
+    main()
