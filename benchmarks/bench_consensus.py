@@ -131,14 +131,16 @@ def markdown(cells, dataset, n, k):
 def main(argv=None):
     import torch
 
+    from skgmvae._cli import _positive_int
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_dataset_argument(parser)
-    parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--n-components", type=int, default=10)
+    parser.add_argument("--n", type=_positive_int, default=20_000)
+    parser.add_argument("--n-components", type=_positive_int, default=10)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--draws", type=int, default=4)
+    parser.add_argument("--draws", type=_positive_int, default=4)
     parser.add_argument("--min-share", nargs="+", type=float, default=[0.0, 0.25])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=_positive_int, default=2)
     add_run_arguments(parser)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
