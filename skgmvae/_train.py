@@ -427,29 +427,16 @@ def average_linkage_labels(condensed, n_rows, n_clusters, min_size=1):
     ``min_size`` rows remain; when the tree has no such cut, the plain cut
     is returned.
     """
-    import heapq
-
     from scipy.cluster.hierarchy import linkage
 
     tree = linkage(condensed, method="average")
     children = tree[:, :2].astype(int)
     sizes = np.concatenate([np.ones(n_rows, dtype=int), tree[:, 3].astype(int)])
-    # split the most recent merge until there are n_clusters subtrees
-    nodes = [-(n_rows + len(children) - 1)]
-    while len(nodes) < n_clusters:
-        if -nodes[0] < n_rows:
-            return average_linkage_labels(condensed, n_rows, n_clusters)
-        left, right = children[-nodes[0] - n_rows]
-        if sizes[left] >= min_size and sizes[right] >= min_size:
-            heapq.heappush(nodes, -left)
-            heapq.heappushpop(nodes, -right)
-        elif max(sizes[left], sizes[right]) >= min_size:
-            kept = left if sizes[left] >= min_size else right
-            heapq.heapreplace(nodes, -kept)
-        else:
-            heapq.heappop(nodes)
-            if not nodes:
-                return average_linkage_labels(condensed, n_rows, n_clusters)
+    nodes = _cut_tree(children, sizes, n_clusters, min_size)
+    if nodes is None:
+        nodes = _cut_tree(children, sizes, n_clusters, 1)
+    if nodes is None:
+        raise ValueError(f"cannot cut {n_rows} rows into {n_clusters} clusters")
     labels = np.full(n_rows, -1, dtype=np.intp)
     for label, node in enumerate(nodes):
         stack = [-node]
@@ -460,6 +447,30 @@ def average_linkage_labels(condensed, n_rows, n_clusters, min_size=1):
             else:
                 stack.extend(children[node - n_rows])
     return labels
+
+
+def _cut_tree(children, sizes, n_clusters, min_size):
+    """Heap of the negated nodes (leaves ``< n_rows``, merges above) of
+    ``n_clusters`` subtrees with at least ``min_size`` rows each, found by
+    splitting the most recent merge and dropping smaller subtrees on the way;
+    None when the tree has no such cut."""
+    import heapq
+
+    n_rows = len(children) + 1
+    nodes = [-(n_rows + len(children) - 1)]
+    while len(nodes) < n_clusters:
+        if not nodes or -nodes[0] < n_rows:
+            return None
+        left, right = children[-nodes[0] - n_rows]
+        if sizes[left] >= min_size and sizes[right] >= min_size:
+            heapq.heappush(nodes, -left)
+            heapq.heappushpop(nodes, -right)
+        elif max(sizes[left], sizes[right]) >= min_size:
+            kept = left if sizes[left] >= min_size else right
+            heapq.heapreplace(nodes, -kept)
+        else:
+            heapq.heappop(nodes)
+    return nodes
 
 
 def _initial_components(embedding, n_components, seed):

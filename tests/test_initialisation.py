@@ -140,6 +140,8 @@ def test_average_linkage_labels_fall_back_to_the_plain_cut():
         _train.average_linkage_labels(condensed, 60, 3, min_size=61), plain
     )
     assert set(plain) == {0, 1, 2}
+    with pytest.raises(ValueError, match="cannot cut 60 rows into 61"):
+        _train.average_linkage_labels(condensed, 60, 61)
 
 
 def _net(n_components, seed=0):
