@@ -33,7 +33,7 @@ import warnings
 
 import numpy as np
 from _common import add_dataset_argument, add_run_arguments, mean_std, saved_cells
-from bench_init import load
+from bench_init import initial_labels, load
 
 
 class _Pretrained(Exception):
@@ -77,10 +77,7 @@ def score_start(embedding, y, k, draw_seed, min_share):
         means, variances = _train._initial_components(embedding, k, draw_seed)
     finally:
         _train.CONSENSUS_MIN_SHARE = original
-    log_density = -0.5 * (
-        (embedding[:, None, :] - means) ** 2 / variances + np.log(variances)
-    ).sum(-1)
-    labels = log_density.argmax(1)
+    labels = initial_labels(embedding, means, variances)
     return {
         "accuracy": float(clustering_accuracy(y, labels)),
         "purity": float(purity(y, labels)),

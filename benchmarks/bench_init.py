@@ -60,6 +60,15 @@ def load(data_dir, dataset, n):
     return X[rows], y[rows]
 
 
+def initial_labels(embedding, means, variances):
+    """Most likely component of every embedded row under the diagonal
+    Gaussians ``means``, ``variances`` (equal weights)."""
+    log_density = -0.5 * (
+        (embedding[:, None, :] - means) ** 2 / variances + np.log(variances)
+    ).sum(-1)
+    return log_density.argmax(1)
+
+
 @contextlib.contextmanager
 def start_of_mixture(start, record):
     """Make fits start the mixture with ``start`` and store the initial
@@ -74,10 +83,7 @@ def start_of_mixture(start, record):
 
     def initial_components(embedding, n_components, seed):
         means, variances = original_init(embedding, n_components, seed)
-        log_density = -0.5 * (
-            (embedding[:, None, :] - means) ** 2 / variances + np.log(variances)
-        ).sum(-1)
-        record["labels"] = log_density.argmax(1)
+        record["labels"] = initial_labels(embedding, means, variances)
         return means, variances
 
     _train._initial_components = initial_components
