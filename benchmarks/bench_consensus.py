@@ -7,7 +7,7 @@ Fashion-MNIST) training images (``--n``, default 20,000; the subset of
 ``bench_init.py``); the fit stops there and the pretrained embedding is kept.
 On each embedding the initial mixture is then drawn ``--draws`` times (each
 draw its own subset of rows and its own KMeans runs) for every value of
-``--min-share`` (``_train.CONSENSUS_MIN_SHARE``: subtrees of the
+``--min-share`` (``_init.CONSENSUS_MIN_SHARE``: subtrees of the
 average-linkage tree smaller than this share of an even split are left out
 of the cut; 0 is the plain cut). Each draw is scored by the Hungarian
 accuracy and the purity of the initial assignments (every embedded image to
@@ -47,36 +47,28 @@ class _Pretrained(Exception):
 def pretrained_embedding(X, k, seed, params):
     """Posterior means of ``X`` after the default pretraining of a
     ``GMVAEClustering(k, random_state=seed, **params)``, and its seconds."""
-    from skgmvae import GMVAEClustering, _train
+    from skgmvae import GMVAEClustering
 
     def stop(embedding, n_components, seed):
         raise _Pretrained(embedding)
 
-    original = _train._initial_components
-    _train._initial_components = stop
     tic = time.perf_counter()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            GMVAEClustering(k, random_state=seed, **params).fit(X)
+            GMVAEClustering(k, random_state=seed, init_params=stop, **params).fit(X)
     except _Pretrained as done:
         return done.embedding, time.perf_counter() - tic
-    finally:
-        _train._initial_components = original
     raise RuntimeError("the fit did not reach the start of the mixture")
 
 
 def score_start(embedding, y, k, draw_seed, min_share):
     """Accuracy, purity and smallest component share of one initial mixture."""
-    from skgmvae import _train
+    from skgmvae._init import consensus_components, gmm_components
     from skgmvae.metrics import clustering_accuracy, purity
 
-    original = _train.CONSENSUS_MIN_SHARE
-    _train.CONSENSUS_MIN_SHARE = min_share
-    try:
-        means, variances = _train._initial_components(embedding, k, draw_seed)
-    finally:
-        _train.CONSENSUS_MIN_SHARE = original
+    start = consensus_components(embedding, k, draw_seed, min_share=min_share)
+    means, variances = start or gmm_components(embedding, k, draw_seed)
     labels = initial_labels(embedding, means, variances)
     return {
         "accuracy": float(clustering_accuracy(y, labels)),

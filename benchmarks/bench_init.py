@@ -32,7 +32,6 @@ Usage::
 """
 
 import argparse
-import contextlib
 import json
 import time
 import warnings
@@ -69,31 +68,20 @@ def initial_labels(embedding, means, variances):
     return log_density.argmax(1)
 
 
-@contextlib.contextmanager
 def start_of_mixture(start, record):
-    """Make fits start the mixture with ``start`` and store the initial
-    assignments (most likely initial component of every embedded row) in
-    ``record["labels"]``."""
-    from skgmvae import _train
+    """The ``init_params`` callable that starts the mixture with ``start``
+    and stores the initial assignments (most likely initial component of
+    every embedded row) in ``record["labels"]``."""
+    from skgmvae._init import initial_components
 
-    original_init, original_partition = (
-        _train._initial_components,
-        _train.consensus_partition,
-    )
+    method = "gmm" if start == "gaussian-mixture" else "consensus"
 
-    def initial_components(embedding, n_components, seed):
-        means, variances = original_init(embedding, n_components, seed)
+    def init(embedding, n_components, seed):
+        means, variances = initial_components(embedding, n_components, seed, method)
         record["labels"] = initial_labels(embedding, means, variances)
         return means, variances
 
-    _train._initial_components = initial_components
-    if start == "gaussian-mixture":
-        _train.consensus_partition = lambda *args: None
-    try:
-        yield
-    finally:
-        _train._initial_components = original_init
-        _train.consensus_partition = original_partition
+    return init
 
 
 def size_kl(labels, k):
@@ -110,9 +98,10 @@ def fit_one(start, seed, X, y, params):
     from skgmvae.metrics import clustering_accuracy
 
     record = {}
-    model = GMVAEClustering(10, random_state=seed, **params)
+    init = start_of_mixture(start, record)
+    model = GMVAEClustering(10, random_state=seed, init_params=init, **params)
     tic = time.perf_counter()
-    with start_of_mixture(start, record), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
         model.fit(X)
     seconds = time.perf_counter() - tic

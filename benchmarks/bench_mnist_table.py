@@ -52,8 +52,8 @@ METRICS = ("accuracy", "purity", "nmi", "ari", "fit_seconds")
 #: Parameters added after fits were saved, with the value every earlier fit
 #: ran with: a fit's record leaves them out while they keep that value, so
 #: the saved fits stay current.
-ADDED_PARAMS = {"learning_rate_decay": 0.0, "grow_from": None}
-#: How ``grow_from`` splits the mixture (``_train.grow_components``), recorded
+ADDED_PARAMS = {"learning_rate_decay": 0.0, "grow_from": None, "init_params": "consensus"}
+#: How ``grow_from`` splits the mixture (``_init.split_components``), recorded
 #: with the fits that split: change it with the split, so that fits of an
 #: earlier split show as stale.
 SPLIT_RECIPE = "children copy the parent's w-dependent mean, cluster variances"
@@ -108,7 +108,7 @@ def model_params(name, k, mc, params):
     settings of the initial mixture's consensus partition and, for a fit that
     grows its mixture, those of the split: a cell is reused only when these
     are unchanged, so a new default invalidates the saved GMVAE fits."""
-    from skgmvae import _estimator, _train
+    from skgmvae import _estimator, _init
 
     est = make_model(name, k, mc, 0, params).get_params()
     out = {
@@ -122,16 +122,16 @@ def model_params(name, k, mc, params):
         out["auto_pretrain_epochs"] = repr(_estimator.AUTO_PRETRAIN_EPOCHS)
         out["mixture_init"] = repr(
             {
-                "consensus_rows": _train.CONSENSUS_ROWS,
-                "consensus_runs": _train.CONSENSUS_RUNS,
-                "consensus_overcluster": _train.CONSENSUS_OVERCLUSTER,
-                "consensus_min_cluster_rows": _train.CONSENSUS_MIN_CLUSTER_ROWS,
-                "consensus_min_share": _train.CONSENSUS_MIN_SHARE,
+                "consensus_rows": _init.CONSENSUS_ROWS,
+                "consensus_runs": _init.CONSENSUS_RUNS,
+                "consensus_overcluster": _init.CONSENSUS_OVERCLUSTER,
+                "consensus_min_cluster_rows": _init.CONSENSUS_MIN_CLUSTER_ROWS,
+                "consensus_min_share": _init.CONSENSUS_MIN_SHARE,
             }
         )
         if est["grow_from"] is not None and est["grow_from"] < k:
             out["split"] = repr(
-                {"kmeans_init": _train.SPLIT_KMEANS_INIT, "recipe": SPLIT_RECIPE}
+                {"kmeans_init": _init.SPLIT_KMEANS_INIT, "recipe": SPLIT_RECIPE}
             )
     return out
 

@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _elbo
+from ._init import INIT_METHODS
 from ._model import build_net, init_seed_state, standard_normal
 from ._train import TrainingRows, component_logits, fit_one, iter_batches
 from ._utils import resolve_device, thread_limit, torch_threads
@@ -194,12 +195,22 @@ class GMVAEClustering(
     pretrain_epochs : int or "auto", default="auto"
         Epochs of deterministic autoencoder training before the ELBO phase;
         the mixture then starts at the means and variances of ``n_components``
-        clusters of the embedding (a consensus of KMeans over-clusterings;
-        a diagonal Gaussian mixture on data with fewer than
-        ``100 * n_components`` rows, or for more than 50 components).
-        0 skips both. "auto" runs about 20,000 minibatch
+        clusters of the embedding (see ``init_params``). 0 skips both. "auto" runs about 20,000 minibatch
         steps, within 2 to 100 epochs (100 epochs of ``load_digits`` or of
         10,000 MNIST images, 37 of MNIST's 70,000 at the default batch size).
+
+    init_params : {"consensus", "gmm"} or callable, default="consensus"
+        How the mixture starts on the pretrained embedding (the posterior
+        means of ``x``). ``"consensus"``: the means and variances of the
+        clusters on which 20 KMeans over-clusterings agree (evidence
+        accumulation), which follow curved, connected groups; a diagonal
+        Gaussian mixture instead where the rows are too few for it (fewer
+        than ``100 * n_components``, or more than 50 components).
+        ``"gmm"``: a diagonal ``GaussianMixture`` fitted on the embedding
+        (the start of VaDE). A callable ``init_params(embedding,
+        n_components, seed)`` gets the embedding (float64, at most 100,000
+        rows) and returns the means and variances, each of shape
+        ``(n_components, latent_dim)``. Ignored when ``pretrain_epochs=0``.
 
     grow_from : int or None, default=None
         Coarse-to-fine training for many components. When it is an int below
@@ -353,6 +364,7 @@ class GMVAEClustering(
         min_information=0.5,
         kl_warmup=10,
         pretrain_epochs="auto",
+        init_params="consensus",
         grow_from=None,
         max_iter=100,
         batch_size=128,
@@ -377,6 +389,7 @@ class GMVAEClustering(
         self.min_information = min_information
         self.kl_warmup = kl_warmup
         self.pretrain_epochs = pretrain_epochs
+        self.init_params = init_params
         self.grow_from = grow_from
         self.max_iter = max_iter
         self.batch_size = batch_size
@@ -439,6 +452,11 @@ class GMVAEClustering(
             raise ValueError(
                 "The 'hidden_layer_sizes' parameter must be a non-empty tuple of "
                 f"ints >= 1; got {self.hidden_layer_sizes!r}."
+            )
+        if not callable(self.init_params) and self.init_params not in INIT_METHODS:
+            raise ValueError(
+                f"The 'init_params' parameter must be one of {INIT_METHODS} or a "
+                f"callable; got {self.init_params!r}."
             )
         if self.likelihood not in ("gaussian", "bernoulli"):
             raise ValueError(
@@ -585,6 +603,7 @@ class GMVAEClustering(
             tol=float(self.tol),
             n_iter_no_change=None if partial else self.n_iter_no_change,
             grow_from=None if self.grow_from is None else int(self.grow_from),
+            init_params=self.init_params,
         )
         config = dict(
             n_features=X.shape[1],

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from . import _elbo
+from ._init import initial_components, split_components
 from ._model import standard_normal
 
 TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
@@ -314,20 +315,6 @@ def _restore(net, optimizer, snapshot):
     optimizer.load_state_dict(snapshot[1])
 
 
-#: Rows of the embedding that the initial mixture is computed from, at most
-#: (a seeded random subset beyond that: plenty for K Gaussians in a
-#: latent_dim-dimensional space, and it keeps fit's memory small).
-MIXTURE_INIT_ROWS = 100_000
-
-
-def mixture_rows(n_rows, rng):
-    """Indices of ``MIXTURE_INIT_ROWS`` rows drawn by ``rng`` without
-    replacement, or None when ``n_rows`` is not above that."""
-    if n_rows <= MIXTURE_INIT_ROWS:
-        return None
-    return rng.choice(n_rows, MIXTURE_INIT_ROWS, replace=False)
-
-
 @torch.no_grad()
 def encode_means(net, X, batch_size):
     """Posterior mean of x for every row of ``X`` (eval mode)."""
@@ -339,178 +326,12 @@ def encode_means(net, X, batch_size):
     return out
 
 
-#: Rows of the embedding that the consensus partition is computed on, at
-#: most: its co-association matrix holds this many squared float32 entries
-#: (100 MB for 5,000 rows; the whole initialisation peaks about 270 MB above
-#: what fit holds otherwise).
-CONSENSUS_ROWS = 5000
-#: KMeans over-clusterings that vote in the consensus partition.
-CONSENSUS_RUNS = 20
-#: Clusters of each KMeans over-clustering, per mixture component.
-CONSENSUS_OVERCLUSTER = 5
-#: Rows per KMeans cluster, at least; with fewer rows the mixture starts from
-#: a GaussianMixture fitted on the embedding instead.
-CONSENSUS_MIN_CLUSTER_ROWS = 20
-#: Smallest cluster of the consensus partition, as a share of an even split
-#: of the rows: smaller subtrees of the average-linkage tree are outliers
-#: (a few rows that rarely share a KMeans cluster with anything else), not
-#: components.
-CONSENSUS_MIN_SHARE = 0.25
-
-
-def consensus_partition(embedding, n_components, rng):
-    """Partition the rows of ``embedding`` by evidence accumulation.
-
-    ``CONSENSUS_RUNS`` KMeans runs, each with ``CONSENSUS_OVERCLUSTER``
-    times more clusters than ``n_components``, vote on which rows belong
-    together; average-linkage clustering of the resulting co-association
-    matrix (the fraction of runs that put two rows in one cluster) cuts the
-    rows into ``n_components`` clusters (Fred and Jain, 2005, "Combining
-    multiple clusterings using evidence accumulation", IEEE TPAMI 27(6)).
-    Over-clustering rarely puts two classes in one cluster, and rows of one
-    class share a cluster in most runs however each run cuts the class, so
-    the consensus follows connected, curved groups where one Gaussian
-    mixture fitted by maximum likelihood would halve one class and merge
-    two others.
-
-    Average linkage cuts off small groups of outlying rows early; a subtree
-    with fewer than ``CONSENSUS_MIN_SHARE`` of an even share of the rows is
-    left out (label -1) instead of being kept as one of the
-    ``n_components`` clusters, which would leave the others too few.
-
-    Parameters
-    ----------
-    embedding : ndarray of shape (n, d)
-    n_components : int
-    rng : numpy.random.Generator
-        Draws the seeds of the KMeans runs.
-
-    Returns
-    -------
-    labels : ndarray of shape (n,) or None
-        Cluster of each row (-1 for the outliers left out), or None when
-        ``n`` is below ``CONSENSUS_MIN_CLUSTER_ROWS`` rows per
-        over-clustering cluster.
-    """
-    from scipy.spatial.distance import squareform
-    from sklearn.cluster import KMeans
-
-    n_rows = embedding.shape[0]
-    n_micro = CONSENSUS_OVERCLUSTER * n_components
-    if n_components < 2 or n_rows < CONSENSUS_MIN_CLUSTER_ROWS * n_micro:
-        return None
-    votes = np.zeros((n_rows, n_rows), dtype=np.float32)
-    for run_seed in rng.integers(0, 2**31 - 1, size=CONSENSUS_RUNS):
-        labels = KMeans(n_micro, n_init=1, random_state=int(run_seed)).fit_predict(
-            embedding
-        )
-        votes += labels[:, None] == labels[None, :]
-    # in place, to the distance 1 - (share of runs that agree)
-    votes *= -1.0 / CONSENSUS_RUNS
-    votes += 1.0
-    condensed = squareform(votes, checks=False)
-    del votes
-    min_size = max(1, int(CONSENSUS_MIN_SHARE * n_rows / n_components))
-    return average_linkage_labels(condensed, n_rows, n_components, min_size)
-
-
-def average_linkage_labels(condensed, n_rows, n_clusters, min_size=1):
-    """Cut the average-linkage tree of a condensed distance matrix into
-    ``n_clusters`` clusters.
-
-    With ``min_size=1`` the labels equal ``AgglomerativeClustering(n_clusters,
-    metric="precomputed", linkage="average").fit_predict`` on the square
-    matrix (the same scipy tree, cut and numbered the same way), without
-    that matrix's index arrays: half the memory on large inputs. Subtrees of
-    fewer than ``min_size`` rows split off on the way down are left out
-    (label -1) and the cut goes on until ``n_clusters`` subtrees of at least
-    ``min_size`` rows remain; when the tree has no such cut, the plain cut
-    is returned.
-    """
-    from scipy.cluster.hierarchy import linkage
-
-    tree = linkage(condensed, method="average")
-    children = tree[:, :2].astype(int)
-    sizes = np.concatenate([np.ones(n_rows, dtype=int), tree[:, 3].astype(int)])
-    nodes = _cut_tree(children, sizes, n_clusters, min_size)
-    if nodes is None:
-        nodes = _cut_tree(children, sizes, n_clusters, 1)
-    if nodes is None:
-        raise ValueError(f"cannot cut {n_rows} rows into {n_clusters} clusters")
-    labels = np.full(n_rows, -1, dtype=np.intp)
-    for label, node in enumerate(nodes):
-        stack = [-node]
-        while stack:
-            node = stack.pop()
-            if node < n_rows:
-                labels[node] = label
-            else:
-                stack.extend(children[node - n_rows])
-    return labels
-
-
-def _cut_tree(children, sizes, n_clusters, min_size):
-    """Heap of the negated nodes (leaves ``< n_rows``, merges above) of
-    ``n_clusters`` subtrees with at least ``min_size`` rows each, found by
-    splitting the most recent merge and dropping smaller subtrees on the way;
-    None when the tree has no such cut."""
-    import heapq
-
-    n_rows = len(children) + 1
-    nodes = [-(n_rows + len(children) - 1)]
-    while len(nodes) < n_clusters:
-        if not nodes or -nodes[0] < n_rows:
-            return None
-        left, right = children[-nodes[0] - n_rows]
-        if sizes[left] >= min_size and sizes[right] >= min_size:
-            heapq.heappush(nodes, -left)
-            heapq.heappushpop(nodes, -right)
-        elif max(sizes[left], sizes[right]) >= min_size:
-            kept = left if sizes[left] >= min_size else right
-            heapq.heapreplace(nodes, -kept)
-        else:
-            heapq.heappop(nodes)
-    return nodes
-
-
-def _initial_components(embedding, n_components, seed):
-    """Means and variances, each of shape (n_components, d), of the initial
-    mixture: the moments of a consensus partition of (a seeded subset of)
-    the embedding, or a diagonal GaussianMixture fitted on it when the data
-    are too few for the consensus."""
-    from sklearn.mixture import GaussianMixture
-
-    rng = np.random.default_rng(seed)
-    rows = np.arange(embedding.shape[0])
-    if rows.size > CONSENSUS_ROWS:
-        rows = np.sort(rng.choice(rows.size, CONSENSUS_ROWS, replace=False))
-    subset = embedding[rows]
-    labels = consensus_partition(subset, n_components, rng)
-    if labels is not None:
-        spread = subset.var(0)
-        means, variances = [], []
-        for k in range(n_components):
-            members = subset[labels == k]
-            means.append(members.mean(0))
-            variances.append(members.var(0) if len(members) > 1 else spread)
-        return np.stack(means), np.maximum(np.stack(variances), 1e-4)
-    gmm = GaussianMixture(
-        n_components=n_components,
-        covariance_type="diag",
-        reg_covar=1e-4,
-        n_init=1,
-        max_iter=200,
-        random_state=int(seed) % (2**32),
-    ).fit(embedding)
-    return gmm.means_, gmm.covariances_
-
-
-def init_from_autoencoder(net, X, batch_size, seed):
+def init_from_autoencoder(net, X, batch_size, seed, init="consensus"):
     """Prepare the pretrained autoencoder for the ELBO phase.
 
     The prior's components start at the clusters of the posterior means of
-    ``X`` (see ``_initial_components``; VaDE fits a Gaussian mixture there
-    instead, which remains the fallback for small data); q(x|y)
+    ``X`` (see :func:`skgmvae._init.initial_components`, which ``init``
+    chooses); q(x|y)
     starts with a variance small next to the spread of the embedding, so
     the first sampled epochs keep what pretraining learned; the decoder's
     variances start at the per-feature residual variance.
@@ -527,11 +348,8 @@ def init_from_autoencoder(net, X, batch_size, seed):
         net.set_decoder_variance(torch.clamp(residual / X.shape[0], min=1e-3).cpu())
         spread = embedding.var(0) if X.shape[0] > 1 else torch.ones(net.latent_dim)
         net.set_posterior_variance(torch.clamp(0.01 * spread, min=1e-3).cpu())
-    rows = mixture_rows(embedding.shape[0], np.random.default_rng(seed))
-    if rows is not None:
-        embedding = embedding[torch.as_tensor(rows, device=embedding.device)]
-    means, variances = _initial_components(
-        embedding.double().cpu().numpy(), net.n_components, seed
+    means, variances = initial_components(
+        embedding.double().cpu().numpy(), net.n_components, seed, init
     )
     net.set_prior_components(
         torch.as_tensor(means, dtype=torch.float32),
@@ -568,87 +386,31 @@ def posterior_components(net, X, batch_size):
     return means, labels, anchors
 
 
-def allocate_components(sizes, n_components):
-    """Share ``n_components`` among clusters of the given sizes.
-
-    In proportion to the sizes (largest remainder), with at least one for
-    every non-empty cluster, none for an empty one, and never more than a
-    cluster has rows. ``sizes`` must sum to at least ``n_components``, and
-    the non-empty clusters be at most ``n_components``.
-
-    Returns
-    -------
-    counts : ndarray of int, same shape as ``sizes``
-    """
-    sizes = np.asarray(sizes, dtype=np.int64)
-    quota = sizes * (n_components / sizes.sum())
-    counts = np.where(sizes > 0, np.maximum(1, np.floor(quota)), 0).astype(np.int64)
-    counts = np.minimum(counts, sizes)
-    while counts.sum() < n_components:
-        room = np.where(counts < sizes, quota - counts, -np.inf)
-        counts[np.argmax(room)] += 1
-    while counts.sum() > n_components:
-        spare = np.where(counts > 1, counts - quota, -np.inf)
-        counts[np.argmax(spare)] -= 1
-    return counts
-
-
-#: Restarts of the KMeans run that splits one component.
-SPLIT_KMEANS_INIT = 3
-
-
 def grow_components(net, X, n_components, batch_size, seed):
     """Split the mixture of ``net`` into ``n_components`` components.
 
-    Every row goes to its most probable component; each component gets a
-    share of the new components in proportion to its rows (see
-    :func:`allocate_components`), one per cluster of a KMeans partition of
-    its rows' embedding. A new component is a copy of its parent moved by
-    the offset of its cluster's mean from the parent's mean (averaged over
-    the parent's rows' w): it keeps the parent's dependence on w, which the
-    smaller mixture has learnt, and takes the variance of its cluster (see
-    :meth:`GMVAENet.split_prior`). The new components thus refine the
-    partition of the smaller mixture instead of cutting the embedding
-    afresh. Components that no row prefers are dropped.
+    Every row goes to its most probable component, and the components are
+    split as :func:`skgmvae._init.split_components` says: a child keeps its
+    parent's dependence on w, which the smaller mixture has learnt, and takes
+    the variance of its cluster (see :meth:`GMVAENet.split_prior`). The new
+    components thus refine the partition of the smaller mixture instead of
+    cutting the embedding afresh.
     """
-    from sklearn.cluster import KMeans
-
     embedding, labels, anchors = posterior_components(net, X, batch_size)
     if not torch.isfinite(embedding).all():
         raise FloatingPointError("the embedding became non-finite during training")
-    embedding = embedding.double().cpu().numpy()
-    anchors = anchors.double().cpu().numpy()
-    labels = labels.cpu().numpy()
-    rng = np.random.default_rng(seed)
-    rows = mixture_rows(embedding.shape[0], rng)
-    if rows is not None:
-        embedding, labels, anchors = embedding[rows], labels[rows], anchors[rows]
-    counts = allocate_components(
-        np.bincount(labels, minlength=net.n_components), n_components
+    parents, offsets, variances = split_components(
+        embedding.double().cpu().numpy(),
+        labels.cpu().numpy(),
+        anchors.double().cpu().numpy(),
+        net.n_components,
+        n_components,
+        seed,
     )
-    spread = embedding.var(0) if embedding.shape[0] > 1 else np.ones(net.latent_dim)
-    parents, offsets, variances = [], [], []
-    for component in np.flatnonzero(counts):
-        mine = labels == component
-        members = embedding[mine]
-        # where the parent's mean sits, on average over its rows' w
-        centre = anchors[mine].mean(0)
-        parts = KMeans(
-            int(counts[component]),
-            n_init=SPLIT_KMEANS_INIT,
-            random_state=int(rng.integers(0, 2**31 - 1)),
-        ).fit_predict(members)
-        for part in range(counts[component]):
-            rows = members[parts == part]
-            if len(rows) == 0:  # KMeans found fewer distinct points
-                rows = members
-            parents.append(component)
-            offsets.append(rows.mean(0) - centre)
-            variances.append(rows.var(0) if len(rows) > 1 else spread)
     net.split_prior(
         parents,
-        torch.as_tensor(np.stack(offsets), dtype=torch.float32),
-        torch.as_tensor(np.maximum(np.stack(variances), 1e-4), dtype=torch.float32),
+        torch.as_tensor(offsets, dtype=torch.float32),
+        torch.as_tensor(variances, dtype=torch.float32),
     )
 
 
@@ -767,7 +529,9 @@ def _pretrain(net, X, params, batch_size, generator, progress, history, seed):
                 "the reconstruction loss became non-finite during pretraining; "
                 "lower learning_rate or check X for extreme values"
             )
-    init_from_autoencoder(net, X, batch_size, seed)
+    init_from_autoencoder(
+        net, X, batch_size, seed, params.get("init_params", "consensus")
+    )
     progress.pretrain_done([r for r in history if r["phase"] == "pretrain"])
 
 

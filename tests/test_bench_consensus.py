@@ -7,10 +7,7 @@ import pytest
 
 @pytest.fixture(scope="module")
 def quick_run(data_dir, tmp_path_factory, run_benchmark):
-    from skgmvae import _train
-
     out = tmp_path_factory.mktemp("consensus")
-    before = _train.CONSENSUS_MIN_SHARE
     run_benchmark(
         "bench_consensus.py",
         "--quick",
@@ -26,11 +23,11 @@ def quick_run(data_dir, tmp_path_factory, run_benchmark):
         "--out-dir",
         out,
     )
-    return out, before
+    return out
 
 
 def test_quick_run_scores_every_draw_and_share(quick_run):
-    path = quick_run[0] / "consensus_mnist_1500_K10_quick.json"
+    path = quick_run / "consensus_mnist_1500_K10_quick.json"
     cells = json.loads(path.read_text())["cells"]
     assert set(cells) == {
         f"seed0/draw{d}/share{s}" for d in (0, 1) for s in ("0", "0.5")
@@ -43,10 +40,3 @@ def test_quick_run_scores_every_draw_and_share(quick_run):
     assert plain[0] != plain[1]
     table = path.with_suffix(".md").read_text()
     assert "\n| 0 | 2 | " in table and "\n| 0.5 | 2 | " in table
-
-
-def test_quick_run_restores_the_default_start(quick_run):
-    from skgmvae import _train
-
-    assert _train._initial_components.__name__ == "_initial_components"
-    assert _train.CONSENSUS_MIN_SHARE == quick_run[1]

@@ -32,13 +32,6 @@ def test_quick_run_fits_both_starts(quick_run):
     assert "\n| consensus | 1 | " in table and "\n| 0 | " in table
 
 
-def test_quick_run_restores_the_default_start(quick_run):
-    from skgmvae import _train
-
-    assert _train.consensus_partition.__name__ == "consensus_partition"
-    assert _train._initial_components.__name__ == "_initial_components"
-
-
 def test_size_kl():
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:

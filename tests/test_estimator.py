@@ -724,7 +724,7 @@ def test_learning_rate_decay_reaches_the_optimiser(monkeypatch):
 
 
 def test_allocate_components_shares_in_proportion():
-    from skgmvae._train import allocate_components
+    from skgmvae._init import allocate_components
 
     counts = allocate_components([600, 300, 100], 10)
     np.testing.assert_array_equal(counts, [6, 3, 1])

@@ -5,7 +5,7 @@ import pytest
 from sklearn.datasets import make_blobs, make_moons
 from sklearn.mixture import GaussianMixture
 
-from skgmvae import _train
+from skgmvae import _init, _train
 from skgmvae.metrics import clustering_accuracy
 
 
@@ -14,7 +14,7 @@ def test_consensus_partition_follows_curved_clusters(seed):
     # two moons: a maximum-likelihood Gaussian mixture cuts across them, the
     # consensus of KMeans over-clusterings keeps each moon whole
     X, y = make_moons(1000, noise=0.06, random_state=seed)
-    labels = _train.consensus_partition(X, 2, np.random.default_rng(seed))
+    labels = _init.consensus_partition(X, 2, np.random.default_rng(seed))
     gmm = GaussianMixture(2, random_state=seed).fit_predict(X)
     assert clustering_accuracy(y, gmm) < 0.9
     assert clustering_accuracy(y, labels) > 0.98
@@ -22,8 +22,8 @@ def test_consensus_partition_follows_curved_clusters(seed):
 
 def test_consensus_partition_is_seeded():
     X, _ = make_blobs(600, centers=4, cluster_std=2.0, random_state=0)
-    first = _train.consensus_partition(X, 4, np.random.default_rng(3))
-    again = _train.consensus_partition(X, 4, np.random.default_rng(3))
+    first = _init.consensus_partition(X, 4, np.random.default_rng(3))
+    again = _init.consensus_partition(X, 4, np.random.default_rng(3))
     np.testing.assert_array_equal(first, again)
     assert set(first) == set(range(4))
 
@@ -31,13 +31,13 @@ def test_consensus_partition_is_seeded():
 def test_too_few_rows_fall_back_to_a_gaussian_mixture():
     n_components = 3
     needed = (
-        _train.CONSENSUS_MIN_CLUSTER_ROWS * _train.CONSENSUS_OVERCLUSTER * n_components
+        _init.CONSENSUS_MIN_CLUSTER_ROWS * _init.CONSENSUS_OVERCLUSTER * n_components
     )
     X, _ = make_blobs(needed - 1, centers=n_components, random_state=0)
-    assert _train.consensus_partition(X, n_components, np.random.default_rng(0)) is None
+    assert _init.consensus_partition(X, n_components, np.random.default_rng(0)) is None
     enough, _ = make_blobs(needed, centers=n_components, random_state=0)
     assert (
-        _train.consensus_partition(enough, n_components, np.random.default_rng(0))
+        _init.consensus_partition(enough, n_components, np.random.default_rng(0))
         is not None
     )
 
@@ -46,7 +46,7 @@ def test_initial_components_are_the_moments_of_the_clusters():
     centers = np.array([[-10.0, 0.0], [0.0, 10.0], [10.0, 0.0]])
     stds = [0.5, 1.0, 2.0]
     X, y = make_blobs(900, centers=centers, cluster_std=stds, random_state=0)
-    means, variances = _train._initial_components(X, 3, seed=0)
+    means, variances = _init.initial_components(X, 3, seed=0)
     order = [int(np.argmin(((means - c) ** 2).sum(1))) for c in centers]
     assert sorted(order) == [0, 1, 2]
     for k, j in enumerate(order):
@@ -54,21 +54,19 @@ def test_initial_components_are_the_moments_of_the_clusters():
         np.testing.assert_allclose(variances[j], X[y == k].var(0))
 
 
-def test_consensus_runs_on_a_seeded_subset_of_large_data(monkeypatch):
-    shapes = []
-    original = _train.consensus_partition
-
-    def spy(embedding, n_components, rng):
-        shapes.append(embedding.shape)
-        return original(embedding, n_components, rng)
-
-    monkeypatch.setattr(_train, "consensus_partition", spy)
-    monkeypatch.setattr(_train, "CONSENSUS_ROWS", 400)
-    X, _ = make_blobs(2000, centers=3, n_features=4, random_state=0)
-    first = _train._initial_components(X, 3, seed=5)
-    again = _train._initial_components(X, 3, seed=5)
-    assert shapes == [(400, 4)] * 2
+def test_consensus_runs_on_a_seeded_subset_of_large_data():
+    X, y = make_blobs(2000, centers=3, n_features=4, random_state=0)
+    first = _init.consensus_components(X, 3, seed=5, max_rows=400)
+    again = _init.consensus_components(X, 3, seed=5, max_rows=400)
+    other = _init.consensus_components(X, 3, seed=6, max_rows=400)
+    whole = _init.consensus_components(X, 3, seed=5, max_rows=2000)
     np.testing.assert_array_equal(first[0], again[0])
+    assert not np.array_equal(first[0], other[0])
+    # on all rows the means are the blobs' means; a subset's are near them
+    truth = np.stack([X[y == k].mean(0) for k in range(3)])
+    assert np.allclose(np.sort(whole[0], 0), np.sort(truth, 0))
+    assert not np.allclose(np.sort(first[0], 0), np.sort(truth, 0))
+    assert np.allclose(np.sort(first[0], 0), np.sort(truth, 0), atol=0.3)
 
 
 @pytest.mark.parametrize("n_clusters", [2, 5, 9])
@@ -86,7 +84,7 @@ def test_average_linkage_labels_match_agglomerative_clustering(n_clusters):
     expected = AgglomerativeClustering(
         n_clusters, metric="precomputed", linkage="average"
     ).fit_predict(distance)
-    got = _train.average_linkage_labels(
+    got = _init.average_linkage_labels(
         squareform(distance, checks=False), 400, n_clusters
     )
     np.testing.assert_array_equal(got, expected)
@@ -104,17 +102,14 @@ def test_consensus_partition_leaves_small_outlying_groups_out(seed):
     # average linkage cuts the 10 far rows off first; kept as a cluster they
     # would leave two clusters for three blobs
     X, y = _blobs_and_far_outliers()
-    labels = _train.consensus_partition(X, 3, np.random.default_rng(seed))
+    labels = _init.consensus_partition(X, 3, np.random.default_rng(seed))
     np.testing.assert_array_equal(labels[900:], -1)
     assert clustering_accuracy(y, labels[:900]) == 1.0
 
 
-def test_consensus_partition_keeps_outliers_as_a_cluster_without_a_minimum(
-    monkeypatch,
-):
-    monkeypatch.setattr(_train, "CONSENSUS_MIN_SHARE", 0.0)
+def test_consensus_partition_keeps_outliers_as_a_cluster_without_a_minimum():
     X, y = _blobs_and_far_outliers()
-    labels = _train.consensus_partition(X, 3, np.random.default_rng(0))
+    labels = _init.consensus_partition(X, 3, np.random.default_rng(0), min_share=0.0)
     assert len(set(labels[900:])) == 1 and labels[900] >= 0
     assert not np.isin(labels[:900], labels[900]).any()
     assert clustering_accuracy(y, labels[:900]) < 0.7
@@ -122,7 +117,7 @@ def test_consensus_partition_keeps_outliers_as_a_cluster_without_a_minimum(
 
 def test_initial_components_ignore_the_outliers():
     X, y = _blobs_and_far_outliers()
-    means, _ = _train._initial_components(X, 3, seed=0)
+    means, _ = _init.initial_components(X, 3, seed=0)
     expected = np.stack([X[:900][y == k].mean(0) for k in range(3)])
     order = [int(np.argmin(((means - m) ** 2).sum(1))) for m in expected]
     assert sorted(order) == [0, 1, 2]
@@ -134,14 +129,14 @@ def test_average_linkage_labels_fall_back_to_the_plain_cut():
 
     X, _ = make_blobs(60, centers=3, random_state=0)
     condensed = pdist(X)
-    plain = _train.average_linkage_labels(condensed, 60, 3)
+    plain = _init.average_linkage_labels(condensed, 60, 3)
     # no subtree holds 61 rows: the plain cut comes back
     np.testing.assert_array_equal(
-        _train.average_linkage_labels(condensed, 60, 3, min_size=61), plain
+        _init.average_linkage_labels(condensed, 60, 3, min_size=61), plain
     )
     assert set(plain) == {0, 1, 2}
     with pytest.raises(ValueError, match="cannot cut 60 rows into 61"):
-        _train.average_linkage_labels(condensed, 60, 61)
+        _init.average_linkage_labels(condensed, 60, 61)
 
 
 def _net(n_components, seed=0):
@@ -207,7 +202,37 @@ def test_grow_components_keeps_what_each_parent_learnt_about_w():
         fixed = (shift - shift[:1]).abs().amax(dim=(0, 2)) < 1e-5
         assert fixed.sum() == 1
         parents.append(int(fixed.nonzero()))
-    counts = _train.allocate_components(np.bincount(labels.numpy(), minlength=3), 7)
+    counts = _init.allocate_components(np.bincount(labels.numpy(), minlength=3), 7)
     np.testing.assert_array_equal(np.bincount(parents, minlength=3), counts)
     # their variances are those of their clusters: one per child, not per w
     torch.testing.assert_close(child_logvar, child_logvar[:1].expand(7, -1, -1))
+
+
+def test_init_params_choose_the_start():
+    from sklearn.datasets import load_digits
+
+    from skgmvae import GMVAEClustering
+
+    X = load_digits().data[:600]
+    seen = []
+
+    def start(embedding, n_components, seed):
+        seen.append((embedding.shape, embedding.dtype, n_components, type(seed)))
+        return _init.gmm_components(embedding, n_components, seed)
+
+    params = dict(
+        n_components=3,
+        latent_dim=4,
+        hidden_layer_sizes=(32,),
+        max_iter=1,
+        pretrain_epochs=2,
+        random_state=0,
+    )
+    by_name = GMVAEClustering(init_params="gmm", **params).fit(X)
+    by_callable = GMVAEClustering(init_params=start, **params).fit(X)
+    consensus = GMVAEClustering(**params).fit(X)
+    assert seen == [((600, 4), np.float64, 3, int)]
+    np.testing.assert_array_equal(by_name.predict_proba(X), by_callable.predict_proba(X))
+    assert not np.array_equal(by_name.predict_proba(X), consensus.predict_proba(X))
+    with pytest.raises(ValueError, match="init_params"):
+        GMVAEClustering(init_params="kmeans", **params).fit(X)

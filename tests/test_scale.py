@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from skgmvae import GMVAEClustering
-from skgmvae import _estimator, _train
+from skgmvae import _estimator, _init, _train
 
 SMALL = dict(
     latent_dim=3,
@@ -205,7 +205,7 @@ def test_mixture_initialisation_uses_a_seeded_subset_of_large_data(monkeypatch):
         return original(self, X, y)
 
     monkeypatch.setattr(GaussianMixture, "fit", spy)
-    monkeypatch.setattr(_train, "MIXTURE_INIT_ROWS", 50)
+    monkeypatch.setattr(_init, "MIXTURE_INIT_ROWS", 50)
     X = _pixels(200, 10).astype(np.float32)
     params = dict(n_components=3, max_iter=1, pretrain_epochs=1, **SMALL)
     first = GMVAEClustering(**params).fit(X)

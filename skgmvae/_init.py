@@ -1,0 +1,340 @@
+"""The start of the mixture: pure functions of an embedding.
+
+Nothing here knows about networks, tensors or training. Given the rows of
+the pretrained embedding (a numpy array), :func:`initial_components` returns
+the means and variances the mixture starts from, as
+``sklearn.cluster.kmeans_plusplus`` returns the centres ``KMeans`` starts
+from; :func:`split_components` gives the children of each component when a
+coarse mixture is split into a finer one (``grow_from``). Every random draw
+comes from the ``seed`` or ``numpy.random.Generator`` passed in.
+"""
+
+import heapq
+
+import numpy as np
+
+#: Rows of the embedding that the initial mixture is computed from, at most
+#: (a seeded random subset beyond that: plenty for K Gaussians in a
+#: latent_dim-dimensional space, and it keeps fit's memory small).
+MIXTURE_INIT_ROWS = 100_000
+
+#: Rows of the embedding that the consensus partition is computed on, at
+#: most: its co-association matrix holds this many squared float32 entries
+#: (100 MB for 5,000 rows; the whole initialisation peaks about 270 MB above
+#: what fit holds otherwise).
+CONSENSUS_ROWS = 5000
+#: KMeans over-clusterings that vote in the consensus partition.
+CONSENSUS_RUNS = 20
+#: Clusters of each KMeans over-clustering, per mixture component.
+CONSENSUS_OVERCLUSTER = 5
+#: Rows per KMeans cluster, at least; with fewer rows the mixture starts from
+#: a GaussianMixture fitted on the embedding instead.
+CONSENSUS_MIN_CLUSTER_ROWS = 20
+#: Smallest cluster of the consensus partition, as a share of an even split
+#: of the rows: smaller subtrees of the average-linkage tree are outliers
+#: (a few rows that rarely share a KMeans cluster with anything else), not
+#: components.
+CONSENSUS_MIN_SHARE = 0.25
+
+#: Restarts of the KMeans run that splits one component.
+SPLIT_KMEANS_INIT = 3
+
+#: The starts :func:`initial_components` knows, by name.
+INIT_METHODS = ("consensus", "gmm")
+
+
+def mixture_rows(n_rows, rng, max_rows=None):
+    """Indices of ``max_rows`` rows (default ``MIXTURE_INIT_ROWS``) drawn by
+    ``rng`` without replacement, or None when ``n_rows`` is not above that."""
+    max_rows = MIXTURE_INIT_ROWS if max_rows is None else max_rows
+    if n_rows <= max_rows:
+        return None
+    return rng.choice(n_rows, max_rows, replace=False)
+
+
+def consensus_partition(embedding, n_components, rng, min_share=None):
+    """Partition the rows of ``embedding`` by evidence accumulation.
+
+    ``CONSENSUS_RUNS`` KMeans runs, each with ``CONSENSUS_OVERCLUSTER``
+    times more clusters than ``n_components``, vote on which rows belong
+    together; average-linkage clustering of the resulting co-association
+    matrix (the fraction of runs that put two rows in one cluster) cuts the
+    rows into ``n_components`` clusters (Fred and Jain, 2005, "Combining
+    multiple clusterings using evidence accumulation", IEEE TPAMI 27(6)).
+    Over-clustering rarely puts two classes in one cluster, and rows of one
+    class share a cluster in most runs however each run cuts the class, so
+    the consensus follows connected, curved groups where one Gaussian
+    mixture fitted by maximum likelihood would halve one class and merge
+    two others.
+
+    Average linkage cuts off small groups of outlying rows early; a subtree
+    with fewer than ``min_share`` of an even share of the rows is left out
+    (label -1) instead of being kept as one of the ``n_components``
+    clusters, which would leave the others too few.
+
+    Parameters
+    ----------
+    embedding : ndarray of shape (n, d)
+    n_components : int
+    rng : numpy.random.Generator
+        Draws the seeds of the KMeans runs.
+    min_share : float or None
+        Smallest cluster as a share of ``n / n_components``; None takes
+        ``CONSENSUS_MIN_SHARE``, 0 keeps every subtree.
+
+    Returns
+    -------
+    labels : ndarray of shape (n,) or None
+        Cluster of each row (-1 for the outliers left out), or None when
+        ``n`` is below ``CONSENSUS_MIN_CLUSTER_ROWS`` rows per
+        over-clustering cluster.
+    """
+    from scipy.spatial.distance import squareform
+    from sklearn.cluster import KMeans
+
+    min_share = CONSENSUS_MIN_SHARE if min_share is None else min_share
+    n_rows = embedding.shape[0]
+    n_micro = CONSENSUS_OVERCLUSTER * n_components
+    if n_components < 2 or n_rows < CONSENSUS_MIN_CLUSTER_ROWS * n_micro:
+        return None
+    votes = np.zeros((n_rows, n_rows), dtype=np.float32)
+    for run_seed in rng.integers(0, 2**31 - 1, size=CONSENSUS_RUNS):
+        labels = KMeans(n_micro, n_init=1, random_state=int(run_seed)).fit_predict(
+            embedding
+        )
+        votes += labels[:, None] == labels[None, :]
+    # in place, to the distance 1 - (share of runs that agree)
+    votes *= -1.0 / CONSENSUS_RUNS
+    votes += 1.0
+    condensed = squareform(votes, checks=False)
+    del votes
+    min_size = max(1, int(min_share * n_rows / n_components))
+    return average_linkage_labels(condensed, n_rows, n_components, min_size)
+
+
+def average_linkage_labels(condensed, n_rows, n_clusters, min_size=1):
+    """Cut the average-linkage tree of a condensed distance matrix into
+    ``n_clusters`` clusters.
+
+    With ``min_size=1`` the labels equal ``AgglomerativeClustering(n_clusters,
+    metric="precomputed", linkage="average").fit_predict`` on the square
+    matrix (the same scipy tree, cut and numbered the same way), without
+    that matrix's index arrays: half the memory on large inputs. Subtrees of
+    fewer than ``min_size`` rows split off on the way down are left out
+    (label -1) and the cut goes on until ``n_clusters`` subtrees of at least
+    ``min_size`` rows remain; when the tree has no such cut, the plain cut
+    is returned.
+    """
+    from scipy.cluster.hierarchy import linkage
+
+    tree = linkage(condensed, method="average")
+    children = tree[:, :2].astype(int)
+    sizes = np.concatenate([np.ones(n_rows, dtype=int), tree[:, 3].astype(int)])
+    nodes = _cut_tree(children, sizes, n_clusters, min_size)
+    if nodes is None:
+        nodes = _cut_tree(children, sizes, n_clusters, 1)
+    if nodes is None:
+        raise ValueError(f"cannot cut {n_rows} rows into {n_clusters} clusters")
+    labels = np.full(n_rows, -1, dtype=np.intp)
+    for label, node in enumerate(nodes):
+        stack = [-node]
+        while stack:
+            node = stack.pop()
+            if node < n_rows:
+                labels[node] = label
+            else:
+                stack.extend(children[node - n_rows])
+    return labels
+
+
+def _cut_tree(children, sizes, n_clusters, min_size):
+    """Heap of the negated nodes (leaves ``< n_rows``, merges above) of
+    ``n_clusters`` subtrees with at least ``min_size`` rows each, found by
+    splitting the most recent merge and dropping smaller subtrees on the way;
+    None when the tree has no such cut."""
+    n_rows = len(children) + 1
+    nodes = [-(n_rows + len(children) - 1)]
+    while len(nodes) < n_clusters:
+        if not nodes or -nodes[0] < n_rows:
+            return None
+        left, right = children[-nodes[0] - n_rows]
+        if sizes[left] >= min_size and sizes[right] >= min_size:
+            heapq.heappush(nodes, -left)
+            heapq.heappushpop(nodes, -right)
+        elif max(sizes[left], sizes[right]) >= min_size:
+            kept = left if sizes[left] >= min_size else right
+            heapq.heapreplace(nodes, -kept)
+        else:
+            heapq.heappop(nodes)
+    return nodes
+
+
+def consensus_components(embedding, n_components, seed, *, max_rows=None, min_share=None):
+    """Means and variances of the clusters of a consensus partition.
+
+    Computed on a seeded subset of at most ``max_rows`` rows (default
+    ``CONSENSUS_ROWS``) of ``embedding``; rows left out as outliers do not
+    count. Returns None when the rows are too few for the consensus (see
+    :func:`consensus_partition`).
+
+    Returns
+    -------
+    means, variances : ndarray of shape (n_components, d), or None
+    """
+    max_rows = CONSENSUS_ROWS if max_rows is None else max_rows
+    rng = np.random.default_rng(seed)
+    rows = np.arange(embedding.shape[0])
+    if rows.size > max_rows:
+        rows = np.sort(rng.choice(rows.size, max_rows, replace=False))
+    subset = embedding[rows]
+    labels = consensus_partition(subset, n_components, rng, min_share)
+    if labels is None:
+        return None
+    spread = subset.var(0)
+    means, variances = [], []
+    for k in range(n_components):
+        members = subset[labels == k]
+        means.append(members.mean(0))
+        variances.append(members.var(0) if len(members) > 1 else spread)
+    return np.stack(means), np.maximum(np.stack(variances), 1e-4)
+
+
+def gmm_components(embedding, n_components, seed):
+    """Means and variances of a diagonal ``GaussianMixture`` fitted on
+    ``embedding`` (the start of VaDE).
+
+    Returns
+    -------
+    means, variances : ndarray of shape (n_components, d)
+    """
+    from sklearn.mixture import GaussianMixture
+
+    gmm = GaussianMixture(
+        n_components=n_components,
+        covariance_type="diag",
+        reg_covar=1e-4,
+        n_init=1,
+        max_iter=200,
+        random_state=int(seed) % (2**32),
+    ).fit(embedding)
+    return gmm.means_, gmm.covariances_
+
+
+def initial_components(embedding, n_components, seed, method="consensus"):
+    """Means and variances the mixture starts from.
+
+    Parameters
+    ----------
+    embedding : ndarray of shape (n, d)
+        Float64 rows of the pretrained embedding. At most
+        ``MIXTURE_INIT_ROWS`` of them, drawn with ``seed``, are used.
+    n_components : int
+    seed : int
+        Seed of every draw.
+    method : {"consensus", "gmm"} or callable, default="consensus"
+        ``"consensus"``: the moments of the clusters of
+        :func:`consensus_components`, or of ``"gmm"`` where the rows are too
+        few for the consensus. ``"gmm"``: a diagonal ``GaussianMixture``
+        (see :func:`gmm_components`). A callable is called as
+        ``method(embedding, n_components, seed)`` on the rows used and
+        returns the pair itself.
+
+    Returns
+    -------
+    means, variances : ndarray of shape (n_components, d)
+    """
+    rows = mixture_rows(embedding.shape[0], np.random.default_rng(seed))
+    if rows is not None:
+        embedding = embedding[rows]
+    if callable(method):
+        means, variances = method(embedding, n_components, int(seed))
+        return np.asarray(means, dtype=float), np.asarray(variances, dtype=float)
+    if method not in INIT_METHODS:
+        raise ValueError(f"unknown start {method!r}; use one of {INIT_METHODS}")
+    if method == "consensus":
+        found = consensus_components(embedding, n_components, seed)
+        if found is not None:
+            return found
+    return gmm_components(embedding, n_components, seed)
+
+
+def allocate_components(sizes, n_components):
+    """Share ``n_components`` among clusters of the given sizes.
+
+    In proportion to the sizes (largest remainder), with at least one for
+    every non-empty cluster, none for an empty one, and never more than a
+    cluster has rows. ``sizes`` must sum to at least ``n_components``, and
+    the non-empty clusters be at most ``n_components``.
+
+    Returns
+    -------
+    counts : ndarray of int, same shape as ``sizes``
+    """
+    sizes = np.asarray(sizes, dtype=np.int64)
+    quota = sizes * (n_components / sizes.sum())
+    counts = np.where(sizes > 0, np.maximum(1, np.floor(quota)), 0).astype(np.int64)
+    counts = np.minimum(counts, sizes)
+    while counts.sum() < n_components:
+        room = np.where(counts < sizes, quota - counts, -np.inf)
+        counts[np.argmax(room)] += 1
+    while counts.sum() > n_components:
+        spare = np.where(counts > 1, counts - quota, -np.inf)
+        counts[np.argmax(spare)] -= 1
+    return counts
+
+
+def split_components(embedding, labels, anchors, n_old, n_components, seed):
+    """Children of the components of a mixture, for ``n_components`` in all.
+
+    Each component gets a share of the new components in proportion to the
+    rows it holds (see :func:`allocate_components`), one per cluster of a
+    KMeans partition of its rows' embedding. A child is its parent moved by
+    the offset of its cluster's mean from where the parent's mean sits
+    (``anchors``: the parent's mean at each row's w, averaged over its rows),
+    with the variance of its cluster. Components that no row holds get no
+    child.
+
+    Parameters
+    ----------
+    embedding : ndarray of shape (n, d)
+        Float64 posterior means of the rows.
+    labels : ndarray of shape (n,)
+        Component of each row, in ``range(n_old)``.
+    anchors : ndarray of shape (n, d)
+        Mean of each row's component at that row's w.
+    n_old, n_components : int
+        Components before and after.
+    seed : int
+        Seed of the row subset and of the KMeans runs.
+
+    Returns
+    -------
+    parents : list of int
+    offsets, variances : ndarray of shape (n_components, d)
+    """
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(seed)
+    rows = mixture_rows(embedding.shape[0], rng)
+    if rows is not None:
+        embedding, labels, anchors = embedding[rows], labels[rows], anchors[rows]
+    counts = allocate_components(np.bincount(labels, minlength=n_old), n_components)
+    spread = embedding.var(0) if embedding.shape[0] > 1 else np.ones(embedding.shape[1])
+    parents, offsets, variances = [], [], []
+    for component in np.flatnonzero(counts):
+        mine = labels == component
+        members = embedding[mine]
+        centre = anchors[mine].mean(0)
+        parts = KMeans(
+            int(counts[component]),
+            n_init=SPLIT_KMEANS_INIT,
+            random_state=int(rng.integers(0, 2**31 - 1)),
+        ).fit_predict(members)
+        for part in range(counts[component]):
+            rows = members[parts == part]
+            if len(rows) == 0:  # KMeans found fewer distinct points
+                rows = members
+            parents.append(component)
+            offsets.append(rows.mean(0) - centre)
+            variances.append(rows.var(0) if len(rows) > 1 else spread)
+    return parents, np.stack(offsets), np.maximum(np.stack(variances), 1e-4)
