@@ -6,6 +6,7 @@ import contextlib
 import csv
 import os
 import pickle
+import re
 import sys
 import time
 import warnings
@@ -520,6 +521,26 @@ def write_labels(labels, out, stream=None):
         np.savetxt(out, labels, fmt="%d")
 
 
+#: The estimator's parameters that ``fit`` sets, with their options.
+OPTIONS = {
+    "n_components": "--n-components",
+    "max_iter": "--max-iter",
+    "n_init": "--n-init",
+    "random_state": "--random-state",
+    "likelihood": "--likelihood",
+    "device": "--device",
+}
+_SETTING = re.compile(rf"\b({'|'.join(OPTIONS)})=(?:'([^']*)'|([^\s,;:)]+))")
+
+
+def _as_options(message):
+    """``message``, from the estimator, with each ``name=value`` of a
+    parameter in ``OPTIONS`` written as the command's ``--option value``."""
+    return _SETTING.sub(
+        lambda m: f"{OPTIONS[m[1]]} {m[2] if m[2] is not None else m[3]}", message
+    )
+
+
 def _fit_model(model, X, live, report, verbose):
     """Fit ``model``, with progress on ``report``; return the warnings."""
     with warnings.catch_warnings(record=True) as caught:
@@ -573,29 +594,11 @@ def run_fit(args):
     try:
         device = resolve_device(args.device, strict=True)
     except ValueError as exc:
-        raise CommandError(
-            str(exc)
-            .replace("device='cpu'", "--device cpu")
-            .replace("device='auto'", "--device auto")
-        ) from None
+        raise CommandError(_as_options(str(exc))) from None
     report = sys.stdout if out is not None else sys.stderr
     X, header = read_data(data, args.header, args.delimiter)
     n_rows, n_features = X.shape
     k = args.n_components
-    if k > n_rows:
-        raise CommandError(
-            f"--n-components {k} is more than the {n_rows} rows of {data}: every "
-            f"cluster needs at least one row. Use --n-components {n_rows} or "
-            "fewer, or more data."
-        )
-    if n_rows < 2:
-        raise CommandError(f"{data} has 1 row; clustering needs at least 2.")
-    if args.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
-        raise CommandError(
-            f"--likelihood bernoulli needs every value in [0, 1]; {data} has values "
-            f"in [{X.min():.4g}, {X.max():.4g}]. Scale the data first (e.g. divide "
-            "8-bit pixels by 255) or use --likelihood gaussian."
-        )
     live = args.verbose == 0 and is_terminal(report)
     model = GMVAEClustering(
         k,
@@ -620,7 +623,7 @@ def run_fit(args):
     try:
         caught = _fit_model(model, X, live, report, args.verbose)
     except ValueError as exc:
-        raise CommandError(str(exc)) from None
+        raise CommandError(_as_options(str(exc))) from None
     seconds = time.perf_counter() - tic
     labels = model.labels_
     write_labels(labels, out, sys.stdout)

@@ -1,9 +1,9 @@
 """GMVAEClustering: the scikit-learn surface of the Gaussian Mixture VAE."""
 
 import copy
-import numbers
 import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -12,9 +12,11 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
     TransformerMixin,
+    _fit_context,
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _elbo
@@ -34,34 +36,51 @@ AUTO_PRETRAIN_EPOCHS = (2, 100)
 INFERENCE_BATCH = 4096
 
 
-def _int_param(name, value, low, allow_none=False):
-    if allow_none and value is None:
-        return
-    if (
-        not isinstance(value, numbers.Integral)
-        or isinstance(value, bool)
-        or value < low
+class _Range(Interval):
+    """An :class:`~sklearn.utils._param_validation.Interval` that refuses
+    booleans: ``True`` is neither a number of epochs nor a step size."""
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+_POSITIVE_INT = _Range(Integral, 1, None, closed="left")
+_NON_NEGATIVE_INT = _Range(Integral, 0, None, closed="left")
+_NON_NEGATIVE_REAL = _Range(Real, 0, None, closed="left")
+
+
+def _layer_sizes(value):
+    """The ``hidden_layer_sizes`` parameter as a tuple of ints.
+
+    Parameters
+    ----------
+    value : int or sequence of int
+        One layer width, or the width of each layer.
+
+    Returns
+    -------
+    sizes : tuple of int
+
+    Raises
+    ------
+    ValueError
+        When the sequence is empty or an element is not an int >= 1.
+    """
+    sizes = (value,) if isinstance(value, Integral) else value
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = ()
+    if not sizes or not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
+        for s in sizes
     ):
-        extra = " or None" if allow_none else ""
         raise ValueError(
-            f"The '{name}' parameter must be an int >= {low}{extra}; got {value!r}."
+            "The 'hidden_layer_sizes' parameter of GMVAEClustering must be an int "
+            "or a non-empty sequence of ints, each >= 1. Got "
+            f"{value!r} instead."
         )
-
-
-def _float_param(name, value, low, strict, high=None):
-    """Raise unless ``value`` is a finite real above ``low`` (or equal to it
-    unless ``strict``) and, when given, below ``high``."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = ok and np.isfinite(value) and (value > low if strict else value >= low)
-    ok = ok and (high is None or value < high)
-    if not ok:
-        if high is None:
-            bound = f"{'>' if strict else '>='} {low}"
-        else:
-            bound = f"in {'(' if strict else '['}{low:g}, {high:g})"
-        raise ValueError(
-            f"The '{name}' parameter must be a finite float {bound}; got {value!r}."
-        )
+    return tuple(int(s) for s in sizes)
 
 
 #: What to do about the input errors of scikit-learn's validation, keyed by a
@@ -168,8 +187,9 @@ class GMVAEClustering(
     noise_dim : int, default=4
         Dimension of the latent ``w`` that drives the prior network.
 
-    hidden_layer_sizes : tuple of int, default=(256, 256)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
+    hidden_layer_sizes : int or tuple of int, default=(256, 256)
+        Widths of the encoder's hidden layers (an int: one layer); the decoder
+        mirrors them.
 
     prior_hidden : int, default=64
         Width of the prior network's hidden (tanh) layer.
@@ -270,7 +290,7 @@ class GMVAEClustering(
         Importance samples per row used by :meth:`score_samples` and to rank
         the ``n_init`` fits.
 
-    device : str, default="cpu"
+    device : str or torch.device, default="cpu"
         Torch device for training: ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
         ``"mps"`` or ``"auto"``. A fitted model predicts on the CPU where the
         device is missing (a GPU-fitted model loads on a CPU-only machine).
@@ -351,6 +371,33 @@ class GMVAEClustering(
     (1797,)
     """
 
+    _parameter_constraints: dict = {
+        "n_components": [_POSITIVE_INT],
+        "latent_dim": [_POSITIVE_INT],
+        "noise_dim": [_POSITIVE_INT],
+        "hidden_layer_sizes": ["array-like", _POSITIVE_INT],
+        "prior_hidden": [_POSITIVE_INT],
+        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        "n_mc_samples": [_POSITIVE_INT],
+        "min_information": [_NON_NEGATIVE_REAL],
+        "kl_warmup": [_NON_NEGATIVE_INT],
+        "pretrain_epochs": [_NON_NEGATIVE_INT, StrOptions({"auto"})],
+        "init_params": [StrOptions(set(INIT_METHODS)), callable],
+        "grow_from": [_POSITIVE_INT, None],
+        "max_iter": [_POSITIVE_INT],
+        "batch_size": [_POSITIVE_INT],
+        "learning_rate": [_Range(Real, 0, None, closed="neither")],
+        "learning_rate_decay": [_Range(Real, 0, 1, closed="left")],
+        "tol": [_NON_NEGATIVE_REAL],
+        "n_iter_no_change": [_POSITIVE_INT, None],
+        "n_init": [_POSITIVE_INT],
+        "n_score_samples": [_POSITIVE_INT],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
     def __init__(
         self,
         n_components=10,
@@ -407,69 +454,6 @@ class GMVAEClustering(
     # ------------------------------------------------------------------
     # validation
     # ------------------------------------------------------------------
-    def _check_params(self):
-        for name in ("n_components", "latent_dim", "noise_dim", "prior_hidden"):
-            _int_param(name, getattr(self, name), 1)
-        for name in ("n_mc_samples", "max_iter", "batch_size", "n_init"):
-            _int_param(name, getattr(self, name), 1)
-        _int_param("n_score_samples", self.n_score_samples, 1)
-        _int_param("kl_warmup", self.kl_warmup, 0)
-        if self.pretrain_epochs != "auto":
-            try:
-                _int_param("pretrain_epochs", self.pretrain_epochs, 0)
-            except ValueError:
-                raise ValueError(
-                    "The 'pretrain_epochs' parameter must be an int >= 0 or 'auto'; "
-                    f"got {self.pretrain_epochs!r}."
-                ) from None
-        _int_param("n_iter_no_change", self.n_iter_no_change, 1, allow_none=True)
-        _int_param("grow_from", self.grow_from, 1, allow_none=True)
-        _float_param("learning_rate", self.learning_rate, 0.0, strict=True)
-        _float_param(
-            "learning_rate_decay", self.learning_rate_decay, 0.0, strict=False, high=1.0
-        )
-        _float_param("tol", self.tol, 0.0, strict=False)
-        _float_param("min_information", self.min_information, 0.0, strict=False)
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            raise ValueError(
-                f"The 'warm_start' parameter must be a bool; got {self.warm_start!r}."
-            )
-        if not isinstance(self.verbose, numbers.Integral) or self.verbose < 0:
-            raise ValueError(
-                f"The 'verbose' parameter must be an int >= 0; got {self.verbose!r}."
-            )
-        sizes = self.hidden_layer_sizes
-        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
-            sizes = (sizes,)
-        try:
-            sizes = tuple(sizes)
-        except TypeError:
-            sizes = None
-        if not sizes or any(
-            not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1
-            for s in sizes
-        ):
-            raise ValueError(
-                "The 'hidden_layer_sizes' parameter must be a non-empty tuple of "
-                f"ints >= 1; got {self.hidden_layer_sizes!r}."
-            )
-        if not callable(self.init_params) and self.init_params not in INIT_METHODS:
-            raise ValueError(
-                f"The 'init_params' parameter must be one of {INIT_METHODS} or a "
-                f"callable; got {self.init_params!r}."
-            )
-        if self.likelihood not in ("gaussian", "bernoulli"):
-            raise ValueError(
-                "The 'likelihood' parameter must be 'gaussian' or 'bernoulli'; "
-                f"got {self.likelihood!r}."
-            )
-        if not isinstance(self.device, (str, torch.device)):
-            raise ValueError(
-                f"The 'device' parameter must be a string such as 'cpu', 'cuda' or "
-                f"'auto'; got {self.device!r}."
-            )
-        return tuple(int(s) for s in sizes)
-
     def _validate_X(self, X, reset, min_samples=1):
         try:
             X = validate_data(
@@ -534,6 +518,7 @@ class GMVAEClustering(
     # ------------------------------------------------------------------
     # fitting
     # ------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the GMVAE to ``X``.
 
@@ -551,6 +536,7 @@ class GMVAEClustering(
         """
         return self._fit(X, partial=False)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train on one chunk of rows: for data that does not fit in memory.
 
@@ -580,15 +566,15 @@ class GMVAEClustering(
         return self._fit(X, partial=True)
 
     def _fit(self, X, partial):
-        hidden = self._check_params()
+        hidden = _layer_sizes(self.hidden_layer_sizes)
         warm = (partial or bool(self.warm_start)) and hasattr(self, "_train_state")
         X = self._validate_X(X, reset=not warm, min_samples=1 if warm else 2)
         n_samples = X.shape[0]
         if not warm and self.n_components > n_samples:
             raise ValueError(
                 f"n_components={self.n_components} must be <= n_samples="
-                f"{n_samples}: every cluster needs at least one row. Use fewer "
-                "components or more data."
+                f"{n_samples}: every cluster needs at least one row. Use "
+                f"n_components={n_samples} or fewer, or more data."
             )
         device = resolve_device(self.device, strict=True)
         params = dict(
@@ -964,7 +950,15 @@ class GMVAEClustering(
             Cluster each row was drawn from.
         """
         check_is_fitted(self)
-        _int_param("n_samples", n_samples, 1)
+        if (
+            not isinstance(n_samples, Integral)
+            or isinstance(n_samples, bool)
+            or n_samples < 1
+        ):
+            raise ValueError(
+                "The 'n_samples' parameter of GMVAEClustering.sample must be an "
+                f"int >= 1. Got {n_samples!r} instead."
+            )
         net, device = self._inference_net()
         rng = check_random_state(self.random_state)
         gen = init_seed_state(rng.randint(0, 2**31 - 1))

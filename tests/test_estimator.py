@@ -473,7 +473,7 @@ def test_sparse_input_is_rejected_clearly():
 
 def test_more_components_than_rows():
     with pytest.raises(
-        ValueError, match="n_components=5 must be <= n_samples=3.*fewer"
+        ValueError, match="n_components=5 must be <= n_samples=3.*n_components=3 or"
     ):
         GMVAEClustering(n_components=5).fit(np.random.rand(3, 2))
 
@@ -532,18 +532,52 @@ def test_renamed_columns_at_predict_say_what_to_do():
         ("verbose", -1),
         ("pretrain_epochs", "always"),
         ("pretrain_epochs", -2),
+        ("n_components", True),
+        ("learning_rate", True),
+        ("tol", float("inf")),
+        ("hidden_layer_sizes", True),
+        ("hidden_layer_sizes", (10, 2.5)),
+        ("hidden_layer_sizes", "64"),
+        ("warm_start", 1),
+        ("device", 0),
+        ("random_state", -1),
     ],
 )
 def test_bad_parameters_name_the_parameter(param, value):
     X, _ = _blobs(30)
     # the message names the parameter and the values it accepts
-    with pytest.raises(ValueError, match=f"The '{param}' parameter must be .*; got"):
+    with pytest.raises(
+        ValueError, match=f"The '{param}' parameter of GMVAEClustering must be .* Got"
+    ):
         GMVAEClustering(**{"n_components": 2, param: value}).fit(X)
 
 
+def test_bad_parameters_are_checked_by_partial_fit():
+    with pytest.raises(ValueError, match="The 'learning_rate' parameter"):
+        GMVAEClustering(learning_rate=-1.0).partial_fit(np.zeros((4, 2)))
+
+
 def test_pretrain_epochs_error_mentions_auto():
-    with pytest.raises(ValueError, match="int >= 0 or 'auto'"):
+    with pytest.raises(ValueError, match="int in the range.* or a str among {'auto'}"):
         GMVAEClustering(pretrain_epochs="always").fit(np.zeros((4, 2)))
+
+
+@pytest.mark.parametrize(
+    "hidden, expected", [(8, (8,)), ([16, 8], (16, 8)), (np.array([4, 2]), (4, 2))]
+)
+def test_hidden_layer_sizes_accepts_an_int_or_a_sequence(hidden, expected):
+    X, _ = _blobs(30)
+    model = _model(hidden_layer_sizes=hidden, max_iter=1, n_iter_no_change=None)
+    model.fit(X)
+    assert model._net_config["hidden_layer_sizes"] == expected
+    assert all(type(size) is int for size in model._net_config["hidden_layer_sizes"])
+
+
+@pytest.mark.parametrize("n_samples", [0, -1, 2.5, True, "3"])
+def test_sample_rejects_bad_counts(fitted, n_samples):
+    model, _, _ = fitted
+    with pytest.raises(ValueError, match="'n_samples' parameter.*int >= 1"):
+        model.sample(n_samples)
 
 
 def test_unavailable_device_is_a_clear_error(monkeypatch):
