@@ -19,10 +19,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _elbo
 from ._init import INIT_METHODS
 from ._model import build_net, init_seed_state, standard_normal
-from ._train import TrainingRows, component_logits, fit_one, iter_batches
+from ._train import TrainingRows, fit_one, iter_batches
 from ._utils import resolve_device, thread_limit, torch_threads
 
 #: Version of the pickled state; bumped when the stored layout changes.
@@ -762,25 +761,21 @@ class GMVAEClustering(
         gen = init_seed_state(self._eval_seed)
         return standard_normal((n_samples, 1, dim), gen, "cpu", torch.float64)
 
-    def _component_logits(self, net, y):
-        return component_logits(net, y)[1]
+    @staticmethod
+    def _logits(net, y):
+        return net.component_logits(y)[1]
 
     def _predict_proba_array(self, X):
-        logits = self._map_blocks(X, self._component_logits)[0]
+        logits = self._map_blocks(X, self._logits)[0]
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         proba /= proba.sum(axis=1, keepdims=True)
         return proba
 
-    def _fixed_draws(self, net, y):
-        """Encode ``y`` and draw (x, w) with the model's fixed noise."""
-        enc = net.encode(y)
-        eps = self._fixed_noise(self.n_score_samples, net.latent_dim + net.noise_dim)
-        eps = eps.to(device=y.device, dtype=y.dtype)
-        ex, ew = eps.split([net.latent_dim, net.noise_dim], dim=-1)
-        x = _elbo.reparameterize(enc[0], enc[1], ex)
-        w = _elbo.reparameterize(enc[2], enc[3], ew)
-        return enc, x, w, net.prior(w), net.decode(x)
+    def _noise_for(self, net, y):
+        """The model's fixed noise, on ``y``'s device and dtype."""
+        noise = self._fixed_noise(self.n_score_samples, net.latent_dim + net.noise_dim)
+        return noise.to(device=y.device, dtype=y.dtype)
 
     def _elbo_rows(self, Xt):
         """Per-row ELBO of the training tensor ``Xt`` with the fixed noise."""
@@ -790,8 +785,7 @@ class GMVAEClustering(
         with torch.no_grad():
             for idx in iter_batches(Xt.shape[0], self._sampled_block()):
                 y = Xt[idx.to(Xt.device)]
-                enc, x, w, (pm, pv), decoded = self._fixed_draws(net, y)
-                terms = _elbo.elbo_terms(y, enc, x, w, pm, pv, decoded, net.likelihood)
+                terms = net.elbo_terms(y, self._noise_for(net, y))
                 # written into one preallocated array: small per-block arrays
                 # kept alive between the large temporaries fragment the heap
                 out[idx.numpy()] = terms["elbo"].cpu().numpy()
@@ -804,15 +798,10 @@ class GMVAEClustering(
         return max(1, INFERENCE_BATCH // self.n_score_samples)
 
     def _iwae_rows(self, net, y):
-        outs = []
-        for rows in y.split(self._sampled_block()):
-            enc, x, w, (pm, pv), decoded = self._fixed_draws(net, rows)
-            log_joint = _elbo.log_joint_marginal_z(
-                rows, x, w, pm, pv, decoded, net.likelihood
-            )
-            log_q = _elbo.gaussian_log_prob(x, enc[0], enc[1])
-            log_q = log_q + _elbo.gaussian_log_prob(w, enc[2], enc[3])
-            outs.append(_elbo.importance_weighted_bound(log_joint, log_q))
+        outs = [
+            net.log_evidence(rows, self._noise_for(net, rows))
+            for rows in y.split(self._sampled_block())
+        ]
         return torch.cat(outs)
 
     def predict_proba(self, X):
@@ -853,7 +842,7 @@ class GMVAEClustering(
     def _labels(self, X, validated=False):
         # argmax block by block: no (n_samples, n_components) array is kept
         labels = self._map_blocks(
-            X, lambda net, y: self._component_logits(net, y).argmax(-1), validated
+            X, lambda net, y: self._logits(net, y).argmax(-1), validated
         )[0]
         return labels.astype(np.intp, copy=False)
 
@@ -962,24 +951,8 @@ class GMVAEClustering(
         net, device = self._inference_net()
         rng = check_random_state(self.random_state)
         gen = init_seed_state(rng.randint(0, 2**31 - 1))
-        labels = torch.randint(0, net.n_components, (n_samples,), generator=gen)
         with torch.no_grad(), torch_threads(thread_limit()):
-            f64 = torch.float64
-            w = standard_normal((n_samples, net.noise_dim), gen, device, f64)
-            prior_mean, prior_logvar = net.prior(w)
-            pick = labels.to(device)[:, None, None].expand(-1, 1, net.latent_dim)
-            mean = prior_mean.gather(1, pick).squeeze(1)
-            logvar = prior_logvar.gather(1, pick).squeeze(1)
-            x = _elbo.reparameterize(
-                mean, logvar, standard_normal(mean.shape, gen, device, f64)
-            )
-            loc, logvar_y = net.decode(x)
-            if net.likelihood == "bernoulli":
-                u = torch.rand(loc.shape, generator=gen, dtype=f64).to(device)
-                out = (u < torch.sigmoid(loc)).to(f64)
-            else:
-                noise = standard_normal(loc.shape, gen, device, f64)
-                out = _elbo.reparameterize(loc, logvar_y, noise)
+            out, labels = net.generate(n_samples, gen)
         out = out.cpu().numpy()
         if net.likelihood == "gaussian":
             out = out * self._scale + self._shift

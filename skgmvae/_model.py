@@ -1,9 +1,13 @@
 """The torch module of the GMVAE: recognition networks, prior network and
 decoder. The math of the bound lives in :mod:`skgmvae._elbo`."""
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 import torch.nn.functional as F
+
+from . import _elbo
 
 #: Smallest variance any Gaussian of the model may take (data and latents are
 #: on a unit scale, so this is a relative floor).
@@ -27,6 +31,24 @@ def _mlp(sizes, activation):
         layers.append(nn.Linear(n_in, n_out))
         layers.append(activation())
     return nn.Sequential(*layers)
+
+
+class Pass(NamedTuple):
+    """What one forward pass of :class:`GMVAENet` computes for a batch.
+
+    ``enc`` is ``(mean_x, logvar_x, mean_w, logvar_w)`` of q(x|y) and q(w|y),
+    each of shape (B, ·); ``x`` and ``w`` are the reparameterised draws, of
+    shape (S, B, ·); ``prior_mean`` and ``prior_logvar`` (S, B, K, Dx) are
+    the components of p(x | w, z) at ``w``; ``decoded`` is the decoder's
+    ``(mean, logvar)`` or ``(logits, None)`` at ``x``.
+    """
+
+    enc: tuple
+    x: torch.Tensor
+    w: torch.Tensor
+    prior_mean: torch.Tensor
+    prior_logvar: torch.Tensor
+    decoded: tuple
 
 
 class GMVAENet(nn.Module):
@@ -112,6 +134,93 @@ class GMVAENet(nn.Module):
         if self.likelihood == "bernoulli":
             return out, None
         return out, _variance_to_logvar(self.decoder_raw_var)
+
+    def forward(self, y, noise):
+        """The one forward pass: encode ``y``, draw ``(x, w)`` from q by
+        reparameterisation with ``noise``, evaluate the prior at ``w`` and
+        decode ``x``.
+
+        Parameters
+        ----------
+        y : torch.Tensor of shape (B, D)
+        noise : torch.Tensor of shape (S, B, Dx + Dw) or (S, 1, Dx + Dw)
+            Standard normal draws; the first ``latent_dim`` columns make
+            ``x``, the rest ``w``. Noise of shape (S, 1, ·) is shared by
+            every row (deterministic, row-independent inference).
+
+        Returns
+        -------
+        Pass
+        """
+        enc = self.encode(y)
+        noise_x, noise_w = noise.split([self.latent_dim, self.noise_dim], dim=-1)
+        x = _elbo.reparameterize(enc[0], enc[1], noise_x)
+        w = _elbo.reparameterize(enc[2], enc[3], noise_w)
+        prior_mean, prior_logvar = self.prior(w)
+        return Pass(enc, x, w, prior_mean, prior_logvar, self.decode(x))
+
+    def elbo_terms(self, y, noise):
+        """The terms of the bound for the rows ``y`` (see
+        :func:`skgmvae._elbo.elbo_terms`), from one :meth:`forward` pass."""
+        p = self(y, noise)
+        return _elbo.elbo_terms(
+            y, p.enc, p.x, p.w, p.prior_mean, p.prior_logvar, p.decoded, self.likelihood
+        )
+
+    def log_evidence(self, y, noise):
+        """Importance-weighted bound on ``log p(y)`` of each row, with one
+        importance sample per draw of ``noise``; shape (B,)."""
+        p = self(y, noise)
+        log_joint = _elbo.log_joint_marginal_z(
+            y, p.x, p.w, p.prior_mean, p.prior_logvar, p.decoded, self.likelihood
+        )
+        log_q = _elbo.gaussian_log_prob(p.x, p.enc[0], p.enc[1])
+        log_q = log_q + _elbo.gaussian_log_prob(p.w, p.enc[2], p.enc[3])
+        return _elbo.importance_weighted_bound(log_joint, log_q)
+
+    def component_logits(self, y):
+        """The one inference path of cluster assignment.
+
+        Returns the posterior mean of x for the rows ``y``, the log-density
+        of each component's prior there, at the posterior mean of w (what
+        ``predict`` takes the argmax of and ``predict_proba`` the softmax
+        of), and the components' means at that w. Shapes (B, Dx), (B, K)
+        and (B, K, Dx).
+        """
+        mean_x, _, mean_w, _ = self.encode(y)
+        prior_mean, prior_logvar = self.prior(mean_w)
+        logits = _elbo.gaussian_log_prob(mean_x.unsqueeze(-2), prior_mean, prior_logvar)
+        return mean_x, logits, prior_mean
+
+    def generate(self, n_samples, generator):
+        """Draw rows from the generative model.
+
+        ``z`` uniform, ``w ~ N(0, I)``, ``x ~ p(x | w, z)``, ``y ~ p(y | x)``
+        (a Gaussian draw, or a Bernoulli draw in {0, 1}), every draw from
+        ``generator`` on the CPU, in the dtype and on the device of the
+        networks' parameters.
+
+        Returns
+        -------
+        y : torch.Tensor of shape (n_samples, n_features)
+        labels : torch.Tensor of shape (n_samples,)
+            Component each row was drawn from (on the CPU).
+        """
+        param = self.encoder_head.bias
+        device, dtype = param.device, param.dtype
+        labels = torch.randint(0, self.n_components, (n_samples,), generator=generator)
+        w = standard_normal((n_samples, self.noise_dim), generator, device, dtype)
+        prior_mean, prior_logvar = self.prior(w)
+        pick = labels.to(device)[:, None, None].expand(-1, 1, self.latent_dim)
+        mean = prior_mean.gather(1, pick).squeeze(1)
+        logvar = prior_logvar.gather(1, pick).squeeze(1)
+        noise = standard_normal(mean.shape, generator, device, dtype)
+        loc, logvar_y = self.decode(_elbo.reparameterize(mean, logvar, noise))
+        if self.likelihood == "bernoulli":
+            u = torch.rand(loc.shape, generator=generator, dtype=dtype).to(device)
+            return (u < torch.sigmoid(loc)).to(dtype), labels
+        noise = standard_normal(loc.shape, generator, device, dtype)
+        return _elbo.reparameterize(loc, logvar_y, noise), labels
 
     @torch.no_grad()
     def set_prior_components(self, means, variances):

@@ -81,28 +81,12 @@ class TrainingRows:
         return y.to(torch.float32)
 
 
-def sample_latents(net, y, n_samples, generator):
-    """Encode ``y`` and draw ``n_samples`` reparameterised (x, w) pairs."""
-    enc = net.encode(y)
-    mean_x, logvar_x, mean_w, logvar_w = enc
-    batch = y.shape[0]
-    eps = standard_normal(
-        (n_samples, batch, net.latent_dim + net.noise_dim), generator, y.device, y.dtype
-    )
-    eps_x, eps_w = eps.split([net.latent_dim, net.noise_dim], dim=-1)
-    x = _elbo.reparameterize(mean_x, logvar_x, eps_x)
-    w = _elbo.reparameterize(mean_w, logvar_w, eps_w)
-    return enc, x, w
-
-
 def forward_terms(net, y, n_samples, generator):
-    """The ELBO terms of :func:`skgmvae._elbo.elbo_terms` for a batch."""
-    enc, x, w = sample_latents(net, y, n_samples, generator)
-    prior_mean, prior_logvar = net.prior(w)
-    decoded = net.decode(x)
-    return _elbo.elbo_terms(
-        y, enc, x, w, prior_mean, prior_logvar, decoded, net.likelihood
-    )
+    """The ELBO terms of :meth:`GMVAENet.elbo_terms` for a batch, with
+    ``n_samples`` draws of (x, w) per row from ``generator``."""
+    shape = (n_samples, y.shape[0], net.latent_dim + net.noise_dim)
+    noise = standard_normal(shape, generator, y.device, y.dtype)
+    return net.elbo_terms(y, noise)
 
 
 def format_seconds(seconds):
@@ -357,17 +341,6 @@ def init_from_autoencoder(net, X, batch_size, seed, init="consensus"):
     )
 
 
-def component_logits(net, y):
-    """Posterior mean of x for the rows ``y``, the log-density of each
-    component's prior, at the posterior mean of w, there (what ``predict``
-    takes the argmax of), and the components' means at that w. Shapes
-    (n, latent_dim), (n, n_components) and (n, n_components, latent_dim)."""
-    mean_x, _, mean_w, _ = net.encode(y)
-    prior_mean, prior_logvar = net.prior(mean_w)
-    logits = _elbo.gaussian_log_prob(mean_x.unsqueeze(-2), prior_mean, prior_logvar)
-    return mean_x, logits, prior_mean
-
-
 @torch.no_grad()
 def posterior_components(net, X, batch_size):
     """Posterior mean of x, most probable component, and that component's
@@ -380,7 +353,7 @@ def posterior_components(net, X, batch_size):
     labels = torch.empty(X.shape[0], dtype=torch.long, device=X.device)
     for idx in iter_batches(X.shape[0], batch_size):
         idx = idx.to(X.device)
-        means[idx], logits, prior_mean = component_logits(net, X[idx])
+        means[idx], logits, prior_mean = net.component_logits(X[idx])
         labels[idx] = logits.argmax(-1)
         anchors[idx] = prior_mean[torch.arange(len(idx), device=X.device), labels[idx]]
     return means, labels, anchors
