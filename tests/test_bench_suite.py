@@ -1,0 +1,47 @@
+"""benchmarks/bench_suite.py runs end to end in its quick form and resumes."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def quick_suite(tmp_path_factory, run_benchmark):
+    out = tmp_path_factory.mktemp("suite")
+    args = ["--quick", "--seeds", "1", "--datasets", "iris", "circles"]
+    args += ["--models", "GMVAE", "KMeans", "GMM-full", "--out-dir", out]
+    run_benchmark("bench_suite.py", *args)
+    return out, args
+
+
+def test_every_fit_is_saved_and_tabled(quick_suite):
+    out, _ = quick_suite
+    cells = json.loads((out / "suite_quick.json").read_text())["cells"]
+    expected = {
+        f"{data}/{model}/{seed}"
+        for data in ("iris", "circles")
+        for model in ("GMVAE", "KMeans", "GMM-full")
+        for seed in (0,)
+    }
+    assert set(cells) == expected
+    for cell in cells.values():
+        assert 0.0 < cell["accuracy"] <= 1.0 and cell["fit_seconds"] > 0
+    # KMeans cannot cut two concentric circles: about half the rows right
+    assert cells["circles/KMeans/0"]["accuracy"] < 0.7
+    table = (out / "suite_quick.md").read_text()
+    assert "| iris | " in table and "| circles | " in table
+    assert "n=1" in table
+
+
+def test_a_rerun_fits_nothing_again(quick_suite, run_benchmark, monkeypatch):
+    import sklearn.cluster
+
+    out, args = quick_suite
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a saved fit was run again")
+
+    monkeypatch.setattr(sklearn.cluster.KMeans, "fit", refuse)
+    before = (out / "suite_quick.json").read_text()
+    run_benchmark("bench_suite.py", *args)
+    assert (out / "suite_quick.json").read_text() == before
