@@ -214,6 +214,8 @@ class GrowComponents(Callback):
         if not trainer.interrupted or net.n_components == self.n_components:
             return
         state = trainer.state
+        if state is not None:
+            self.on_elbo_begin(trainer)
         if state is not None and state.split_at is not None:
             self.split(trainer)
             state.optimizer = None
@@ -227,14 +229,16 @@ class EarlyStopping(Callback):
     ``patience`` epochs, counting only epochs at full KL weight and after
     the split; ``patience=None`` never stops. The best ELBO and the count of
     epochs without progress live in the run's state, so a continuation
-    carries them on; a split starts them again."""
+    carries them on; the split halfway starts them again (the one made on
+    the way out of an interrupted run leaves them)."""
 
     def __init__(self, tol, patience):
         self.tol = tol
         self.patience = patience
 
     def on_split(self, trainer, before, after):
-        trainer.state.best, trainer.state.stall = -math.inf, 0
+        if not trainer.interrupted:
+            trainer.state.best, trainer.state.stall = -math.inf, 0
 
     def on_epoch_end(self, trainer, record):
         state = trainer.state

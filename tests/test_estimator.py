@@ -291,12 +291,13 @@ def test_pickle_holds_only_cpu_tensors_and_loads_without_gpu(fitted, monkeypatch
     )
 
 
-def test_unpickling_other_format_version_is_a_clear_error(fitted):
+@pytest.mark.parametrize("version", [1, 999])
+def test_unpickling_other_format_version_is_a_clear_error(fitted, version):
     model, _, _ = fitted
     state = model.__getstate__()
-    state["_pickle_format"] = 999
+    state["_pickle_format"] = version
     fresh = GMVAEClustering.__new__(GMVAEClustering)
-    with pytest.raises(ValueError, match="pickle format 999.*Refit"):
+    with pytest.raises(ValueError, match=f"pickle format {version}.*Refit"):
         fresh.__setstate__(state)
 
 
@@ -886,6 +887,57 @@ def test_grow_from_interrupted_in_pretraining():
         model.fit(X)
     # the prior network is back as built: six distinct components
     np.testing.assert_array_equal(model.predict_proba(X), built.predict_proba(X))
+
+
+class StopAt(Callback):
+    """Ends training after ELBO epoch ``n`` of each run; counts the hooks."""
+
+    def __init__(self, n):
+        self.n = n
+        self.calls = {}
+
+    def _count(self, hook):
+        self.calls[hook] = self.calls.get(hook, 0) + 1
+
+    def on_train_begin(self, trainer):
+        self._count("train_begin")
+
+    def on_pretrain_epoch_end(self, trainer, record):
+        self._count("pretrain_epoch_end")
+
+    def on_epoch_end(self, trainer, record):
+        self._count("epoch_end")
+        assert record is trainer.history[-1]
+        if record["epoch"] == self.n:
+            trainer.converged = True
+
+    def on_train_end(self, trainer):
+        self._count("train_end")
+
+
+def test_callbacks_see_every_run_and_can_stop_training():
+    X, _ = _blobs()
+    stop = StopAt(2)
+    model = _model(max_iter=10, n_init=2, n_iter_no_change=None, callbacks=[stop])
+    model.fit(X)
+    assert model.n_iter_ == 2 and model.converged_
+    assert stop.calls == {
+        "train_begin": 2,
+        "pretrain_epoch_end": 2 * FAST["pretrain_epochs"],
+        "epoch_end": 4,
+        "train_end": 2,
+    }
+    assert model.get_params()["callbacks"] == [stop]
+    # what the built-in callbacks give is unchanged by a callback that watches
+    plain = _model(max_iter=3).fit(X)
+    watched = _model(max_iter=3, callbacks=[Callback()]).fit(X)
+    np.testing.assert_array_equal(watched.predict_proba(X), plain.predict_proba(X))
+
+
+@pytest.mark.parametrize("bad", [Callback(), [print], "on_epoch_end"])
+def test_callbacks_must_be_a_list_of_callbacks(bad):
+    with pytest.raises((TypeError, ValueError), match="callbacks"):
+        _model(callbacks=bad).fit(_blobs()[0])
 
 
 @pytest.mark.parametrize("bad", [0, -2, 2.5, "10", True])
