@@ -48,6 +48,17 @@ class Callback:
     :meth:`on_train_end`, also after Ctrl-C. :meth:`on_split` and
     :meth:`on_rollback` report events. A callback instance passed to the
     estimator sees every run of a fit (each of ``n_init``) in turn.
+
+    Examples
+    --------
+    >>> from skgmvae import Callback, GMVAEClustering
+    >>> class StepSizes(Callback):
+    ...     def __init__(self):
+    ...         self.rates = []
+    ...     def on_epoch_begin(self, trainer, epoch):
+    ...         self.rates.append(trainer.optimizer.param_groups[0]["lr"])
+    >>> steps = StepSizes()
+    >>> model = GMVAEClustering(n_components=3, max_iter=4, callbacks=[steps])
     """
 
     def on_train_begin(self, trainer):

@@ -687,6 +687,7 @@ class GMVAEClustering(
         return (self._train_seed, self._net.to(device), self._train_state)
 
     def _check_n_components(self, n_samples):
+        """Refuse more clusters than rows for a fit from scratch."""
         if self.n_components > n_samples:
             raise ValueError(
                 f"n_components={self.n_components} must be <= n_samples="
