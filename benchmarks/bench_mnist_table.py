@@ -52,7 +52,12 @@ METRICS = ("accuracy", "purity", "nmi", "ari", "fit_seconds")
 #: Parameters added after fits were saved, with the value every earlier fit
 #: ran with: a fit's record leaves them out while they keep that value, so
 #: the saved fits stay current.
-ADDED_PARAMS = {"learning_rate_decay": 0.0, "grow_from": None, "init_params": "consensus"}
+ADDED_PARAMS = {
+    "learning_rate_decay": 0.0,
+    "grow_from": None,
+    "init_params": "consensus",
+    "callbacks": None,
+}
 #: How ``grow_from`` splits the mixture (``_init.split_components``), recorded
 #: with the fits that split: change it with the split, so that fits of an
 #: earlier split show as stale.

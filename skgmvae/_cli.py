@@ -550,7 +550,7 @@ def _fit_model(model, X, live, report, verbose):
             if verbose and report is not sys.stdout
             else contextlib.nullcontext()
         )
-        with live_status(report, "  ", live), redirect:
+        with live_status(model, report, "  ", live), redirect:
             model.fit(X)
     return caught
 
@@ -607,7 +607,7 @@ def run_fit(args):
         random_state=args.random_state,
         likelihood=args.likelihood,
         device=args.device,
-        verbose=1 if live else args.verbose,
+        verbose=args.verbose,
     )
     print(
         f"Read {data}: {n_rows} rows x {n_features} features"

@@ -2,12 +2,14 @@
 data, scored against the true classes."""
 
 import contextlib
-import io
 import shutil
 import sys
 import time
 
 import numpy as np
+
+from ._callbacks import Callback
+from ._train import format_seconds
 
 #: Columns of the per-seed results, after the fit seconds are appended.
 MEASURES = ("accuracy", "NMI", "ARI")
@@ -25,14 +27,9 @@ def _scores(y, labels):
     )
 
 
-class StatusLine(io.TextIOBase):
-    """A text stream that shows the last line written to it in place, on
-    one terminal line of ``out`` (carriage return, no newline).
-
-    Meant for ``contextlib.redirect_stdout`` around a fit with
-    ``verbose=1``: each progress line replaces the previous one. An epoch
-    line is shortened to its counter, its ELBO and its timing so that it
-    fits the terminal's width.
+class StatusLine:
+    """One terminal line of ``out`` that shows a text in place (carriage
+    return, no newline), each text replacing the previous one.
 
     Parameters
     ----------
@@ -43,40 +40,14 @@ class StatusLine(io.TextIOBase):
     """
 
     def __init__(self, out, prefix=""):
-        super().__init__()
         self.out = out
         self.prefix = prefix
         self.width = max(20, shutil.get_terminal_size((80, 20)).columns - 1)
-        self._pending = ""
         self._shown = False
-
-    def writable(self):
-        return True
-
-    def write(self, text):
-        self._pending += text
-        *lines, self._pending = self._pending.split("\n")
-        for line in lines:
-            if line.strip():
-                self.show(line)
-        return len(text)
-
-    @staticmethod
-    def shorten(line):
-        """``epoch 3/100 | ELBO -41.2 | ~9.0s left`` from a full epoch line
-        of the training progress; other lines unchanged."""
-        parts = line.split(" | ")
-        if len(parts) < 3 or not line.startswith("["):
-            return line
-        counter = parts[0].split("] ", 1)[-1]
-        if line.startswith("[pretrain]"):
-            counter = "pretraining " + counter
-        left = parts[-1].split(", ")[-1]
-        return " | ".join((counter, parts[1].split(" = ")[0], left))
 
     def show(self, line):
         """Replace the terminal line with ``line``."""
-        text = (self.prefix + self.shorten(line))[: self.width]
+        text = (self.prefix + line)[: self.width]
         self.out.write("\r" + text.ljust(self.width))
         self.out.flush()
         self._shown = True
@@ -89,6 +60,48 @@ class StatusLine(io.TextIOBase):
             self._shown = False
 
 
+class LiveStatus(Callback):
+    """Shows the epoch that training has reached on a :class:`StatusLine`:
+    ``epoch 3/100 | ELBO -41.2 | ~9.0s left`` from each ELBO epoch's history
+    record, ``pretraining epoch 2/4 | reconstruction -1.2 | ~1.0s left``
+    from each pretraining epoch's.
+
+    Parameters
+    ----------
+    status : StatusLine
+        Where the status goes.
+    """
+
+    def __init__(self, status):
+        self.status = status
+        self.first = self.last = 0
+        self.seconds = 0.0
+
+    def _begin(self, first, last):
+        self.first, self.last, self.seconds = first, last, 0.0
+
+    def _show(self, label, record, measure):
+        epoch = record["epoch"]
+        self.seconds += record["time"]
+        left = self.seconds / max(epoch - self.first + 1, 1) * (self.last - epoch)
+        self.status.show(
+            f"{label}epoch {epoch:>{len(str(self.last))}d}/{self.last} | "
+            f"{measure} {record[measure.lower()]:.4g} | ~{format_seconds(left)} left"
+        )
+
+    def on_pretrain_begin(self, trainer):
+        self._begin(1, trainer.params.pretrain_epochs)
+
+    def on_pretrain_epoch_end(self, trainer, record):
+        self._show("pretraining ", record, "reconstruction")
+
+    def on_elbo_begin(self, trainer):
+        self._begin(trainer.first_epoch + 1, trainer.last_epoch)
+
+    def on_epoch_end(self, trainer, record):
+        self._show("", record, "ELBO")
+
+
 def is_terminal(stream):
     """Whether ``stream`` is an interactive terminal."""
     try:
@@ -98,17 +111,21 @@ def is_terminal(stream):
 
 
 @contextlib.contextmanager
-def live_status(out, prefix, enabled):
-    """Run the block with stdout shown in place on ``out``'s current line
-    when ``enabled``, else unchanged. Yields whether the status is live."""
+def live_status(model, out, prefix, enabled):
+    """Run the block with the training progress of ``model`` (a
+    :class:`GMVAEClustering`) shown in place on ``out``'s current line when
+    ``enabled``, through a :class:`LiveStatus` callback added for the block.
+    Yields whether the status is live."""
     if not enabled:
         yield False
         return
     status = StatusLine(out, prefix)
+    callbacks = model.callbacks
+    model.set_params(callbacks=list(callbacks or []) + [LiveStatus(status)])
     try:
-        with contextlib.redirect_stdout(status):
-            yield True
+        yield True
     finally:
+        model.set_params(callbacks=callbacks)
         status.clear()
 
 
@@ -131,7 +148,8 @@ def compare_models(X, y, n_clusters, seeds=3, *, params=None, verbose=0, out=Non
         Extra keyword arguments of :class:`GMVAEClustering`.
     verbose : int, default=0
         GMVAE progress output (see :class:`GMVAEClustering`). With 0 and a
-        terminal as ``out``, the current epoch is shown in place instead.
+        terminal as ``out``, the current epoch is shown in place instead (see
+        :class:`LiveStatus`).
     out : file-like, default=None
         Where to print; ``sys.stdout`` when None.
 
@@ -153,10 +171,7 @@ def compare_models(X, y, n_clusters, seeds=3, *, params=None, verbose=0, out=Non
     live = verbose == 0 and is_terminal(out)
     makers = {
         "GMVAEClustering": lambda s: GMVAEClustering(
-            n_clusters,
-            random_state=s,
-            verbose=1 if live else verbose,
-            **(params or {}),
+            n_clusters, random_state=s, verbose=verbose, **(params or {})
         ),
         "KMeans": lambda s: KMeans(n_clusters, n_init=10, random_state=s),
         "GaussianMixture": lambda s: GaussianMixture(
@@ -171,9 +186,11 @@ def compare_models(X, y, n_clusters, seeds=3, *, params=None, verbose=0, out=Non
             done += 1
             prefix = f"  [{done}/{n_fits}] {name:<16} seed {seed}: "
             tic = time.perf_counter()
-            with warnings.catch_warnings(), live_status(out, prefix, live):
+            model = make(seed)
+            shown = live and isinstance(model, GMVAEClustering)
+            with warnings.catch_warnings(), live_status(model, out, prefix, shown):
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                labels = make(seed).fit_predict(X)
+                labels = model.fit_predict(X)
             rows.append(_scores(y, labels) + (time.perf_counter() - tic,))
             print(
                 f"{prefix}accuracy {rows[-1][0]:.3f}  ({rows[-1][3]:.2f}s)",

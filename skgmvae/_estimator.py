@@ -1,6 +1,7 @@
 """GMVAEClustering: the scikit-learn surface of the Gaussian Mixture VAE."""
 
 import copy
+import dataclasses
 import time
 import warnings
 from numbers import Integral, Real
@@ -21,11 +22,12 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._init import INIT_METHODS
 from ._model import build_net, init_seed_state, standard_normal
-from ._train import TrainingRows, fit_one, iter_batches
+from ._callbacks import Callback, default_callbacks
+from ._train import FitParams, Trainer, TrainingRows, iter_batches
 from ._utils import resolve_device, thread_limit, torch_threads
 
 #: Version of the pickled state; bumped when the stored layout changes.
-PICKLE_FORMAT = 1
+PICKLE_FORMAT = 2
 
 #: Gradient steps that pretrain_epochs="auto" aims for, and its epoch bounds.
 AUTO_PRETRAIN_STEPS = 20_000
@@ -151,7 +153,13 @@ def _column_mean_std(X):
 
 
 def _to_cpu(obj):
-    """Deep copy of nested dicts/lists with every tensor moved to the CPU."""
+    """Deep copy of nested dicts/lists/dataclasses with every tensor moved to
+    the CPU."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        fields = dataclasses.fields(obj)
+        return dataclasses.replace(
+            obj, **{f.name: _to_cpu(getattr(obj, f.name)) for f in fields}
+        )
     if isinstance(obj, torch.Tensor):
         return obj.detach().cpu().clone()
     if isinstance(obj, dict):
@@ -319,6 +327,18 @@ class GMVAEClustering(
         ``random_state`` are those of the first fit. Otherwise ``fit`` starts
         from scratch.
 
+    callbacks : list of Callback or None, default=None
+        Objects notified around each epoch of training, after the built-in
+        ones (KL warm-up, step-size schedule, rollback, ``grow_from`` split,
+        early stopping, history, progress output): instances of subclasses of
+        :class:`skgmvae.Callback` that override the hooks they need
+        (``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end``,
+        ``on_train_end`` and others, see :class:`skgmvae.Callback`). Each hook
+        gets the running trainer, whose ``net``, ``optimizer``, ``state``,
+        ``history`` and ``kl_weight`` it may read or change; setting
+        ``trainer.converged = True`` in ``on_epoch_end`` stops training after
+        that epoch. The same instances see every run of ``n_init``.
+
     Attributes
     ----------
     labels_ : ndarray of shape (n_samples,)
@@ -395,6 +415,7 @@ class GMVAEClustering(
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "callbacks": [list, None],
     }
 
     def __init__(
@@ -424,6 +445,7 @@ class GMVAEClustering(
         random_state=None,
         verbose=0,
         warm_start=False,
+        callbacks=None,
     ):
         self.n_components = n_components
         self.latent_dim = latent_dim
@@ -449,6 +471,7 @@ class GMVAEClustering(
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.callbacks = callbacks
 
     # ------------------------------------------------------------------
     # validation
@@ -533,7 +556,15 @@ class GMVAEClustering(
         self : GMVAEClustering
             The fitted estimator.
         """
-        return self._fit(X, partial=False)
+        warm = bool(self.warm_start) and self._is_trained()
+        return self._train(
+            X,
+            warm,
+            n_init=self.n_init,
+            max_iter=int(self.max_iter),
+            learning_rate_decay=float(self.learning_rate_decay),
+            n_iter_no_change=self.n_iter_no_change,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -562,111 +593,44 @@ class GMVAEClustering(
         self : GMVAEClustering
             The updated estimator.
         """
-        return self._fit(X, partial=True)
+        return self._train(
+            X,
+            self._is_trained(),
+            n_init=1,
+            max_iter=1,
+            learning_rate_decay=0.0,
+            n_iter_no_change=None,
+        )
 
-    def _fit(self, X, partial):
-        hidden = _layer_sizes(self.hidden_layer_sizes)
-        warm = (partial or bool(self.warm_start)) and hasattr(self, "_train_state")
+    def _is_trained(self):
+        """Whether there is a run to continue."""
+        return hasattr(self, "_train_state")
+
+    def _train(self, X, warm, n_init, **schedule):
+        """Initialise (unless ``warm``) and run the ELBO epochs that
+        ``schedule`` (``max_iter``, ``learning_rate_decay``,
+        ``n_iter_no_change``) asks for; shared by fit and partial_fit."""
         X = self._validate_X(X, reset=not warm, min_samples=1 if warm else 2)
-        n_samples = X.shape[0]
-        if not warm and self.n_components > n_samples:
-            raise ValueError(
-                f"n_components={self.n_components} must be <= n_samples="
-                f"{n_samples}: every cluster needs at least one row. Use "
-                f"n_components={n_samples} or fewer, or more data."
-            )
+        if not warm:
+            self._check_n_components(X.shape[0])
         device = resolve_device(self.device, strict=True)
-        params = dict(
-            max_iter=1 if partial else int(self.max_iter),
-            pretrain_epochs=self._pretrain_epochs(n_samples),
-            batch_size=int(self.batch_size),
-            learning_rate=float(self.learning_rate),
-            learning_rate_decay=0.0 if partial else float(self.learning_rate_decay),
-            n_mc_samples=int(self.n_mc_samples),
-            kl_warmup=int(self.kl_warmup),
-            min_information=float(self.min_information),
-            tol=float(self.tol),
-            n_iter_no_change=None if partial else self.n_iter_no_change,
-            grow_from=None if self.grow_from is None else int(self.grow_from),
-            init_params=self.init_params,
-        )
-        config = dict(
-            n_features=X.shape[1],
-            n_components=int(self.n_components),
-            latent_dim=int(self.latent_dim),
-            noise_dim=int(self.noise_dim),
-            hidden_layer_sizes=hidden,
-            prior_hidden=int(self.prior_hidden),
-            likelihood=self.likelihood,
-        )
+        params = self._fit_params(X.shape[0], **schedule)
+        config = self._config(X)
         if warm:
-            if config != self._net_config:
-                raise ValueError(
-                    f"warm_start=True and partial_fit continue the fitted networks, built with "
-                    f"{self._net_config}; the parameters now ask for {config}. Set "
-                    "them back, or set warm_start=False to fit from scratch."
-                )
-            runs = [(self._train_seed, self._net.to(device), self._train_state)]
+            runs = [self._continued_run(config, device)]
         else:
-            self._set_scaling(X)
-            self._net_config = config
-            rng = check_random_state(self.random_state)
-            seeds = rng.randint(0, 2**31 - 1, size=1 if partial else self.n_init)
-            self._eval_seed = int(rng.randint(0, 2**31 - 1))
-            runs = [(seed, None, None) for seed in seeds]
-
-        best = None
+            runs = self._initialise(X, config, n_init)
         tic = time.perf_counter()
         with torch_threads(thread_limit()):
             Xt = self._training_rows(X, device)
-            for i, (seed, net, state) in enumerate(runs):
-                if self.verbose and len(runs) > 1:
-                    print(f"Initialization {i + 1}/{len(runs)}", flush=True)
-                if net is None:
-                    net = build_net(self._net_config, seed).to(device)
-                history, n_iter, converged, interrupted, state = fit_one(
-                    net, Xt, params, seed, verbose=self.verbose, state=state
-                )
-                self._net = net
-                bound = float(np.mean(self._elbo_rows(Xt)))
-                if self.verbose and len(runs) > 1:
-                    print(f"Initialization {i + 1}/{len(runs)}: bound {bound:.4g}")
-                if best is None or bound > best[0] or not np.isfinite(best[0]):
-                    best = (bound, net, history, n_iter, converged, state, seed)
-                if interrupted:
-                    warnings.warn(
-                        f"Training was interrupted (initialization {i + 1} of "
-                        f"{len(runs)}, epoch {len(history)}); the model keeps the "
-                        "parameters reached so far (the best of the finished "
-                        "initializations) and can be used as is.",
-                        UserWarning,
-                    )
-                    break
+            best, interrupted = self._run_all(runs, Xt, params, device)
             del Xt
-            bound, self._net, history, n_iter, conv, state, seed = best
-            self.lower_bound_ = bound
-            self._train_state, self._train_seed = state, seed
-            if warm:
-                self.history_ = self.history_ + history
-                self.n_iter_ += n_iter
-            else:
-                self.history_, self.n_iter_ = history, n_iter
-            self.converged_ = bool(conv)
+            self._keep(best, warm)
             self.labels_ = self._labels(X, validated=True)
-        if self.verbose:
-            kept = ""
-            if len(runs) > 1:
-                kept = f"kept initialization {[r[0] for r in runs].index(seed) + 1}, "
-            status = "converged" if self.converged_ else "not converged"
-            print(
-                f"GMVAEClustering: {kept}lower_bound_ {self.lower_bound_:.4g} after "
-                f"{self.n_iter_} epochs ({status}), {time.perf_counter() - tic:.1f}s",
-                flush=True,
-            )
+        self._report(best, runs, time.perf_counter() - tic)
         if (
-            not partial
-            and not self.converged_
-            and self.n_iter_no_change is not None
+            not self.converged_
+            and params.n_iter_no_change is not None
             and not interrupted
         ):
             warnings.warn(
@@ -676,6 +640,129 @@ class GMVAEClustering(
                 ConvergenceWarning,
             )
         return self
+
+    def _fit_params(self, n_samples, max_iter, learning_rate_decay, n_iter_no_change):
+        return FitParams(
+            max_iter=max_iter,
+            pretrain_epochs=self._pretrain_epochs(n_samples),
+            batch_size=int(self.batch_size),
+            learning_rate=float(self.learning_rate),
+            learning_rate_decay=learning_rate_decay,
+            n_mc_samples=int(self.n_mc_samples),
+            kl_warmup=int(self.kl_warmup),
+            min_information=float(self.min_information),
+            tol=float(self.tol),
+            n_iter_no_change=n_iter_no_change,
+            grow_from=None if self.grow_from is None else int(self.grow_from),
+            init_params=self.init_params,
+        )
+
+    def _config(self, X):
+        """The architecture of the networks that the parameters ask for."""
+        return dict(
+            n_features=X.shape[1],
+            n_components=int(self.n_components),
+            latent_dim=int(self.latent_dim),
+            noise_dim=int(self.noise_dim),
+            hidden_layer_sizes=_layer_sizes(self.hidden_layer_sizes),
+            prior_hidden=int(self.prior_hidden),
+            likelihood=self.likelihood,
+        )
+
+    def _continued_run(self, config, device):
+        """The kept run, to continue: ``(seed, net, state)``."""
+        if config != self._net_config:
+            raise ValueError(
+                f"warm_start=True and partial_fit continue the fitted networks, built with "
+                f"{self._net_config}; the parameters now ask for {config}. Set "
+                "them back, or set warm_start=False to fit from scratch."
+            )
+        return (self._train_seed, self._net.to(device), self._train_state)
+
+    def _check_n_components(self, n_samples):
+        """Refuse more clusters than rows for a fit from scratch."""
+        if self.n_components > n_samples:
+            raise ValueError(
+                f"n_components={self.n_components} must be <= n_samples="
+                f"{n_samples}: every cluster needs at least one row. Use "
+                f"n_components={n_samples} or fewer, or more data."
+            )
+
+    def _initialise(self, X, config, n_init):
+        """Scaling, architecture and seeds of a fit from scratch: ``n_init``
+        fresh runs ``(seed, None, None)``."""
+        self._set_scaling(X)
+        self._net_config = config
+        rng = check_random_state(self.random_state)
+        seeds = rng.randint(0, 2**31 - 1, size=n_init)
+        self._eval_seed = int(rng.randint(0, 2**31 - 1))
+        return [(seed, None, None) for seed in seeds]
+
+    def _callbacks(self, params):
+        """The callbacks of one run: the built-in ones, then the user's."""
+        user = list(self.callbacks or [])
+        for callback in user:
+            if not isinstance(callback, Callback):
+                raise TypeError(
+                    "callbacks must be a list of skgmvae.Callback instances; got "
+                    f"{callback!r}."
+                )
+        return default_callbacks(params, self.verbose) + user
+
+    def _run_all(self, runs, Xt, params, device):
+        """Train every run in turn; returns the :class:`FitResult` with the
+        best bound and whether Ctrl-C ended the loop (after the run it cut
+        short)."""
+        best = None
+        for i, (seed, net, state) in enumerate(runs):
+            if self.verbose and len(runs) > 1:
+                print(f"Initialization {i + 1}/{len(runs)}", flush=True)
+            if net is None:
+                net = build_net(self._net_config, seed).to(device)
+            trainer = Trainer(net, Xt, params, seed, self._callbacks(params), state)
+            result = trainer.fit()
+            self._net = net
+            result.bound = float(np.mean(self._elbo_rows(Xt)))
+            if self.verbose and len(runs) > 1:
+                print(f"Initialization {i + 1}/{len(runs)}: bound {result.bound:.4g}")
+            if best is None or result.bound > best.bound or not np.isfinite(best.bound):
+                best = result
+            if result.interrupted:
+                warnings.warn(
+                    f"Training was interrupted (initialization {i + 1} of "
+                    f"{len(runs)}, epoch {len(result.history)}); the model keeps the "
+                    "parameters reached so far (the best of the finished "
+                    "initializations) and can be used as is.",
+                    UserWarning,
+                )
+                break
+        return best, result.interrupted
+
+    def _keep(self, best, warm):
+        """Keep the run ``best``: its networks, state and results."""
+        self._net = best.net
+        self.lower_bound_ = best.bound
+        self._train_state, self._train_seed = best.state, best.seed
+        if warm:
+            self.history_ = self.history_ + best.history
+            self.n_iter_ += best.n_iter
+        else:
+            self.history_, self.n_iter_ = best.history, best.n_iter
+        self.converged_ = bool(best.converged)
+
+    def _report(self, best, runs, seconds):
+        """The last progress line of a fit, at ``verbose >= 1``."""
+        if not self.verbose:
+            return
+        kept = ""
+        if len(runs) > 1:
+            kept = f"kept initialization {[r[0] for r in runs].index(best.seed) + 1}, "
+        status = "converged" if self.converged_ else "not converged"
+        print(
+            f"GMVAEClustering: {kept}lower_bound_ {self.lower_bound_:.4g} after "
+            f"{self.n_iter_} epochs ({status}), {seconds:.1f}s",
+            flush=True,
+        )
 
     def _pretrain_epochs(self, n_samples):
         if self.pretrain_epochs != "auto":

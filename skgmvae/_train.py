@@ -1,19 +1,21 @@
 """The optimisation loop: minibatches, autoencoder pretraining, mixture
-initialisation, KL warm-up, the minimum information constraint, early stopping,
-history and progress output."""
+initialisation and the epochs of the ELBO phase. What happens around each
+epoch (KL warm-up, step size, rollback, the ``grow_from`` split, early
+stopping, history, progress output) is in :mod:`skgmvae._callbacks`."""
 
 import copy
 import math
-import sys
 import time
 import warnings
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import numpy as np
 import torch
 
 from . import _elbo
 from ._init import initial_components, split_components
-from ._model import standard_normal
+from ._model import init_seed_state, standard_normal
 
 TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
 
@@ -102,108 +104,6 @@ def format_seconds(seconds):
     return f"{hours}h{minutes:02d}m"
 
 
-class _Progress:
-    """Progress output of one training run.
-
-    ``verbose=0`` prints nothing. ``verbose=1`` prints one line per ELBO
-    epoch (epoch, ELBO and its four terms, elapsed time, time left at most)
-    and one line summing up pretraining, with an interim line at most every
-    ``PRETRAIN_EVERY`` seconds while a long pretraining runs. ``verbose>=2``
-    also prints every pretraining epoch.
-    """
-
-    #: Seconds between interim pretraining lines at verbose=1.
-    PRETRAIN_EVERY = 10.0
-
-    def __init__(self, verbose, stream=None):
-        self.verbose = verbose
-        self.stream = stream
-        self.start = time.perf_counter()
-        self.phase_start = self.last_line = self.start
-        self.first = self.last = 0
-
-    def _print(self, text):
-        # sys.stdout is looked up at print time, so redirections apply
-        print(text, file=self.stream or sys.stdout, flush=True)
-        self.last_line = time.perf_counter()
-
-    def begin(self, first, last):
-        """A phase running epochs ``first`` to ``last`` (at most) begins."""
-        self.phase_start = time.perf_counter()
-        self.first, self.last = first, last
-
-    def _timing(self, epoch):
-        now = time.perf_counter()
-        per_epoch = (now - self.phase_start) / max(epoch - self.first + 1, 1)
-        left = per_epoch * max(self.last - epoch, 0)
-        return (
-            f"{format_seconds(now - self.start)} elapsed, ~{format_seconds(left)} left"
-        )
-
-    def _counter(self, epoch):
-        return f"epoch {epoch:>{len(str(self.last))}d}/{self.last}"
-
-    def epoch(self, phase, epoch, record):
-        """Report a finished epoch (``record`` as stored in the history)."""
-        if not self.verbose:
-            return
-        if phase == "pretrain":
-            due = time.perf_counter() - self.last_line >= self.PRETRAIN_EVERY
-            if self.verbose >= 2 or (due and epoch < self.last):
-                self._print(
-                    f"[pretrain] {self._counter(epoch)} | reconstruction "
-                    f"{record['reconstruction']:.4g} | {self._timing(epoch)}"
-                )
-            return
-        warmup = ""
-        if record["kl_weight"] < 1.0:
-            warmup = f" | KL weight {record['kl_weight']:.2f}"
-        self._print(
-            f"[elbo] {self._counter(epoch)} | ELBO {record['elbo']:.4g}"
-            f" = recon {record['reconstruction']:.4g}"
-            f" - cond {record['conditional_prior']:.4g}"
-            f" - w {record['w_prior']:.4g} - z {record['z_prior']:.4g}"
-            f"{warmup} | {self._timing(epoch)}"
-        )
-
-    def pretrain_done(self, records):
-        """One line summing up the pretraining epochs ``records``."""
-        if not self.verbose or not records:
-            return
-        seconds = time.perf_counter() - self.phase_start
-        self._print(
-            f"[pretrain] {len(records)} autoencoder epochs in "
-            f"{format_seconds(seconds)}, reconstruction "
-            f"{records[0]['reconstruction']:.4g} -> "
-            f"{records[-1]['reconstruction']:.4g}; mixture initialised on the "
-            "embedding"
-        )
-
-    def rollback(self, record):
-        """Report an epoch undone because the loss became non-finite."""
-        if self.verbose:
-            self._print(
-                f"[elbo] epoch {record['epoch']}: the loss became non-finite; "
-                "epoch undone, retrying with learning_rate "
-                f"{record['learning_rate']:.3g}"
-            )
-
-    def grown(self, epoch, n_components):
-        """Report that the mixture was split after ``epoch``."""
-        if self.verbose:
-            self._print(
-                f"[elbo] after epoch {epoch}: components split to {n_components}"
-            )
-
-    def converged(self, epoch, patience):
-        """Report that early stopping ended the run at ``epoch``."""
-        if self.verbose:
-            self._print(
-                f"[elbo] converged at epoch {epoch}: no ELBO gain above tol in "
-                f"the last {patience} epochs"
-            )
-
-
 def make_optimizer(net, learning_rate):
     """Adam over the network's parameters, fused into one kernel where the
     installed torch supports it on the parameters' device."""
@@ -267,11 +167,6 @@ def elbo_epoch(
     return {key: value / X.shape[0] for key, value in sums.items()}
 
 
-#: Times an epoch that diverged is retried from the last good state, each
-#: time with a step size ten times smaller, before fit gives up.
-MAX_DIVERGENCE_RETRIES = 3
-
-
 def decayed_learning_rate(base, step, n_steps, decay):
     """Step size of ELBO epoch ``step`` (1 to ``n_steps``) of one call to fit.
 
@@ -286,14 +181,16 @@ def decayed_learning_rate(base, step, n_steps, decay):
     return base * (n_steps - step + 1) / (n_decay + 1)
 
 
-def _snapshot(net, optimizer):
+def take_snapshot(net, optimizer):
+    """Copies of the network's and the optimiser's state, for
+    :func:`restore_snapshot`."""
     return (
         {k: v.detach().clone() for k, v in net.state_dict().items()},
         copy.deepcopy(optimizer.state_dict()),
     )
 
 
-def _restore(net, optimizer, snapshot):
+def restore_snapshot(net, optimizer, snapshot):
     """Back to ``snapshot``; the ELBO loop sets the step size of the next epoch."""
     net.load_state_dict(snapshot[0])
     optimizer.load_state_dict(snapshot[1])
@@ -387,212 +284,261 @@ def grow_components(net, X, n_components, batch_size, seed):
     )
 
 
-def fit_one(net, X, params, seed, verbose=0, stream=None, state=None):
-    """Train ``net`` on the tensor ``X`` with one seed.
+@dataclass
+class FitParams:
+    """The parameters of one call to fit, as the training loop reads them.
+
+    Attributes
+    ----------
+    max_iter : int
+        ELBO epochs this call may run.
+    pretrain_epochs : int
+        Autoencoder epochs of a fresh run (0 skips pretraining and the
+        mixture initialisation).
+    batch_size : int
+        Rows per minibatch (capped at the number of rows).
+    learning_rate : float
+        Adam step size of a fresh run.
+    n_mc_samples : int
+        Monte Carlo samples per row and step.
+    kl_warmup : int
+        Epochs of the KL warm-up (0: none).
+    min_information : float
+        Minimum information constraint in nats.
+    tol : float
+        Relative ELBO gain that counts as progress for early stopping.
+    n_iter_no_change : int or None
+        Patience of early stopping; None never stops early.
+    learning_rate_decay : float
+        Share of the call's epochs over which the step size decays.
+    grow_from : int or None
+        Components of a fresh run before the split, see
+        :class:`skgmvae._callbacks.GrowComponents`.
+    init_params : str or callable
+        How the mixture starts on the pretrained embedding.
+    """
+
+    max_iter: int
+    pretrain_epochs: int
+    batch_size: int
+    learning_rate: float
+    n_mc_samples: int = 1
+    kl_warmup: int = 10
+    min_information: float = 0.5
+    tol: float = 1e-4
+    n_iter_no_change: Optional[int] = 10
+    learning_rate_decay: float = 0.0
+    grow_from: Optional[int] = None
+    init_params: Any = "consensus"
+
+
+@dataclass
+class RunState:
+    """Where a run stands after its ELBO epochs: all a later call needs to
+    continue it exactly.
+
+    Attributes
+    ----------
+    learning_rate : float
+        Step size before the schedule (ten times smaller after each rollback).
+    n_components : int
+        Components the model is to have (after a pending split).
+    epoch : int
+        ELBO epochs finished.
+    best : float
+        Best epoch ELBO of early stopping.
+    stall : int
+        Epochs since early stopping last saw progress.
+    split_at : int or None
+        ELBO epoch after which the pending ``grow_from`` split happens.
+    generator : torch.Tensor or None
+        State of the run's random generator.
+    optimizer : dict or None
+        State dict of the Adam optimiser; None starts a new one.
+    """
+
+    learning_rate: float
+    n_components: int
+    epoch: int = 0
+    best: float = -math.inf
+    stall: int = 0
+    split_at: Optional[int] = None
+    generator: Optional[torch.Tensor] = None
+    optimizer: Optional[dict] = None
+
+
+@dataclass
+class FitResult:
+    """What one run of training gives.
+
+    Attributes
+    ----------
+    net : GMVAENet
+        The trained networks.
+    seed : int
+        Seed of the run.
+    history : list of dict
+        One record per epoch of this call (``phase``, ``epoch``, the four
+        terms, ``elbo``, ``kl_weight``, ``time``; rollback records).
+    n_iter : int
+        ELBO epochs run by this call.
+    converged : bool
+        Whether early stopping ended the run.
+    interrupted : bool
+        Whether Ctrl-C (``KeyboardInterrupt``) ended the run; ``net`` then
+        holds the parameters reached so far.
+    state : RunState or None
+        Where the run stands, to continue it; None when it was interrupted
+        during pretraining.
+    bound : float
+        Mean ELBO per row of the training data, set by the estimator.
+    """
+
+    net: Any
+    seed: int
+    history: list = field(default_factory=list)
+    n_iter: int = 0
+    converged: bool = False
+    interrupted: bool = False
+    state: Optional[RunState] = None
+    bound: float = math.nan
+
+
+class Trainer:
+    """Trains one run: pretraining (for a fresh run), then ELBO epochs,
+    notifying its callbacks (see :class:`skgmvae._callbacks.Callback`) around
+    each.
 
     Parameters
     ----------
     net : GMVAENet
-        Freshly initialised networks, already on ``X``'s device.
-    X : torch.Tensor of shape (n, D)
-        Training data, float32, on the training device.
-    params : dict
-        ``max_iter``, ``pretrain_epochs``, ``batch_size``, ``learning_rate``,
-        ``learning_rate_decay`` (optional, default 0),
-        ``n_mc_samples``, ``kl_warmup``, ``min_information``, ``tol``,
-        ``n_iter_no_change``, ``grow_from`` (optional, default None: train
-        ``net.n_components`` components throughout; an int below it trains
-        that many components for the first ``max_iter // 2`` epochs, then
-        splits them, see :func:`grow_components`).
+        The networks, already on ``X``'s device.
+    X : TrainingRows or torch.Tensor of shape (n, D)
+        Training rows, float32, on the training device.
+    params : FitParams
     seed : int
         Seed of every random draw of this run (batch order, Monte Carlo
         noise, mixture initialisation).
-    state : dict or None
-        The ``state`` returned by an earlier call on the same ``net``: when
-        given, pretraining is skipped and the ELBO phase continues exactly
-        where it stopped (epoch count, warm-up, early-stopping counters,
-        optimiser moments, random stream) for up to ``max_iter`` more epochs.
-
-    Returns
-    -------
-    history : list of dict
-        One record per epoch (``phase``, ``epoch``, the four terms, ``elbo``,
-        ``kl_weight``, ``time``).
-    n_iter : int
-        Number of ELBO epochs run.
-    converged : bool
-        Whether early stopping ended the run before ``max_iter``.
-    interrupted : bool
-        Whether a ``KeyboardInterrupt`` (Ctrl-C) ended the run; ``net`` then
-        holds the parameters reached so far.
-    state : dict
-        Everything needed to continue training later (see ``state`` above).
+    callbacks : list of Callback
+        Notified in this order.
+    state : RunState or None, default=None
+        The state of an earlier call on the same ``net``: pretraining is
+        skipped and the ELBO epochs continue exactly where they stopped, for
+        up to ``params.max_iter`` more. None starts a fresh run.
     """
-    history = []
-    progress = _Progress(verbose, stream)
-    interrupted = False
-    state = {} if state is None else state
-    n_components, head = net.n_components, net.prior_head
-    try:
-        converged = _train_phases(net, X, params, seed, progress, history, state)
-    except KeyboardInterrupt:
-        converged, interrupted = False, True
-        if net.n_components != n_components:
-            # stopped before the split: split now, so that the model has the
-            # components it was asked for (a continuation then starts a new
-            # optimiser for them)
-            if state.get("split_at") is not None:
-                batch_size = min(params["batch_size"], X.shape[0])
-                grow_components(net, X, n_components, batch_size, seed)
-                state["split_at"] = None
-                state.pop("optimizer", None)
-            else:  # still pretraining: back to the prior network as built
-                net.prior_head, net.n_components = head, n_components
-    n_iter = sum(1 for record in history if record["phase"] == "elbo")
-    return history, n_iter, converged, interrupted, state
 
+    def __init__(self, net, X, params, seed, callbacks, state=None):
+        self.net, self.X, self.params, self.seed = net, X, params, seed
+        self.callbacks = list(callbacks)
+        self.state = state
+        self.batch_size = min(params.batch_size, X.shape[0])
+        self.history = []
+        self.optimizer = self.generator = None
+        self.kl_weight = 1.0
+        self.first_epoch = self.last_epoch = 0
+        self.converged = self.interrupted = self.retry = False
 
-def _train_phases(net, X, params, seed, progress, history, state):
-    """Pretraining, mixture initialisation and ELBO epochs; appends one record
-    per epoch to ``history``, keeps ``state`` up to date and returns whether
-    early stopping fired. An empty ``state`` starts from scratch."""
-    from ._model import init_seed_state
+    def notify(self, hook, **kwargs):
+        """Call ``hook`` of every callback, in order."""
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, **kwargs)
 
-    batch_size = min(params["batch_size"], X.shape[0])
-    generator = init_seed_state(seed)
-    if state:
-        generator.set_state(state["generator"])
-    else:
-        n_components = net.n_components
-        grow_from = params.get("grow_from")
-        split_at = None
-        if grow_from is not None and grow_from < n_components:
-            split_at = params["max_iter"] // 2
-            net.resize_prior(grow_from)
-        if params["pretrain_epochs"] > 0:
-            _pretrain(net, X, params, batch_size, generator, progress, history, seed)
-        state.update(
-            epoch=0,
-            best=-math.inf,
-            stall=0,
-            learning_rate=params["learning_rate"],
-            split_at=split_at,
-            n_components=n_components,
-        )
-    try:
-        return _elbo_phase(
-            net, X, params, batch_size, generator, progress, history, state, seed
-        )
-    finally:
-        state["generator"] = generator.get_state()
-
-
-def _pretrain(net, X, params, batch_size, generator, progress, history, seed):
-    optimizer = make_optimizer(net, params["learning_rate"])
-    progress.begin(1, params["pretrain_epochs"])
-    for epoch in range(1, params["pretrain_epochs"] + 1):
-        tic = time.perf_counter()
-        recon = pretrain_epoch(net, optimizer, X, batch_size, generator)
-        record = {"phase": "pretrain", "epoch": epoch, "reconstruction": -recon}
-        record["time"] = time.perf_counter() - tic
-        history.append(record)
-        progress.epoch("pretrain", epoch, record)
-        if not math.isfinite(recon):
-            raise FloatingPointError(
-                "the reconstruction loss became non-finite during pretraining; "
-                "lower learning_rate or check X for extreme values"
-            )
-    init_from_autoencoder(
-        net, X, batch_size, seed, params.get("init_params", "consensus")
-    )
-    progress.pretrain_done([r for r in history if r["phase"] == "pretrain"])
-
-
-def _elbo_phase(net, X, params, batch_size, generator, progress, history, state, seed):
-    """The ELBO epochs of one call to fit; returns whether early stopping
-    fired and leaves the optimiser's state in ``state["optimizer"]``."""
-    optimizer = make_optimizer(net, state["learning_rate"])
-    if "optimizer" in state:
-        optimizer.load_state_dict(state["optimizer"])
-    warmup = params["kl_warmup"]
-    retries = 0
-    good = _snapshot(net, optimizer)
-    epoch = first = state["epoch"]
-    last = state["epoch"] + params["max_iter"]
-    progress.begin(epoch + 1, last)
-    try:
-        while epoch < last:
-            if state.get("split_at") == epoch:
-                grow_components(net, X, state["n_components"], batch_size, seed)
-                progress.grown(epoch, net.n_components)
-                state.update(split_at=None, best=-math.inf, stall=0)
-                # the prior network has new parameters: a new optimiser for all
-                optimizer = make_optimizer(net, state["learning_rate"])
-                good = _snapshot(net, optimizer)
-            epoch += 1
-            tic = time.perf_counter()
-            rate = decayed_learning_rate(
-                state["learning_rate"],
-                epoch - first,
-                params["max_iter"],
-                params.get("learning_rate_decay", 0.0),
-            )
-            for group in optimizer.param_groups:
-                group["lr"] = rate
-            kl_weight = min(1.0, epoch / warmup) if warmup > 0 else 1.0
-            record = elbo_epoch(
-                net,
-                optimizer,
-                X,
-                batch_size,
-                generator,
-                params["n_mc_samples"],
-                kl_weight,
-                params["min_information"],
-            )
-            if not math.isfinite(record["elbo"]):
-                if retries == MAX_DIVERGENCE_RETRIES:
-                    raise FloatingPointError(
-                        f"the ELBO became non-finite in epoch {epoch}, also after "
-                        f"{retries} retries with smaller steps (down to learning_rate="
-                        f"{state['learning_rate']:.3g}); lower learning_rate or check X "
-                        "for extreme values"
-                    )
-                retries += 1
-                state["learning_rate"] /= 10.0
-                _restore(net, optimizer, good)
-                history.append(
-                    {
-                        "phase": "rollback",
-                        "epoch": epoch,
-                        "learning_rate": state["learning_rate"],
-                    }
-                )
-                progress.rollback(history[-1])
-                epoch -= 1
-                continue
-            good = _snapshot(net, optimizer)
-            state["epoch"] = epoch
-            record.update(phase="elbo", epoch=epoch, kl_weight=kl_weight)
-            record["time"] = time.perf_counter() - tic
-            history.append(record)
-            progress.epoch("elbo", epoch, record)
-            if (
-                kl_weight < 1.0
-                or params["n_iter_no_change"] is None
-                or state.get("split_at") is not None
-            ):
-                continue
-            best = state["best"]
-            if best == -math.inf or record["elbo"] > best + params["tol"] * max(
-                1.0, abs(best)
-            ):
-                state["best"], state["stall"] = record["elbo"], 0
+    def fit(self):
+        """Train; returns a :class:`FitResult`. Ctrl-C ends training early
+        and leaves a usable model."""
+        n_components = self.net.n_components
+        try:
+            self.notify("on_train_begin")
+            self.generator = init_seed_state(self.seed)
+            if self.state is None:
+                self._pretrain()
+                self.state = RunState(self.params.learning_rate, n_components)
             else:
-                state["stall"] += 1
-                if state["stall"] >= params["n_iter_no_change"]:
-                    progress.converged(epoch, params["n_iter_no_change"])
-                    return True
-        return False
-    finally:
-        state["optimizer"] = copy.deepcopy(optimizer.state_dict())
+                self.generator.set_state(self.state.generator)
+            self._elbo_epochs()
+        except KeyboardInterrupt:
+            self.interrupted = True
+        self.notify("on_train_end")
+        return FitResult(
+            net=self.net,
+            seed=self.seed,
+            history=self.history,
+            n_iter=sum(1 for record in self.history if record["phase"] == "elbo"),
+            converged=self.converged,
+            interrupted=self.interrupted,
+            state=self.state,
+        )
+
+    def _pretrain(self):
+        """Autoencoder epochs, then the mixture on the embedding."""
+        n_epochs = self.params.pretrain_epochs
+        if n_epochs <= 0:
+            return
+        self.optimizer = make_optimizer(self.net, self.params.learning_rate)
+        self.notify("on_pretrain_begin")
+        for epoch in range(1, n_epochs + 1):
+            self.notify("on_pretrain_epoch_begin", epoch=epoch)
+            tic = time.perf_counter()
+            recon = pretrain_epoch(
+                self.net, self.optimizer, self.X, self.batch_size, self.generator
+            )
+            record = {"phase": "pretrain", "epoch": epoch, "reconstruction": -recon}
+            record["time"] = time.perf_counter() - tic
+            self.notify("on_pretrain_epoch_end", record=record)
+            if not math.isfinite(recon):
+                raise FloatingPointError(
+                    "the reconstruction loss became non-finite during pretraining; "
+                    "lower learning_rate or check X for extreme values"
+                )
+        init_from_autoencoder(
+            self.net, self.X, self.batch_size, self.seed, self.params.init_params
+        )
+        self.notify("on_pretrain_end")
+
+    def _elbo_epochs(self):
+        """Up to ``params.max_iter`` ELBO epochs; the optimiser's and the
+        generator's states go to ``state`` however they end."""
+        state = self.state
+        self.optimizer = None
+        try:
+            self.optimizer = make_optimizer(self.net, state.learning_rate)
+            if state.optimizer is not None:
+                self.optimizer.load_state_dict(state.optimizer)
+            self.first_epoch = state.epoch
+            self.last_epoch = state.epoch + self.params.max_iter
+            self.notify("on_elbo_begin")
+            while state.epoch < self.last_epoch and not self.converged:
+                self._elbo_epoch(state.epoch + 1)
+        finally:
+            state.generator = self.generator.get_state()
+            if self.optimizer is not None:
+                state.optimizer = copy.deepcopy(self.optimizer.state_dict())
+
+    def _elbo_epoch(self, epoch):
+        """Run ELBO epoch ``epoch``; a diverged one is left to the callbacks
+        (``on_epoch_diverged``), which may have it run again."""
+        self.notify("on_epoch_begin", epoch=epoch)
+        tic = time.perf_counter()
+        record = elbo_epoch(
+            self.net,
+            self.optimizer,
+            self.X,
+            self.batch_size,
+            self.generator,
+            self.params.n_mc_samples,
+            self.kl_weight,
+            self.params.min_information,
+        )
+        if not math.isfinite(record["elbo"]):
+            self.retry = False
+            self.notify("on_epoch_diverged", epoch=epoch)
+            if not self.retry:
+                raise FloatingPointError(
+                    f"the ELBO became non-finite in epoch {epoch}; lower "
+                    "learning_rate or check X for extreme values"
+                )
+            return
+        self.state.epoch = epoch
+        record.update(phase="elbo", epoch=epoch, kl_weight=self.kl_weight)
+        record["time"] = time.perf_counter() - tic
+        self.notify("on_epoch_end", record=record)

@@ -458,17 +458,41 @@ def test_compare_models_prints_progress_table_and_verdict(small_model):
     assert "\r" not in text  # no in-place display when not on a terminal
 
 
-def test_status_line_replaces_the_line_in_place():
+def test_live_status_shows_the_epochs_records_in_place():
+    from types import SimpleNamespace
+
     term = io.StringIO()
     status = _demo.StatusLine(term, prefix="> ")
-    status.write(
-        "[elbo] epoch 1/9 | ELBO -3.5 = recon -1 - cond 1 - w 1 - z 0.5 | 1.0s elapsed, ~8.0s left\n[pre"
+    live = _demo.LiveStatus(status)
+    trainer = SimpleNamespace(
+        params=SimpleNamespace(pretrain_epochs=4), first_epoch=0, last_epoch=9
     )
-    status.write("train] epoch 2/4 | reconstruction -1.2 | 2.0s elapsed, ~1.0s left\n")
+    live.on_pretrain_begin(trainer)
+    live.on_pretrain_epoch_end(
+        trainer, {"phase": "pretrain", "epoch": 1, "reconstruction": -1.5, "time": 1.0}
+    )
+    live.on_pretrain_epoch_end(
+        trainer, {"phase": "pretrain", "epoch": 2, "reconstruction": -1.2, "time": 1.0}
+    )
+    live.on_elbo_begin(trainer)
+    live.on_epoch_end(trainer, {"phase": "elbo", "epoch": 1, "elbo": -3.5, "time": 1.0})
     status.clear()
     shown = [part.rstrip() for part in term.getvalue().split("\r") if part.strip()]
     assert shown == [
+        "> pretraining epoch 1/4 | reconstruction -1.5 | ~3.0s left",
+        "> pretraining epoch 2/4 | reconstruction -1.2 | ~2.0s left",
         "> epoch 1/9 | ELBO -3.5 | ~8.0s left",
-        "> pretraining epoch 2/4 | reconstruction -1.2 | ~1.0s left",
     ]
     assert term.getvalue().endswith("\r")
+
+
+def test_live_status_leaves_the_models_callbacks_as_they_were(small_model):
+    from skgmvae import GMVAEClustering
+
+    X, _ = make_blobs(60, n_features=3, centers=3, random_state=0)
+    term = io.StringIO()
+    model = GMVAEClustering(3, max_iter=2, pretrain_epochs=1, random_state=0)
+    with _demo.live_status(model, term, "", True):
+        model.fit(X)
+    assert model.callbacks is None
+    assert "\repoch 2/2 | ELBO " in term.getvalue()

@@ -14,8 +14,9 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skgmvae import GMVAEClustering
-from skgmvae import _estimator, _train
+from skgmvae import Callback, GMVAEClustering
+from skgmvae import _estimator
+from skgmvae.callbacks import PrintProgress
 
 FAST = dict(
     latent_dim=3,
@@ -39,6 +40,63 @@ def _blobs(n=150, seed=0):
 
 def _model(**kw):
     return GMVAEClustering(**{"n_components": 3, "random_state": 0, **FAST, **kw})
+
+
+class InterruptAt(Callback):
+    """Raises KeyboardInterrupt (as Ctrl-C would) when the ``n``-th ELBO
+    epoch from now begins; ``started`` lists the epochs begun."""
+
+    def __init__(self, n):
+        self.n = n
+        self.started = []
+
+    def on_epoch_begin(self, trainer, epoch):
+        self.started.append(epoch)
+        if len(self.started) == self.n:
+            raise KeyboardInterrupt
+
+
+class StepSizes(Callback):
+    """The optimiser's step size in every ELBO epoch."""
+
+    def __init__(self):
+        self.rates = []
+
+    def on_epoch_begin(self, trainer, epoch):
+        self.rates.append(trainer.optimizer.param_groups[0]["lr"])
+
+
+class Splits(Callback):
+    """(components before, components after) of every split."""
+
+    def __init__(self):
+        self.splits = []
+
+    def on_split(self, trainer, before, after):
+        self.splits.append((before, after))
+
+
+class ComponentsPerEpoch(Callback):
+    """The number of components in every ELBO epoch."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_begin(self, trainer, epoch):
+        self.seen.append(trainer.net.n_components)
+
+
+class InterruptPretraining(Callback):
+    def on_pretrain_epoch_begin(self, trainer, epoch):
+        raise KeyboardInterrupt
+
+
+class ThreadCount(Callback):
+    def __init__(self):
+        self.seen = []
+
+    def on_train_begin(self, trainer):
+        self.seen.append(torch.get_num_threads())
 
 
 @pytest.fixture(scope="module")
@@ -233,12 +291,13 @@ def test_pickle_holds_only_cpu_tensors_and_loads_without_gpu(fitted, monkeypatch
     )
 
 
-def test_unpickling_other_format_version_is_a_clear_error(fitted):
+@pytest.mark.parametrize("version", [1, 999])
+def test_unpickling_other_format_version_is_a_clear_error(fitted, version):
     model, _, _ = fitted
     state = model.__getstate__()
-    state["_pickle_format"] = 999
+    state["_pickle_format"] = version
     fresh = GMVAEClustering.__new__(GMVAEClustering)
-    with pytest.raises(ValueError, match="pickle format 999.*Refit"):
+    with pytest.raises(ValueError, match=f"pickle format {version}.*Refit"):
         fresh.__setstate__(state)
 
 
@@ -303,18 +362,11 @@ def test_threads_follow_threadpoolctl_and_joblib_limits():
 def test_training_uses_the_thread_limit(monkeypatch):
     from skgmvae import _utils
 
-    seen = []
     monkeypatch.setattr(_estimator, "thread_limit", lambda: 1)
-    original = _estimator.fit_one
-
-    def spy(*args, **kwargs):
-        seen.append(torch.get_num_threads())
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(_estimator, "fit_one", spy)
+    threads = ThreadCount()
     before = torch.get_num_threads()
-    _model(max_iter=1, pretrain_epochs=1).fit(_blobs()[0])
-    assert seen == [1]
+    _model(max_iter=1, pretrain_epochs=1, callbacks=[threads]).fit(_blobs()[0])
+    assert threads.seen == [1]
     assert torch.get_num_threads() == before
     assert _utils.thread_limit() >= 1
 
@@ -373,9 +425,7 @@ def test_early_stopping_and_convergence_warning():
 
 
 def test_verbose_prints_one_line_per_epoch(capsys, monkeypatch):
-    from skgmvae import _train
-
-    monkeypatch.setattr(_train._Progress, "PRETRAIN_EVERY", float("inf"))
+    monkeypatch.setattr(PrintProgress, "PRETRAIN_EVERY", float("inf"))
     X, _ = _blobs()
     model = _model(max_iter=3, pretrain_epochs=4, verbose=1, n_iter_no_change=None)
     model.fit(X)
@@ -414,9 +464,7 @@ def test_verbose_two_prints_pretraining_epochs(capsys):
 
 
 def test_long_pretraining_gets_interim_lines(capsys, monkeypatch):
-    from skgmvae import _train
-
-    monkeypatch.setattr(_train._Progress, "PRETRAIN_EVERY", 0.0)
+    monkeypatch.setattr(PrintProgress, "PRETRAIN_EVERY", 0.0)
     X, _ = _blobs()
     _model(max_iter=1, pretrain_epochs=3, verbose=1, n_iter_no_change=None).fit(X)
     lines = [
@@ -600,29 +648,13 @@ def test_no_global_torch_rng_side_effect():
     np.testing.assert_array_equal(torch.rand(3), expected)
 
 
-def _interrupt_at_epoch(monkeypatch, n):
-    """Make the ``n``-th ELBO epoch from now raise KeyboardInterrupt (as
-    Ctrl-C would); returns the list of epochs started."""
-    original = _train.elbo_epoch
-    calls = []
-
-    def interrupting(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == n:
-            raise KeyboardInterrupt
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(_train, "elbo_epoch", interrupting)
-    return calls
-
-
-def test_keyboard_interrupt_leaves_a_usable_model(monkeypatch):
+def test_keyboard_interrupt_leaves_a_usable_model():
     X, _ = _blobs()
-    calls = _interrupt_at_epoch(monkeypatch, 3)
+    interrupt = InterruptAt(3)
     with pytest.warns(UserWarning, match="interrupted"):
-        model = _model(n_init=3).fit(X)
+        model = _model(n_init=3, callbacks=[interrupt]).fit(X)
     assert model.n_iter_ == 2  # two finished epochs, the third was cut
-    assert len(calls) == 3  # the other initializations were not started
+    assert interrupt.started == [1, 2, 3]  # no other initialization started
     proba = model.predict_proba(X)
     assert np.all(np.isfinite(proba))
     assert model.labels_.shape == (X.shape[0],)
@@ -712,21 +744,6 @@ def test_warm_start_survives_pickling_and_checks_the_architecture():
     )
 
 
-def _record_step_sizes(monkeypatch):
-    """Step size of the optimiser in every ELBO epoch of later fits."""
-    from skgmvae import _train
-
-    rates = []
-    original = _train.elbo_epoch
-
-    def recording(net, optimizer, *args, **kwargs):
-        rates.append(optimizer.param_groups[0]["lr"])
-        return original(net, optimizer, *args, **kwargs)
-
-    monkeypatch.setattr(_train, "elbo_epoch", recording)
-    return rates
-
-
 def test_learning_rate_decay_schedule():
     from skgmvae._train import decayed_learning_rate
 
@@ -738,10 +755,11 @@ def test_learning_rate_decay_schedule():
     assert [decayed_learning_rate(1.0, s, 10, 0.0) for s in range(1, 11)] == [1.0] * 10
 
 
-def test_learning_rate_decay_reaches_the_optimiser(monkeypatch):
+def test_learning_rate_decay_reaches_the_optimiser():
     X, _ = _blobs()
-    rates = _record_step_sizes(monkeypatch)
-    kw = dict(max_iter=4, n_iter_no_change=None, learning_rate=0.01)
+    steps = StepSizes()
+    rates = steps.rates
+    kw = dict(max_iter=4, n_iter_no_change=None, learning_rate=0.01, callbacks=[steps])
     model = _model(learning_rate_decay=0.5, warm_start=True, **kw).fit(X)
     np.testing.assert_allclose(rates, [0.01, 0.01, 0.01 * 2 / 3, 0.01 / 3])
     # a continuation anneals its own epochs again, from learning_rate
@@ -775,42 +793,20 @@ def test_allocate_components_shares_in_proportion():
         assert np.all((counts > 0) == (np.asarray(sizes) > 0))
 
 
-def _record_splits(monkeypatch):
-    """Record (ELBO epochs run, components before, components after) at
-    every split."""
-    original = _train.grow_components
-    splits = []
-
-    def recording(net, X, n_components, batch_size, seed):
-        before = net.n_components
-        original(net, X, n_components, batch_size, seed)
-        splits.append((before, net.n_components))
-
-    monkeypatch.setattr(_train, "grow_components", recording)
-    return splits
-
-
-def test_grow_from_splits_halfway_into_n_components(monkeypatch):
+def test_grow_from_splits_halfway_into_n_components():
     X, y = make_blobs(
         n_samples=400, centers=4, n_features=6, cluster_std=0.5, random_state=0
     )
-    seen = []
-    original_epoch = _train.elbo_epoch
-
-    def counting(net, *args, **kwargs):
-        seen.append(net.n_components)
-        return original_epoch(net, *args, **kwargs)
-
-    monkeypatch.setattr(_train, "elbo_epoch", counting)
-    splits = _record_splits(monkeypatch)
+    counts, recorder = ComponentsPerEpoch(), Splits()
     # with this tol every epoch after the warm-up counts as a stall
     kw = {"max_iter": 12, "n_iter_no_change": 2, "tol": 10.0}
+    kw["callbacks"] = [counts, recorder]
     model = _model(n_components=8, grow_from=4, **kw).fit(X)
     # four components for max_iter // 2 epochs, then eight; early stopping
     # waited for the split, then fired two epochs after the best one
-    assert seen == [4] * 6 + [8] * 3
+    assert counts.seen == [4] * 6 + [8] * 3
     assert model.converged_ and model.n_iter_ == 9
-    assert splits == [(4, 8)]
+    assert recorder.splits == [(4, 8)]
     proba = model.predict_proba(X)
     assert proba.shape == (400, 8)
     # the fine components refine the four blobs: each holds one blob's rows
@@ -820,20 +816,22 @@ def test_grow_from_splits_halfway_into_n_components(monkeypatch):
     assert len(np.unique(labels)) > 4
 
 
-def test_grow_from_at_or_above_n_components_changes_nothing(monkeypatch):
+def test_grow_from_at_or_above_n_components_changes_nothing():
     X, _ = _blobs()
-    splits = _record_splits(monkeypatch)
+    recorder = Splits()
     plain = _model(max_iter=4).fit(X).predict_proba(X)
     for grow_from in (3, 5):
-        same = _model(max_iter=4, grow_from=grow_from).fit(X).predict_proba(X)
-        np.testing.assert_array_equal(same, plain)
-    assert splits == []
+        model = _model(max_iter=4, grow_from=grow_from, callbacks=[recorder])
+        np.testing.assert_array_equal(model.fit(X).predict_proba(X), plain)
+    assert recorder.splits == []
 
 
-def test_grow_from_is_reproducible_and_continues(monkeypatch):
+def test_grow_from_is_reproducible_and_continues():
     X, _ = _blobs()
+    recorder = Splits()
+    splits = recorder.splits
     kw = {"n_components": 6, "grow_from": 2, "max_iter": 4, "warm_start": True}
-    splits = _record_splits(monkeypatch)
+    kw["callbacks"] = [recorder]
     first = _model(**kw).fit(X)
     second = _model(**kw).fit(X)
     assert splits == [(2, 6), (2, 6)]
@@ -842,15 +840,16 @@ def test_grow_from_is_reproducible_and_continues(monkeypatch):
     # after a round trip through pickle
     first.fit(X)
     assert len(splits) == 2 and first.n_iter_ == 8
-    restored = pickle.loads(pickle.dumps(second))
+    restored = pickle.loads(pickle.dumps(second)).set_params(callbacks=[recorder])
     restored.fit(X)
     np.testing.assert_array_equal(first.predict_proba(X), restored.predict_proba(X))
     assert len(splits) == 2
-    model = _model(n_components=6, grow_from=2).partial_fit(X)
+    model = _model(n_components=6, grow_from=2, callbacks=[recorder]).partial_fit(X)
     assert splits[2:] == [(2, 6)]
     assert model.predict_proba(X).shape == (150, 6)
     # each restart of n_init grows its own mixture
-    _model(n_components=6, grow_from=2, max_iter=2, n_init=2).fit(X)
+    kw = dict(n_components=6, grow_from=2, max_iter=2, n_init=2)
+    _model(callbacks=[recorder], **kw).fit(X)
     assert splits[3:] == [(2, 6), (2, 6)]
 
 
@@ -860,36 +859,85 @@ def test_grow_from_without_pretraining_starts_from_distinct_components():
     assert len(np.unique(model.fit_predict(X))) > 1
 
 
-def test_grow_from_interrupted_before_the_split(monkeypatch):
+def test_grow_from_interrupted_before_the_split():
     X, _ = _blobs()
-    _interrupt_at_epoch(monkeypatch, 2)
-    splits = _record_splits(monkeypatch)
-    model = _model(n_components=6, grow_from=2, max_iter=6, warm_start=True)
+    recorder = Splits()
+    kw = dict(n_components=6, grow_from=2, max_iter=6, warm_start=True)
+    model = _model(callbacks=[InterruptAt(2), recorder], **kw)
     with pytest.warns(UserWarning, match="interrupted"):
         model.fit(X)
     assert model.n_iter_ == 1
     proba = model.predict_proba(X)  # the mixture was split on the way out
     assert proba.shape == (150, 6) and np.all(np.isfinite(proba))
-    assert splits == [(2, 6)]
-    model.fit(X)  # and a continuation trains it, without a second split
-    assert model.n_iter_ == 7 and splits == [(2, 6)]
+    assert recorder.splits == [(2, 6)]
+    # and a continuation trains it, without a second split
+    model.set_params(callbacks=[recorder]).fit(X)
+    assert model.n_iter_ == 7 and recorder.splits == [(2, 6)]
     assert model.predict_proba(X).shape == (150, 6)
 
 
-def test_grow_from_interrupted_in_pretraining(monkeypatch):
+def test_grow_from_interrupted_in_pretraining():
     X, _ = _blobs()
-
-    def interrupt(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(_train, "pretrain_epoch", interrupt)
+    interrupt = [InterruptPretraining()]
     with pytest.warns(UserWarning, match="interrupted"):
-        built = _model(n_components=6).fit(X)  # the same interruption, no growing
-    model = _model(n_components=6, grow_from=2)
+        # the same interruption, no growing
+        built = _model(n_components=6, callbacks=interrupt).fit(X)
+    model = _model(n_components=6, grow_from=2, callbacks=interrupt)
     with pytest.warns(UserWarning, match="interrupted"):
         model.fit(X)
     # the prior network is back as built: six distinct components
     np.testing.assert_array_equal(model.predict_proba(X), built.predict_proba(X))
+
+
+class StopAt(Callback):
+    """Ends training after ELBO epoch ``n`` of each run; counts the hooks."""
+
+    def __init__(self, n):
+        self.n = n
+        self.calls = {}
+
+    def _count(self, hook):
+        self.calls[hook] = self.calls.get(hook, 0) + 1
+
+    def on_train_begin(self, trainer):
+        self._count("train_begin")
+
+    def on_pretrain_epoch_end(self, trainer, record):
+        self._count("pretrain_epoch_end")
+
+    def on_epoch_end(self, trainer, record):
+        self._count("epoch_end")
+        assert record is trainer.history[-1]
+        if record["epoch"] == self.n:
+            trainer.converged = True
+
+    def on_train_end(self, trainer):
+        self._count("train_end")
+
+
+def test_callbacks_see_every_run_and_can_stop_training():
+    X, _ = _blobs()
+    stop = StopAt(2)
+    model = _model(max_iter=10, n_init=2, n_iter_no_change=None, callbacks=[stop])
+    model.fit(X)
+    assert model.n_iter_ == 2 and model.converged_
+    assert stop.calls == {
+        "train_begin": 2,
+        "pretrain_epoch_end": 2 * FAST["pretrain_epochs"],
+        "epoch_end": 4,
+        "train_end": 2,
+    }
+    assert model.get_params()["callbacks"] == [stop]
+    # what the built-in callbacks give is unchanged by a callback that watches
+    plain = _model(max_iter=3).fit(X)
+    watched = _model(max_iter=3, callbacks=[Callback()]).fit(X)
+    np.testing.assert_array_equal(watched.predict_proba(X), plain.predict_proba(X))
+
+
+@pytest.mark.parametrize("bad", [Callback(), [print], "on_epoch_end"])
+def test_callbacks_must_be_a_list_of_callbacks(bad):
+    with pytest.raises((TypeError, ValueError), match="callbacks"):
+        _model(callbacks=bad).fit(_blobs()[0])
 
 
 @pytest.mark.parametrize("bad", [0, -2, 2.5, "10", True])
