@@ -28,14 +28,16 @@ def run_benchmark():
     """``run_benchmark("bench_x.py", *args)`` runs ``benchmarks/bench_x.py``
     in this process as ``python benchmarks/bench_x.py *args`` would (its
     folder first on the import path, for ``_common``), then restores
-    ``sys.argv`` and ``sys.path``."""
+    ``sys.argv`` and ``sys.path``. An experiment is named by its path under
+    ``benchmarks/``: ``run_benchmark("experiments/bench_x.py", *args)``."""
 
     def run(script, *args):
+        path = BENCHMARKS / script
         saved_argv, saved_path = sys.argv, list(sys.path)
-        sys.argv = [script, *map(str, args)]
-        sys.path.insert(0, str(BENCHMARKS))
+        sys.argv = [str(path), *map(str, args)]
+        sys.path.insert(0, str(path.parent))
         try:
-            runpy.run_path(str(BENCHMARKS / script), run_name="__main__")
+            runpy.run_path(str(path), run_name="__main__")
         finally:
             sys.argv, sys.path[:] = saved_argv, saved_path
 
