@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-#: The benchmark data sets live beside the repository, never downloaded.
+#: The data directory: the benchmark data sets, never downloaded, in
+#: $SKGMVAE_DATA or else shared/data beside the repository.
 DATA_DIR = Path(
     os.environ.get(
         "SKGMVAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
