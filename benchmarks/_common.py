@@ -3,12 +3,20 @@
 import argparse
 import ast
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
 #: The repository root; the data sets live beside it, never downloaded.
 ROOT = Path(__file__).resolve().parents[1]
+#: The data directory: ``$SKGMVAE_DATA``, else ``shared/data`` beside the
+#: repository (as for the tests).
+DATA_DIR = Path(os.environ.get("SKGMVAE_DATA", ROOT.parent / "shared" / "data"))
+#: Where the tools write their results (the documentation includes them).
+RESULTS = ROOT / "benchmarks" / "results"
+#: Where the experiments in ``benchmarks/experiments`` write theirs.
+EXPERIMENT_RESULTS = ROOT / "benchmarks" / "experiments" / "results"
 #: Folder name of each IDX data set under ``--data-dir`` -> its name in tables.
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
@@ -18,16 +26,17 @@ def add_dataset_argument(parser):
     parser.add_argument("--dataset", default="mnist", choices=list(DATASETS))
 
 
-def add_run_arguments(parser, overrides=True):
+def add_run_arguments(parser, overrides=True, out_dir=RESULTS):
     """Add the arguments every benchmark script shares to ``parser``:
     ``--quick`` (a small run, for checking the script), ``--data-dir`` (the
-    IDX files, ``../shared/data`` by default), ``--out-dir`` (where results
-    go, ``benchmarks/results`` by default) and, with ``overrides``, any
-    number of ``key=value`` estimator parameters (see
+    IDX files: the data directory, ``$SKGMVAE_DATA`` when set), ``--out-dir``
+    (where results go, ``out_dir`` by default: ``benchmarks/results`` for
+    the tools, :data:`EXPERIMENT_RESULTS` for the experiments) and, with
+    ``overrides``, any number of ``key=value`` estimator parameters (see
     :func:`parse_override`)."""
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
-    parser.add_argument("--out-dir", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--data-dir", default=str(DATA_DIR))
+    parser.add_argument("--out-dir", default=str(out_dir))
     if overrides:
         parser.add_argument("overrides", nargs="*", type=parse_override)
 

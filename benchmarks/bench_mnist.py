@@ -1,7 +1,7 @@
 """GMVAEClustering vs KMeans and GaussianMixture on MNIST or Fashion-MNIST.
 
-Reads the original IDX files (``--data-dir``, default ``../shared/data`` next
-to the repository), fits every model on the chosen subset and reports
+Reads the original IDX files (``--data-dir``, by default the data directory,
+``$SKGMVAE_DATA``), fits every model on the chosen subset and reports
 Hungarian accuracy, NMI and ARI against the true classes, mean ± std over
 seeds, and the worst seed. Writes ``benchmarks/results/<dataset>_<subset>_K<k>.json``.
 

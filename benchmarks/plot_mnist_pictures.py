@@ -2,8 +2,8 @@
 
 Fits ``GMVAEClustering(n_components=10, likelihood="bernoulli",
 random_state=0)`` (default parameters otherwise) on the 10,000 MNIST test
-images read from the original IDX files (``--data-dir``, default
-``../shared/data`` next to the repository), then writes to ``--out-dir``
+images read from the original IDX files (``--data-dir``, by default the data
+directory, ``$SKGMVAE_DATA``), then writes to ``--out-dir``
 (default ``benchmarks/results``):
 
 - ``mnist_samples.png``: draws of ``sample()`` grouped by the component they

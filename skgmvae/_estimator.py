@@ -223,8 +223,8 @@ class GMVAEClustering(
         Epochs of deterministic autoencoder training before the ELBO phase;
         the mixture then starts at the means and variances of ``n_components``
         clusters of the embedding (see ``init_params``). 0 skips both. "auto" runs about 20,000 minibatch
-        steps, within 2 to 100 epochs (100 epochs of ``load_digits`` or of
-        10,000 MNIST images, 37 of MNIST's 70,000 at the default batch size).
+        steps, within 2 to 100 epochs: 100 epochs for up to about 25,600
+        rows at the default batch size, fewer above.
 
     init_params : {"consensus", "gmm"} or callable, default="consensus"
         How the mixture starts on the pretrained embedding (the posterior
@@ -259,8 +259,8 @@ class GMVAEClustering(
         :meth:`partial_fit` call, which runs one epoch, splits right after
         pretraining, and a fit interrupted (Ctrl-C) before the split splits
         on its way out, so the model always has ``n_components`` components.
-        On MNIST with ``n_components=30``, ``grow_from=10`` raised the purity,
-        see the benchmarks page of the documentation.
+        The user guide (Training, "Many clusters: growing from fewer")
+        discusses when it helps.
 
     max_iter : int, default=100
         Maximum number of ELBO epochs (full passes over the data).
@@ -279,9 +279,8 @@ class GMVAEClustering(
         i) / 51``. 0 keeps the step size constant. The decay follows
         ``max_iter``, not the epoch early stopping ends on, and a
         ``warm_start`` continuation starts again from ``learning_rate``;
-        :meth:`partial_fit` keeps it constant. On
-        MNIST with ``n_components=30``, 0.5 raised the mean purity over five
-        seeds at the same cost, see the benchmarks page of the documentation.
+        :meth:`partial_fit` keeps it constant. The user guide
+        (Training, "Stopping and restarts") discusses its effect.
 
     tol : float, default=1e-4
         Relative ELBO improvement that counts as progress for early stopping.

@@ -67,7 +67,8 @@ def load_idx_dataset(data_dir, subset="all", *, flatten=True, scale=True):
     ----------
     data_dir : str or path-like
         Directory holding ``train-images-idx3-ubyte.gz`` and the three
-        other files of the data set (for example ``shared/data/mnist``).
+        other files of the data set (for example ``mnist/`` in the data
+        directory).
     subset : {"train", "test", "all"}, default="all"
         The 60,000 training images, the 10,000 test images, or all 70,000
         (training first).

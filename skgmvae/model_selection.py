@@ -110,8 +110,8 @@ def stability_score(estimator, X, y=None, *, n_refits=1):
     then picks the largest of the equally stable values. The adjusted Rand
     index is 0 for chance agreement whatever the number of clusters. For
     :class:`~skgmvae.GMVAEClustering`, whose fits vary from seed to seed,
-    :func:`bic_score` selected the number of digit classes more often in
-    ``benchmarks/bench_select_k.py``.
+    the user guide (Choosing the number of clusters) compares this score
+    with :func:`bic_score`.
 
     The score costs one extra fit per call (``n_refits`` fits) on the rows
     of ``X``, which should therefore hold enough rows to fit the model:

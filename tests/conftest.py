@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-#: The benchmark data sets live beside the repository, never downloaded.
+#: The data directory: the benchmark data sets, never downloaded, in
+#: $SKGMVAE_DATA or else shared/data beside the repository.
 DATA_DIR = Path(
     os.environ.get(
         "SKGMVAE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -28,14 +29,16 @@ def run_benchmark():
     """``run_benchmark("bench_x.py", *args)`` runs ``benchmarks/bench_x.py``
     in this process as ``python benchmarks/bench_x.py *args`` would (its
     folder first on the import path, for ``_common``), then restores
-    ``sys.argv`` and ``sys.path``."""
+    ``sys.argv`` and ``sys.path``. An experiment is named by its path under
+    ``benchmarks/``: ``run_benchmark("experiments/bench_x.py", *args)``."""
 
     def run(script, *args):
+        path = BENCHMARKS / script
         saved_argv, saved_path = sys.argv, list(sys.path)
-        sys.argv = [script, *map(str, args)]
-        sys.path.insert(0, str(BENCHMARKS))
+        sys.argv = [str(path), *map(str, args)]
+        sys.path.insert(0, str(path.parent))
         try:
-            runpy.run_path(str(BENCHMARKS / script), run_name="__main__")
+            runpy.run_path(str(path), run_name="__main__")
         finally:
             sys.argv, sys.path[:] = saved_argv, saved_path
 

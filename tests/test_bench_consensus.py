@@ -1,4 +1,4 @@
-"""benchmarks/bench_consensus.py runs end to end in its quick form."""
+"""benchmarks/experiments/bench_consensus.py runs end to end in its quick form."""
 
 import json
 
@@ -9,7 +9,7 @@ import pytest
 def quick_run(data_dir, tmp_path_factory, run_benchmark):
     out = tmp_path_factory.mktemp("consensus")
     run_benchmark(
-        "bench_consensus.py",
+        "experiments/bench_consensus.py",
         "--quick",
         "--threads",
         "1",

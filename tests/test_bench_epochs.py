@@ -1,4 +1,4 @@
-"""benchmarks/bench_epochs.py runs end to end in its quick form, and its
+"""benchmarks/experiments/bench_epochs.py runs end to end in its quick form, and its
 continued fits are the fits that ``max_iter`` of that length would give."""
 
 import json
@@ -12,7 +12,7 @@ import pytest
 def quick_run(data_dir, tmp_path_factory, run_benchmark):
     out = tmp_path_factory.mktemp("epochs")
     run_benchmark(
-        "bench_epochs.py", "--quick", "--data-dir", data_dir, "--out-dir", out
+        "experiments/bench_epochs.py", "--quick", "--data-dir", data_dir, "--out-dir", out
     )
     payload = json.loads((out / "epochs_mnist_train-test_K10_quick.json").read_text())
     return out, payload["cells"]
@@ -64,7 +64,7 @@ def test_overrides_that_break_continuation_are_refused(
     """Continued fits equal one longer fit only at a constant step size and
     without a split halfway through the first fit."""
     with pytest.raises(SystemExit) as exc:
-        run_benchmark("bench_epochs.py", "--quick", "--out-dir", tmp_path, override)
+        run_benchmark("experiments/bench_epochs.py", "--quick", "--out-dir", tmp_path, override)
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
     assert not list(tmp_path.iterdir())

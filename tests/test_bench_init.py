@@ -1,4 +1,4 @@
-"""benchmarks/bench_init.py runs end to end in its quick form."""
+"""benchmarks/experiments/bench_init.py runs end to end in its quick form."""
 
 import json
 import math
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def quick_run(data_dir, tmp_path_factory, run_benchmark):
     out = tmp_path_factory.mktemp("init")
-    run_benchmark("bench_init.py", "--quick", "--data-dir", data_dir, "--out-dir", out)
+    run_benchmark("experiments/bench_init.py", "--quick", "--data-dir", data_dir, "--out-dir", out)
     return out
 
 
@@ -33,11 +33,13 @@ def test_quick_run_fits_both_starts(quick_run):
 
 
 def test_size_kl():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
+    folders = [str(ROOT / "benchmarks" / "experiments"), str(ROOT / "benchmarks")]
+    sys.path[:0] = folders
     try:
         from bench_init import size_kl
     finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+        for folder in folders:
+            sys.path.remove(folder)
     assert size_kl(np.repeat(np.arange(4), 5), 4) == pytest.approx(0.0)
     assert size_kl(np.zeros(20, dtype=int), 4) == pytest.approx(math.log(4))
 
@@ -45,7 +47,7 @@ def test_size_kl():
 def test_quick_run_on_fashion_mnist(data_dir, tmp_path, run_benchmark):
     out = tmp_path / "init"
     run_benchmark(
-        "bench_init.py",
+        "experiments/bench_init.py",
         "--quick",
         "--dataset",
         "fashion-mnist",

@@ -56,7 +56,7 @@ def test_mnist_test_split_from_shared_data(data_dir):
         data_dir / "mnist", subset="test", flatten=False, scale=False
     )
     assert raw.shape == (10000, 28, 28) and raw.dtype == np.uint8
-    # the label file is byte-identical to the published one (SOURCES.md)
+    # the label file is byte-identical to the published MNIST test labels
     digest = hashlib.md5(
         (data_dir / "mnist" / "t10k-labels-idx1-ubyte.gz").read_bytes()
     )

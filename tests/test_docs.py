@@ -30,9 +30,14 @@ def html(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("docs")
     src, out = tmp / "docs", tmp / "html"
     shutil.copytree(DOCS, src, ignore=shutil.ignore_patterns(*BUILD_OUTPUTS))
-    # pages include benchmark tables by their path relative to docs/
-    results = ROOT / "benchmarks" / "results"
-    shutil.copytree(results, tmp / "benchmarks" / "results", ignore=shutil.ignore_patterns("*.json"))
+    # pages include benchmark tables by their path relative to docs/: the
+    # tools' results and those of the experiments
+    for results in ("results", "experiments/results"):
+        shutil.copytree(
+            ROOT / "benchmarks" / results,
+            tmp / "benchmarks" / results,
+            ignore=shutil.ignore_patterns("*.json"),
+        )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["MPLBACKEND"] = "agg"

@@ -17,23 +17,33 @@ and its later rows repeat its last scores.
 Data and scores follow ``bench_mnist_table.py`` (``--protocol train-test``
 fits the 60,000 training images and scores the 10,000 test images, ``all``
 fits and scores all 70,000). Each checkpoint is written at once to
-``benchmarks/results/epochs_<dataset>_<protocol>_K<k>.json`` (a rerun skips
+``benchmarks/experiments/results/epochs_<dataset>_<protocol>_K<k>.json`` (a rerun skips
 checkpoints already there); the Markdown summary goes next to it.
 
 Usage::
 
-    python benchmarks/bench_epochs.py [--dataset mnist] [--protocol train-test]
+    python benchmarks/experiments/bench_epochs.py [--dataset mnist] [--protocol train-test]
         [--n-components 10] [--seeds 0 1 2 3 4] [--epochs 100 150 200] [key=value ...]
-    python benchmarks/bench_epochs.py --quick   # 2,000 training images, 1 seed, 2 + 2 epochs
+    python benchmarks/experiments/bench_epochs.py --quick   # 2,000 training images, 1 seed, 2 + 2 epochs
 """
 
 import argparse
 import json
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
-from _common import add_dataset_argument, add_run_arguments, mean_std, saved_cells
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: _common
+from _common import (
+    EXPERIMENT_RESULTS,
+    add_dataset_argument,
+    add_run_arguments,
+    mean_std,
+    saved_cells,
+)
 from bench_mnist_table import PROTOCOLS, TABLE_PARAMS, load, scores
 
 SCORES = ("accuracy", "purity", "nmi", "ari")
@@ -78,7 +88,7 @@ def main(argv=None):
         "--epochs", type=_positive_int, nargs="+", default=[100, 150, 200]
     )
     parser.add_argument("--threads", type=_positive_int, default=None)
-    add_run_arguments(parser)
+    add_run_arguments(parser, out_dir=EXPERIMENT_RESULTS)
     args = parser.parse_args(argv)
     params = {**TABLE_PARAMS, **dict(args.overrides)}
     if params.get("learning_rate_decay", 0):

@@ -6,7 +6,7 @@ remedies. Two data sets:
 - the spiral toy, ``make_spiral(5000, n_arms=5)``, fitted with K = 8 as in the
   paper (Gaussian likelihood);
 - MNIST, the first 5,000 test images (Bernoulli likelihood, K = 10), read
-  from ``--data-dir`` (default ``../shared/data`` next to the repository);
+  from ``--data-dir`` (by default the data directory, ``$SKGMVAE_DATA``);
   skipped with a message when the files are not there.
 
 Each is fitted on the grid
@@ -36,7 +36,7 @@ carry, at most log K), and after fitting, on the training rows,
   many clusters, and their mean is near uniform too;
 - ``accuracy``: Hungarian accuracy against the true arms / digits.
 
-Writes ``benchmarks/results/overreg.json``, ``overreg_z_prior.png`` (z-prior
+Writes ``benchmarks/experiments/results/overreg.json``, ``overreg_z_prior.png`` (z-prior
 KL per epoch, mean over seeds, per setting) and ``overreg_components.png``
 (the three counts and the accuracy per setting), and prints a table of mean ±
 std over seeds. The full run takes about 13 minutes on one CPU core (803 s
@@ -55,19 +55,22 @@ the constraint never binds.
 
 Usage::
 
-    python benchmarks/bench_overreg.py [--data-dir DIR] [--out-dir DIR]
-    python benchmarks/bench_overreg.py --quick   # 600 spiral points, 300 MNIST
-                                                 # images, 1 seed, 4 epochs
+    python benchmarks/experiments/bench_overreg.py [--data-dir DIR] [--out-dir DIR]
+    python benchmarks/experiments/bench_overreg.py --quick   # 600 spiral points, 300 MNIST
+                                                             # images, 1 seed, 4 epochs
 """
 
 import argparse
 import itertools
 import json
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _common import add_run_arguments
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: _common
+from _common import EXPERIMENT_RESULTS, add_run_arguments
 
 from skgmvae import GMVAEClustering
 from skgmvae.datasets import load_idx_dataset, make_spiral
@@ -342,7 +345,7 @@ def plot_components(results, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_run_arguments(parser, overrides=False)
+    add_run_arguments(parser, overrides=False, out_dir=EXPERIMENT_RESULTS)
     args = parser.parse_args(argv)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,23 +16,33 @@ smallest initial component. Draws with the same seed and draw number see the
 same rows and KMeans runs whatever the share, so the paired differences are
 the cut alone.
 
-Results go to ``benchmarks/results/consensus_<dataset>_<n>_K<k>.json`` and a
+Results go to ``benchmarks/experiments/results/consensus_<dataset>_<n>_K<k>.json`` and a
 Markdown summary next to it.
 
 Usage::
 
-    python benchmarks/bench_consensus.py [--dataset mnist] [--n 20000]
+    python benchmarks/experiments/bench_consensus.py [--dataset mnist] [--n 20000]
         [--n-components 10] [--seeds 0 1 2] [--draws 4] [--min-share 0 0.25]
-    python benchmarks/bench_consensus.py --quick   # 1,500 images, 1 seed
+    python benchmarks/experiments/bench_consensus.py --quick   # 1,500 images, 1 seed
 """
 
 import argparse
 import json
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
-from _common import add_dataset_argument, add_run_arguments, mean_std, saved_cells
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: _common
+from _common import (
+    EXPERIMENT_RESULTS,
+    add_dataset_argument,
+    add_run_arguments,
+    mean_std,
+    saved_cells,
+)
 from bench_init import initial_labels, load
 
 
@@ -130,7 +140,7 @@ def main(argv=None):
     parser.add_argument("--draws", type=_positive_int, default=4)
     parser.add_argument("--min-share", nargs="+", type=float, default=[0.0, 0.25])
     parser.add_argument("--threads", type=_positive_int, default=2)
-    add_run_arguments(parser)
+    add_run_arguments(parser, out_dir=EXPERIMENT_RESULTS)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     params = {"likelihood": "bernoulli", **dict(args.overrides)}

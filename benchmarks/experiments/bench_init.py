@@ -18,14 +18,14 @@ assigned to its most likely initial component) and of the fitted model, NMI,
 the KL divergence of the cluster sizes to uniform, the lower bound and fit
 seconds, all on the same images; it prints mean ± std, the worst seed and the
 paired differences. Every fit is written at once to
-``benchmarks/results/init_<dataset>_<n>.json`` (a rerun skips fits already there);
+``benchmarks/experiments/results/init_<dataset>_<n>.json`` (a rerun skips fits already there);
 the Markdown summary goes next to it.
 
 Usage::
 
-    python benchmarks/bench_init.py [--dataset mnist] [--n 20000] [--seeds 0 1 2 3 4]
+    python benchmarks/experiments/bench_init.py [--dataset mnist] [--n 20000] [--seeds 0 1 2 3 4]
         [--threads 1] [--start consensus gaussian-mixture] [key=value ...]
-    python benchmarks/bench_init.py --quick   # 1,500 images, 1 seed, few epochs
+    python benchmarks/experiments/bench_init.py --quick   # 1,500 images, 1 seed, few epochs
 
 ``--threads 1`` (the default) lets two runs with different ``--seeds`` share a
 2-core machine and one results file; the seconds depend on it.
@@ -33,13 +33,17 @@ Usage::
 
 import argparse
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: _common
 from _common import (
     DATASETS,
+    EXPERIMENT_RESULTS,
     add_dataset_argument,
     add_run_arguments,
     mean_std,
@@ -171,7 +175,7 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--start", nargs="+", default=list(STARTS), choices=STARTS)
     parser.add_argument("--threads", type=_positive_int, default=1)
-    add_run_arguments(parser)
+    add_run_arguments(parser, out_dir=EXPERIMENT_RESULTS)
     args = parser.parse_args(argv)
     params = {"likelihood": "bernoulli", **dict(args.overrides)}
     n, seeds = args.n, args.seeds
