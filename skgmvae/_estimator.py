@@ -18,23 +18,28 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._init import INIT_METHODS
 from ._model import build_net, init_seed_state, standard_normal
 from ._callbacks import Callback, default_callbacks
+from . import _data
+from ._data import (
+    Scaling,
+    inference_blocks,
+    plain_blocks,
+    validate,
+)
 from ._train import FitParams, Trainer, TrainingRows, iter_batches
 from ._utils import resolve_device, thread_limit, torch_threads
 
 #: Version of the pickled state; bumped when the stored layout changes.
-PICKLE_FORMAT = 2
+PICKLE_FORMAT = 3
 
 #: Gradient steps that pretrain_epochs="auto" aims for, and its epoch bounds.
 AUTO_PRETRAIN_STEPS = 20_000
 AUTO_PRETRAIN_EPOCHS = (2, 100)
 
-#: Rows per block in predict / transform / score_samples.
-INFERENCE_BATCH = 4096
 
 
 class _Range(Interval):
@@ -82,74 +87,6 @@ def _layer_sizes(value):
             f"{value!r} instead."
         )
     return tuple(int(s) for s in sizes)
-
-
-#: What to do about the input errors of scikit-learn's validation, keyed by a
-#: piece of its message.
-_INPUT_HINTS = (
-    (
-        "contains infinity",
-        "Drop or replace the infinite values first, e.g. keep the rows "
-        "np.isfinite(X).all(axis=1).",
-    ),
-    (
-        "could not convert",
-        "GMVAEClustering needs numeric features: encode text or categorical "
-        "columns first (e.g. sklearn.preprocessing.OneHotEncoder in a "
-        "ColumnTransformer) or drop them.",
-    ),
-    (
-        "is expecting",
-        "Pass the same columns, in the same order, as in fit, or fit again on "
-        "the new columns.",
-    ),
-    (
-        "feature names should match",
-        "Pass the columns named in feature_names_in_, or fit again on the new columns.",
-    ),
-    ("sample(s)", "Pass more rows: fit needs at least 2, predict at least 1."),
-    ("feature(s)", "X needs at least one column."),
-)
-
-
-def _input_error(exc):
-    """``exc``, a ValueError of input validation, with what to do about it
-    appended (or ``exc`` itself when there is nothing to add)."""
-    message = str(exc)
-    if "contains NaN" in message:
-        return ValueError(
-            "Input X contains NaN. GMVAEClustering does not accept missing "
-            "values: drop the rows that have any (X[~np.isnan(X).any(axis=1)]) "
-            "or fill them in first, e.g. with sklearn.impute.SimpleImputer in a "
-            "Pipeline."
-        )
-    for key, hint in _INPUT_HINTS:
-        if key in message:
-            message = message.rstrip()
-            sep = "\n" if "\n" in message else " "
-            return ValueError(f"{message}{sep}{hint}")
-    return exc
-
-
-def _column_mean_std(X):
-    """Column means and standard deviations in float64, in blocks of rows, so
-    that no temporary of the size of ``X`` is made. Deviations are divided by
-    the column's largest magnitude before squaring, so values near float64's
-    limit (1e300) do not overflow."""
-    n = X.shape[0]
-    total = np.zeros(X.shape[1])
-    largest = np.zeros(X.shape[1])
-    for start in range(0, n, INFERENCE_BATCH):
-        block = X[start : start + INFERENCE_BATCH]
-        total += block.sum(axis=0, dtype=np.float64)
-        largest = np.maximum(largest, np.abs(block).max(axis=0))
-    mean = total / n
-    unit = np.where(largest > 0, largest, 1.0)
-    squares = np.zeros(X.shape[1])
-    for start in range(0, n, INFERENCE_BATCH):
-        block = (X[start : start + INFERENCE_BATCH].astype(np.float64) - mean) / unit
-        squares += np.einsum("ij,ij->j", block, block)
-    return mean, unit * np.sqrt(squares / n)
 
 
 def _to_cpu(obj):
@@ -475,67 +412,6 @@ class GMVAEClustering(
     # ------------------------------------------------------------------
     # validation
     # ------------------------------------------------------------------
-    def _validate_X(self, X, reset, min_samples=1):
-        try:
-            X = validate_data(
-                self,
-                X,
-                reset=reset,
-                dtype=[np.float64, np.float32],
-                ensure_min_samples=min_samples,
-            )
-        except ValueError as exc:
-            better = _input_error(exc)
-            if better is exc:
-                raise
-            raise better from None
-        self._check_range(X)
-        return X
-
-    def _check_range(self, X):
-        if self.likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
-            raise ValueError(
-                "likelihood='bernoulli' needs every value of X in [0, 1] (found "
-                f"values in [{X.min():.4g}, {X.max():.4g}]). Scale the data, for "
-                "example X / 255 for 8-bit images, or use likelihood='gaussian'."
-            )
-
-    def _validated_blocks(self, X):
-        """Validate ``X`` for inference; return its number of rows and an
-        iterator over blocks of its rows.
-
-        A numpy array (memory-mapped included) of more than one block is
-        checked and converted block by block, so that memory stays bounded
-        by the block size whatever the number of rows or the input dtype.
-        """
-        if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > INFERENCE_BATCH:
-            try:
-                validate_data(self, X, reset=False, skip_check_array=True)
-            except ValueError as exc:
-                raise _input_error(exc) from None
-
-            def blocks():
-                for start in range(0, X.shape[0], INFERENCE_BATCH):
-                    try:
-                        block = check_array(
-                            X[start : start + INFERENCE_BATCH],
-                            dtype=[np.float64, np.float32],
-                            estimator=self,
-                            input_name="X",
-                        )
-                    except ValueError as exc:
-                        raise _input_error(exc) from None
-                    self._check_range(block)
-                    yield block
-
-            return X.shape[0], blocks()
-        return self._plain_blocks(self._validate_X(X, reset=False))
-
-    @staticmethod
-    def _plain_blocks(X):
-        n = X.shape[0]
-        return n, (X[i : i + INFERENCE_BATCH] for i in range(0, n, INFERENCE_BATCH))
-
     # ------------------------------------------------------------------
     # fitting
     # ------------------------------------------------------------------
@@ -609,7 +485,7 @@ class GMVAEClustering(
         """Initialise (unless ``warm``) and run the ELBO epochs that
         ``schedule`` (``max_iter``, ``learning_rate_decay``,
         ``n_iter_no_change``) asks for; shared by fit and partial_fit."""
-        X = self._validate_X(X, reset=not warm, min_samples=1 if warm else 2)
+        X = validate(self, X, reset=not warm, min_samples=1 if warm else 2)
         if not warm:
             self._check_n_components(X.shape[0])
         device = resolve_device(self.device, strict=True)
@@ -621,7 +497,7 @@ class GMVAEClustering(
             runs = self._initialise(X, config, n_init)
         tic = time.perf_counter()
         with torch_threads(thread_limit()):
-            Xt = self._training_rows(X, device)
+            Xt = self._scaling.training_rows(X, device)
             best, interrupted = self._run_all(runs, Xt, params, device)
             del Xt
             self._keep(best, warm)
@@ -690,7 +566,7 @@ class GMVAEClustering(
     def _initialise(self, X, config, n_init):
         """Scaling, architecture and seeds of a fit from scratch: ``n_init``
         fresh runs ``(seed, None, None)``."""
-        self._set_scaling(X)
+        self._scaling = Scaling.fit(X, self.likelihood)
         self._net_config = config
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, 2**31 - 1, size=n_init)
@@ -770,45 +646,6 @@ class GMVAEClustering(
         low, high = AUTO_PRETRAIN_EPOCHS
         return int(np.clip(round(AUTO_PRETRAIN_STEPS / steps_per_epoch), low, high))
 
-    def _set_scaling(self, X):
-        if self.likelihood == "gaussian":
-            mean, std = _column_mean_std(X)
-            # standardise, but do not blow up features far less spread than
-            # the typical one (rare pixels, near-constant columns)
-            floor = 0.5 * np.median(std)
-            scale = np.hypot(std, floor)
-            scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
-        else:
-            mean = np.zeros(X.shape[1])
-            scale = np.ones(X.shape[1])
-        self._shift = mean
-        self._scale = scale
-        # log-Jacobian of the standardisation, for densities in input units
-        self._log_det_scale = float(np.log(scale).sum())
-
-    def _training_rows(self, X, device):
-        gaussian = self.likelihood == "gaussian"
-        return TrainingRows(
-            X,
-            self._shift if gaussian else None,
-            self._scale if gaussian else None,
-            device,
-        )
-
-    def _to_tensor(self, X, device, dtype=torch.float32):
-        """Scaled tensor of a block of rows on ``device``."""
-        X = np.asarray(X)
-        if not X.flags.writeable:  # torch tensors cannot wrap read-only memory
-            X = X.copy()
-        t = torch.as_tensor(X).to(dtype)
-        if self.likelihood == "gaussian":
-            shift = torch.from_numpy(self._shift).to(dtype)
-            t = (t - shift) / torch.from_numpy(self._scale).to(dtype)
-        return t.to(device)
-
-    # ------------------------------------------------------------------
-    # inference
-    # ------------------------------------------------------------------
     def _inference_net(self):
         """A float64 copy of the networks in eval mode on the inference device.
 
@@ -828,14 +665,14 @@ class GMVAEClustering(
         bounded by the block size."""
         net, device = self._inference_net()
         if validated:
-            n_rows, blocks = self._plain_blocks(X)
+            n_rows, blocks = plain_blocks(X)
         else:
-            n_rows, blocks = self._validated_blocks(X)
+            n_rows, blocks = inference_blocks(self, X)
         out, dtype, start = None, None, 0
         with torch.no_grad(), torch_threads(thread_limit()):
             for block in blocks:
                 dtype = block.dtype
-                result = fn(net, self._to_tensor(block, device, torch.float64)).cpu()
+                result = fn(net, self._scaling.tensor(block, device, torch.float64)).cpu()
                 if out is None:  # one array for all rows, filled in place
                     out = np.empty((n_rows, *result.shape[1:]), result.numpy().dtype)
                 out[start : start + len(block)] = result.numpy()
@@ -875,13 +712,13 @@ class GMVAEClustering(
                 # written into one preallocated array: small per-block arrays
                 # kept alive between the large temporaries fragment the heap
                 out[idx.numpy()] = terms["elbo"].cpu().numpy()
-        return out - self._log_det_scale
+        return out - self._scaling.log_det
 
     def _sampled_block(self):
         """Rows per block where each row gets ``n_score_samples`` draws, so
         that the (draws, rows, components, latent_dim) temporaries stay as
         small as those of a plain block."""
-        return max(1, INFERENCE_BATCH // self.n_score_samples)
+        return max(1, _data.INFERENCE_BATCH // self.n_score_samples)
 
     def _iwae_rows(self, net, y):
         outs = [
@@ -984,7 +821,7 @@ class GMVAEClustering(
         log_prob : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        return self._map_blocks(X, self._iwae_rows)[0] - self._log_det_scale
+        return self._map_blocks(X, self._iwae_rows)[0] - self._scaling.log_det
 
     def score(self, X, y=None):
         """Mean estimated log-likelihood per row (see :meth:`score_samples`).
@@ -1040,8 +877,7 @@ class GMVAEClustering(
         with torch.no_grad(), torch_threads(thread_limit()):
             out, labels = net.generate(n_samples, gen)
         out = out.cpu().numpy()
-        if net.likelihood == "gaussian":
-            out = out * self._scale + self._shift
+        out = self._scaling.unscale(out)
         return out, labels.numpy()
 
     # ------------------------------------------------------------------

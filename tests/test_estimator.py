@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgmvae import Callback, GMVAEClustering
-from skgmvae import _estimator
+from skgmvae import _data, _estimator
 from skgmvae.callbacks import PrintProgress
 
 FAST = dict(
@@ -242,7 +242,7 @@ def test_batch_equals_row_by_row(fitted):
 def test_inference_in_blocks_matches_one_block(fitted, monkeypatch):
     model, X, _ = fitted
     whole = model.predict_proba(X)
-    monkeypatch.setattr(_estimator, "INFERENCE_BATCH", 7)
+    monkeypatch.setattr(_data, "INFERENCE_BATCH", 7)
     np.testing.assert_allclose(model.predict_proba(X), whole, rtol=1e-10, atol=1e-12)
 
 
@@ -252,14 +252,14 @@ def test_float32_input_is_not_upcast(fitted, monkeypatch):
     assert model.transform(X32).dtype == np.float32
     assert model.transform(X).dtype == np.float64
     seen = []
-    original = _estimator.validate_data
+    original = _data.validate_data
 
     def spy(*args, **kwargs):
         out = original(*args, **kwargs)
         seen.append(out)
         return out
 
-    monkeypatch.setattr(_estimator, "validate_data", spy)
+    monkeypatch.setattr(_data, "validate_data", spy)
     _model(max_iter=1, pretrain_epochs=1).fit(X32)
     assert seen[0].dtype == np.float32
     assert np.shares_memory(seen[0], X32)
@@ -530,7 +530,7 @@ def test_wrong_feature_count_at_predict(fitted):
     model, _, _ = fitted
     with pytest.raises(ValueError, match="5 features.*same columns"):
         model.predict(np.zeros((3, 5)))
-    big = np.zeros((_estimator.INFERENCE_BATCH + 1, 5))  # validated by blocks
+    big = np.zeros((_data.INFERENCE_BATCH + 1, 5))  # validated by blocks
     with pytest.raises(ValueError, match="5 features.*same columns"):
         model.transform(big)
 
@@ -541,7 +541,7 @@ def test_bad_values_at_predict_say_what_to_do(fitted):
     bad[1, 2] = np.nan
     with pytest.raises(ValueError, match="NaN.*drop the rows"):
         model.predict(bad)
-    big = np.repeat(X[:1], _estimator.INFERENCE_BATCH + 1, axis=0)
+    big = np.repeat(X[:1], _data.INFERENCE_BATCH + 1, axis=0)
     big[-1, 0] = np.inf
     with pytest.raises(ValueError, match="infinity.*isfinite"):
         model.predict_proba(big)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from skgmvae import GMVAEClustering
-from skgmvae import _estimator, _init, _train
+from skgmvae import Callback, GMVAEClustering
+from skgmvae import _data, _estimator, _init, _train
 
 SMALL = dict(
     latent_dim=3,
@@ -64,7 +64,7 @@ def test_predict_on_uint8_memmap_converts_block_by_block(pixel_model, tmp_path):
 
 
 def test_block_validation_reports_bad_values_and_wrong_width(pixel_model):
-    n = _estimator.INFERENCE_BATCH * 2 + 10
+    n = _data.INFERENCE_BATCH * 2 + 10
     X = np.zeros((n, 400))
     X[-1, 3] = np.nan  # in the last block only
     with pytest.raises(ValueError, match="NaN"):
@@ -73,21 +73,24 @@ def test_block_validation_reports_bad_values_and_wrong_width(pixel_model):
         pixel_model.predict(np.zeros((n, 399)))
 
 
-def test_fit_reads_rows_from_the_callers_array_without_copying(monkeypatch):
+class _RowsSeen(Callback):
+    """Keeps the training rows each run reads from."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_train_begin(self, trainer):
+        self.seen.append(trainer.X._rows)
+
+
+def test_fit_reads_rows_from_the_callers_array_without_copying():
     X = _pixels(300, 400).astype(np.float32)
     X.flags.writeable = False  # a read-only array (as np.load with mmap_mode="r")
-    seen = []
-    original = _train.TrainingRows.__init__
-
-    def spy(self, rows, *args):
-        original(self, rows, *args)
-        seen.append((rows, self._rows))
-
-    monkeypatch.setattr(_train.TrainingRows, "__init__", spy)
-    GMVAEClustering(n_components=3, max_iter=1, pretrain_epochs=1, **SMALL).fit(X)
-    rows, tensor = seen[0]
-    assert rows is X or np.shares_memory(rows, X)
-    assert tensor.data_ptr() == X.ctypes.data
+    spy = _RowsSeen()
+    GMVAEClustering(
+        n_components=3, max_iter=1, pretrain_epochs=1, callbacks=[spy], **SMALL
+    ).fit(X)
+    assert spy.seen[0].data_ptr() == X.ctypes.data
 
 
 def test_training_rows_scale_each_batch_like_the_whole_array():
@@ -103,9 +106,9 @@ def test_training_rows_scale_each_batch_like_the_whole_array():
 
 
 def test_column_statistics_in_blocks_match_numpy(monkeypatch):
-    monkeypatch.setattr(_estimator, "INFERENCE_BATCH", 7)
+    monkeypatch.setattr(_data, "INFERENCE_BATCH", 7)
     X = np.random.default_rng(0).normal(1e4, 3, size=(50, 5)).astype(np.float32)
-    mean, std = _estimator._column_mean_std(X)
+    mean, std = _data.column_mean_std(X)
     np.testing.assert_allclose(mean, X.astype(np.float64).mean(0), rtol=1e-12)
     np.testing.assert_allclose(std, X.astype(np.float64).std(0), rtol=1e-9)
 
@@ -154,7 +157,7 @@ def test_partial_fit_checks_features_and_accepts_small_later_chunks():
 
 def test_column_statistics_do_not_overflow_near_the_float64_limit():
     X = np.array([[1e300, 0.0], [-1e300, 0.0], [3e300, 0.0]])
-    mean, std = _estimator._column_mean_std(X)
+    mean, std = _data.column_mean_std(X)
     np.testing.assert_allclose(mean, [1e300, 0.0])
     np.testing.assert_allclose(std, [np.sqrt(8 / 3) * 1e300, 0.0])
 

@@ -1,0 +1,209 @@
+"""Rows in and out of the estimator: input validation with advice on what
+to do, the standardisation of the features, and blocks of rows that keep
+inference memory bounded."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.utils.validation import check_array, validate_data
+
+from ._train import TrainingRows
+
+#: Rows per block in predict / transform / score_samples.
+INFERENCE_BATCH = 4096
+
+#: What to do about the input errors of scikit-learn's validation, keyed by a
+#: piece of its message.
+_INPUT_HINTS = (
+    (
+        "contains infinity",
+        "Drop or replace the infinite values first, e.g. keep the rows "
+        "np.isfinite(X).all(axis=1).",
+    ),
+    (
+        "could not convert",
+        "GMVAEClustering needs numeric features: encode text or categorical "
+        "columns first (e.g. sklearn.preprocessing.OneHotEncoder in a "
+        "ColumnTransformer) or drop them.",
+    ),
+    (
+        "is expecting",
+        "Pass the same columns, in the same order, as in fit, or fit again on "
+        "the new columns.",
+    ),
+    (
+        "feature names should match",
+        "Pass the columns named in feature_names_in_, or fit again on the new columns.",
+    ),
+    ("sample(s)", "Pass more rows: fit needs at least 2, predict at least 1."),
+    ("feature(s)", "X needs at least one column."),
+)
+
+
+def input_error(exc):
+    """``exc``, a ValueError of input validation, with what to do about it
+    appended (or ``exc`` itself when there is nothing to add)."""
+    message = str(exc)
+    if "contains NaN" in message:
+        return ValueError(
+            "Input X contains NaN. GMVAEClustering does not accept missing "
+            "values: drop the rows that have any (X[~np.isnan(X).any(axis=1)]) "
+            "or fill them in first, e.g. with sklearn.impute.SimpleImputer in a "
+            "Pipeline."
+        )
+    for key, hint in _INPUT_HINTS:
+        if key in message:
+            message = message.rstrip()
+            sep = "\n" if "\n" in message else " "
+            return ValueError(f"{message}{sep}{hint}")
+    return exc
+
+
+def check_range(X, likelihood):
+    """Raise unless the Bernoulli likelihood's data lie in [0, 1]."""
+    if likelihood == "bernoulli" and X.size and (X.min() < 0 or X.max() > 1):
+        raise ValueError(
+            "likelihood='bernoulli' needs every value of X in [0, 1] (found "
+            f"values in [{X.min():.4g}, {X.max():.4g}]). Scale the data, for "
+            "example X / 255 for 8-bit images, or use likelihood='gaussian'."
+        )
+
+
+def validate(estimator, X, reset, min_samples=1):
+    """``validate_data`` for float input, with advice on errors and the
+    likelihood's range check."""
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=min_samples,
+        )
+    except ValueError as exc:
+        better = input_error(exc)
+        if better is exc:
+            raise
+        raise better from None
+    check_range(X, estimator.likelihood)
+    return X
+
+
+def plain_blocks(X):
+    """Number of rows of the validated ``X`` and an iterator over its blocks."""
+    n = X.shape[0]
+    return n, (X[i : i + INFERENCE_BATCH] for i in range(0, n, INFERENCE_BATCH))
+
+
+def inference_blocks(estimator, X):
+    """Validate ``X`` for inference; return its number of rows and an
+    iterator over blocks of its rows.
+
+    A numpy array (memory-mapped included) of more than one block is checked
+    and converted block by block, so that memory stays bounded by the block
+    size whatever the number of rows or the input dtype.
+    """
+    if not (
+        isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] > INFERENCE_BATCH
+    ):
+        return plain_blocks(validate(estimator, X, reset=False))
+    try:
+        validate_data(estimator, X, reset=False, skip_check_array=True)
+    except ValueError as exc:
+        raise input_error(exc) from None
+
+    def blocks():
+        for start in range(0, X.shape[0], INFERENCE_BATCH):
+            try:
+                block = check_array(
+                    X[start : start + INFERENCE_BATCH],
+                    dtype=[np.float64, np.float32],
+                    estimator=estimator,
+                    input_name="X",
+                )
+            except ValueError as exc:
+                raise input_error(exc) from None
+            check_range(block, estimator.likelihood)
+            yield block
+
+    return X.shape[0], blocks()
+
+
+def column_mean_std(X):
+    """Column means and standard deviations in float64, in blocks of rows, so
+    that no temporary of the size of ``X`` is made. Deviations are divided by
+    the column's largest magnitude before squaring, so values near float64's
+    limit (1e300) do not overflow."""
+    n = X.shape[0]
+    total = np.zeros(X.shape[1])
+    largest = np.zeros(X.shape[1])
+    for start in range(0, n, INFERENCE_BATCH):
+        block = X[start : start + INFERENCE_BATCH]
+        total += block.sum(axis=0, dtype=np.float64)
+        largest = np.maximum(largest, np.abs(block).max(axis=0))
+    mean = total / n
+    unit = np.where(largest > 0, largest, 1.0)
+    squares = np.zeros(X.shape[1])
+    for start in range(0, n, INFERENCE_BATCH):
+        block = (X[start : start + INFERENCE_BATCH].astype(np.float64) - mean) / unit
+        squares += np.einsum("ij,ij->j", block, block)
+    return mean, unit * np.sqrt(squares / n)
+
+
+@dataclass
+class Scaling:
+    """How rows are scaled before the networks see them.
+
+    With the Gaussian likelihood the features are standardised (``(X -
+    shift) / scale``); the Bernoulli likelihood takes the rows as they are.
+
+    Attributes
+    ----------
+    shift, scale : ndarray of shape (n_features,)
+    standardise : bool
+        Whether ``shift`` and ``scale`` are applied.
+    """
+
+    shift: np.ndarray
+    scale: np.ndarray
+    standardise: bool
+
+    @classmethod
+    def fit(cls, X, likelihood):
+        """The scaling of the training rows ``X`` for ``likelihood``."""
+        if likelihood != "gaussian":
+            return cls(np.zeros(X.shape[1]), np.ones(X.shape[1]), False)
+        mean, std = column_mean_std(X)
+        # standardise, but do not blow up features far less spread than the
+        # typical one (rare pixels, near-constant columns)
+        floor = 0.5 * np.median(std)
+        scale = np.hypot(std, floor)
+        scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(mean)))] = 1.0
+        return cls(mean, scale, True)
+
+    @property
+    def log_det(self):
+        """Log-Jacobian of the scaling, for densities in the units of X."""
+        return float(np.log(self.scale).sum())
+
+    def training_rows(self, X, device):
+        """The training rows as the optimisation loop reads them."""
+        if self.standardise:
+            return TrainingRows(X, self.shift, self.scale, device)
+        return TrainingRows(X, None, None, device)
+
+    def tensor(self, X, device, dtype=torch.float32):
+        """Scaled tensor of a block of rows on ``device``."""
+        X = np.asarray(X)
+        if not X.flags.writeable:  # torch tensors cannot wrap read-only memory
+            X = X.copy()
+        t = torch.as_tensor(X).to(dtype)
+        if self.standardise:
+            shift = torch.from_numpy(self.shift).to(dtype)
+            t = (t - shift) / torch.from_numpy(self.scale).to(dtype)
+        return t.to(device)
+
+    def unscale(self, X):
+        """Rows of the networks' scale back in the units of the data."""
+        return X * self.scale + self.shift if self.standardise else X
