@@ -30,7 +30,7 @@ from ._data import (
     plain_blocks,
     validate,
 )
-from ._train import FitParams, Trainer, TrainingRows, iter_batches
+from ._train import FitParams, Trainer, iter_batches
 from ._utils import resolve_device, thread_limit, torch_threads
 
 #: Version of the pickled state; bumped when the stored layout changes.
@@ -679,11 +679,6 @@ class GMVAEClustering(
                 start += len(block)
         return out, dtype
 
-    def _fixed_noise(self, n_samples, dim):
-        """Noise shared by every row: deterministic and row-independent."""
-        gen = init_seed_state(self._eval_seed)
-        return standard_normal((n_samples, 1, dim), gen, "cpu", torch.float64)
-
     @staticmethod
     def _logits(net, y):
         return net.component_logits(y)[1]
@@ -696,8 +691,11 @@ class GMVAEClustering(
         return proba
 
     def _noise_for(self, net, y):
-        """The model's fixed noise, on ``y``'s device and dtype."""
-        noise = self._fixed_noise(self.n_score_samples, net.latent_dim + net.noise_dim)
+        """The model's fixed noise, shared by every row (deterministic and
+        row-independent), on ``y``'s device and dtype."""
+        gen = init_seed_state(self._eval_seed)
+        shape = (self.n_score_samples, 1, net.latent_dim + net.noise_dim)
+        noise = standard_normal(shape, gen, "cpu", torch.float64)
         return noise.to(device=y.device, dtype=y.dtype)
 
     def _elbo_rows(self, Xt):

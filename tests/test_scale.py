@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from skgmvae import Callback, GMVAEClustering
-from skgmvae import _data, _estimator, _init, _train
+from skgmvae import _data, _init, _train
 
 SMALL = dict(
     latent_dim=3,
