@@ -113,7 +113,7 @@ def model_params(name, k, mc, params):
     settings of the initial mixture's consensus partition and, for a fit that
     grows its mixture, those of the split: a cell is reused only when these
     are unchanged, so a new default invalidates the saved GMVAE fits."""
-    from skgmvae import _estimator, _init
+    from skgmvae import _fitting, _init
 
     est = make_model(name, k, mc, 0, params).get_params()
     out = {
@@ -123,8 +123,8 @@ def model_params(name, k, mc, params):
         and not (key in ADDED_PARAMS and value == ADDED_PARAMS[key])
     }
     if name == "GMVAE":
-        out["auto_pretrain_steps"] = repr(_estimator.AUTO_PRETRAIN_STEPS)
-        out["auto_pretrain_epochs"] = repr(_estimator.AUTO_PRETRAIN_EPOCHS)
+        out["auto_pretrain_steps"] = repr(_fitting.AUTO_PRETRAIN_STEPS)
+        out["auto_pretrain_epochs"] = repr(_fitting.AUTO_PRETRAIN_EPOCHS)
         out["mixture_init"] = repr(
             {
                 "consensus_rows": _init.CONSENSUS_ROWS,

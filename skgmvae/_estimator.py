@@ -1,9 +1,6 @@
 """GMVAEClustering: the scikit-learn surface of the Gaussian Mixture VAE."""
 
-import copy
 import dataclasses
-import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,31 +12,17 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from . import _inference
+from ._fitting import train
 from ._init import INIT_METHODS
-from ._model import build_net, init_seed_state, standard_normal
-from ._callbacks import Callback, default_callbacks
-from . import _data
-from ._data import (
-    Scaling,
-    inference_blocks,
-    plain_blocks,
-    validate,
-)
-from ._train import FitParams, Trainer, iter_batches
-from ._utils import resolve_device, thread_limit, torch_threads
+from ._model import build_net
 
 #: Version of the pickled state; bumped when the stored layout changes.
 PICKLE_FORMAT = 3
-
-#: Gradient steps that pretrain_epochs="auto" aims for, and its epoch bounds.
-AUTO_PRETRAIN_STEPS = 20_000
-AUTO_PRETRAIN_EPOCHS = (2, 100)
-
 
 
 class _Range(Interval):
@@ -53,40 +36,6 @@ class _Range(Interval):
 _POSITIVE_INT = _Range(Integral, 1, None, closed="left")
 _NON_NEGATIVE_INT = _Range(Integral, 0, None, closed="left")
 _NON_NEGATIVE_REAL = _Range(Real, 0, None, closed="left")
-
-
-def _layer_sizes(value):
-    """The ``hidden_layer_sizes`` parameter as a tuple of ints.
-
-    Parameters
-    ----------
-    value : int or sequence of int
-        One layer width, or the width of each layer.
-
-    Returns
-    -------
-    sizes : tuple of int
-
-    Raises
-    ------
-    ValueError
-        When the sequence is empty or an element is not an int >= 1.
-    """
-    sizes = (value,) if isinstance(value, Integral) else value
-    try:
-        sizes = tuple(sizes)
-    except TypeError:
-        sizes = ()
-    if not sizes or not all(
-        isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
-        for s in sizes
-    ):
-        raise ValueError(
-            "The 'hidden_layer_sizes' parameter of GMVAEClustering must be an int "
-            "or a non-empty sequence of ints, each >= 1. Got "
-            f"{value!r} instead."
-        )
-    return tuple(int(s) for s in sizes)
 
 
 def _to_cpu(obj):
@@ -157,47 +106,26 @@ class GMVAEClustering(
         linearly from ``1/kl_warmup`` to 1. 0 disables warm-up.
 
     pretrain_epochs : int or "auto", default="auto"
-        Epochs of deterministic autoencoder training before the ELBO phase;
-        the mixture then starts at the means and variances of ``n_components``
-        clusters of the embedding (see ``init_params``). 0 skips both. "auto" runs about 20,000 minibatch
-        steps, within 2 to 100 epochs: 100 epochs for up to about 25,600
-        rows at the default batch size, fewer above.
+        Epochs of autoencoder training before the ELBO phase, whose embedding
+        starts the mixture (see ``init_params``); 0 skips both. "auto" runs
+        about 20,000 minibatch steps, within 2 to 100 epochs.
 
     init_params : {"consensus", "gmm"} or callable, default="consensus"
-        How the mixture starts on the pretrained embedding (the posterior
-        means of ``x``). ``"consensus"``: the means and variances of the
-        clusters on which 20 KMeans over-clusterings agree (evidence
-        accumulation), which follow curved, connected groups; a diagonal
-        Gaussian mixture instead where the rows are too few for it (fewer
-        than ``100 * n_components``, or more than 50 components).
-        ``"gmm"``: a diagonal ``GaussianMixture`` fitted on the embedding
-        (the start of VaDE). A callable ``init_params(embedding,
-        n_components, seed)`` gets the embedding (float64, at most 100,000
-        rows) and returns the means and variances, each of shape
-        ``(n_components, latent_dim)``. Ignored when ``pretrain_epochs=0``.
+        How the mixture starts on the pretrained embedding. ``"consensus"``:
+        the clusters on which 20 KMeans over-clusterings agree (a diagonal
+        Gaussian mixture where there are fewer than ``100 * n_components``
+        rows or more than 50 components). ``"gmm"``: a diagonal
+        ``GaussianMixture``. A callable ``init_params(embedding,
+        n_components, seed)`` returns the means and variances, each of shape
+        ``(n_components, latent_dim)``. See the user guide, Training.
 
     grow_from : int or None, default=None
-        Coarse-to-fine training for many components. When it is an int below
-        ``n_components``, the mixture starts with ``grow_from`` components,
-        trains them for the first ``max_iter // 2`` ELBO epochs, then splits
-        each into as many new components as its share of the rows (at least
-        one for each component that holds rows; one that holds none is
-        dropped), one for each KMeans cluster of its rows' embedding: a new
-        component is a copy of its parent, moved to its cluster and with the
-        cluster's variance, that keeps how the parent moves with ``w``. Then
-        it restarts the Adam optimiser and trains the ``n_components``
-        components for the remaining epochs. The fine components refine the
-        coarse clusters instead of cutting the embedding afresh, at the same
-        cost. None, or a value of at least
-        ``n_components`` (handy in a search over ``n_components``), trains
-        ``n_components`` components from the start. Early stopping waits for
-        the split. The split belongs to a fit from scratch: a ``warm_start``
-        continuation goes on with the split mixture, the first
-        :meth:`partial_fit` call, which runs one epoch, splits right after
-        pretraining, and a fit interrupted (Ctrl-C) before the split splits
-        on its way out, so the model always has ``n_components`` components.
-        The user guide (Training, "Many clusters: growing from fewer")
-        discusses when it helps.
+        When below ``n_components``: train ``grow_from`` components for the
+        first ``max_iter // 2`` epochs, then split each into a share of the
+        ``n_components`` in proportion to its rows, and train those for the
+        rest. None (or a value of at least ``n_components``) trains
+        ``n_components`` from the start. See the user guide, Training, "Many
+        clusters: growing from fewer".
 
     max_iter : int, default=100
         Maximum number of ELBO epochs (full passes over the data).
@@ -210,14 +138,8 @@ class GMVAEClustering(
 
     learning_rate_decay : float in [0, 1), default=0.0
         Share of the ELBO epochs of each call to :meth:`fit`, at its end, over
-        which the step size falls linearly from ``learning_rate`` towards
-        zero: with ``max_iter=100`` and 0.5, epochs 1 to 50 use
-        ``learning_rate`` and epoch ``50 + i`` uses ``learning_rate * (51 -
-        i) / 51``. 0 keeps the step size constant. The decay follows
-        ``max_iter``, not the epoch early stopping ends on, and a
-        ``warm_start`` continuation starts again from ``learning_rate``;
-        :meth:`partial_fit` keeps it constant. The user guide
-        (Training, "Stopping and restarts") discusses its effect.
+        which the step size falls linearly towards zero (following
+        ``max_iter``). 0 keeps it constant, as does :meth:`partial_fit`.
 
     tol : float, default=1e-4
         Relative ELBO improvement that counts as progress for early stopping.
@@ -243,37 +165,20 @@ class GMVAEClustering(
         identical results from run to run on the same device.
 
     verbose : int, default=0
-        Progress on stdout. 0 prints nothing. 1 prints one line per ELBO
-        epoch (epoch, ELBO and its four terms, elapsed time, estimated time
-        left), one line summing up pretraining and a last line with
-        ``lower_bound_``. 2 also prints every pretraining epoch. The epoch
-        lines are those of ``history_``: with the Gaussian likelihood they are
-        on the standardised data, while ``lower_bound_`` is in the units of
-        ``X``.
+        0 prints nothing; 1 prints one line per ELBO epoch (the records of
+        ``history_``), a summary of pretraining and the final
+        ``lower_bound_``; 2 also prints every pretraining epoch.
 
     warm_start : bool, default=False
-        When True and the model is already fitted, ``fit`` continues training
-        the kept model for up to ``max_iter`` more ELBO epochs, exactly where
-        it stopped (optimiser state, random stream, warm-up and early-stopping
-        counters): on the CPU, ``max_iter=5`` twice gives the same model as
-        ``max_iter=10`` once (with ``learning_rate_decay=0`` and
-        ``grow_from=None``; otherwise each call anneals its own epochs, and
-        the first one splits the mixture halfway through its own). The data
-        must have the same features; the architecture parameters and
-        ``random_state`` are those of the first fit. Otherwise ``fit`` starts
-        from scratch.
+        When True and the model is fitted, ``fit`` continues training it for
+        up to ``max_iter`` more epochs from exactly where it stopped
+        (optimiser, random stream, counters); on the CPU two fits of
+        ``max_iter=5`` equal one of 10. The architecture must not change.
 
     callbacks : list of Callback or None, default=None
-        Objects notified around each epoch of training, after the built-in
-        ones (KL warm-up, step-size schedule, rollback, ``grow_from`` split,
-        early stopping, history, progress output): instances of subclasses of
-        :class:`skgmvae.Callback` that override the hooks they need
-        (``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end``,
-        ``on_train_end`` and others, see :class:`skgmvae.Callback`). Each hook
-        gets the running trainer, whose ``net``, ``optimizer``, ``state``,
-        ``history`` and ``kl_weight`` it may read or change; setting
-        ``trainer.converged = True`` in ``on_epoch_end`` stops training after
-        that epoch. The same instances see every run of ``n_init``.
+        Instances of :class:`skgmvae.Callback` subclasses notified around each
+        epoch, after the built-in ones; a hook gets the running trainer and
+        may read or change it, or set ``trainer.converged = True`` to stop.
 
     Attributes
     ----------
@@ -290,13 +195,9 @@ class GMVAEClustering(
         Whether early stopping ended the kept fit before ``max_iter``.
 
     history_ : list of dict
-        One record per epoch of the kept fit: ``phase`` ("pretrain" or
-        "elbo"), ``epoch``, ``elbo``, ``reconstruction``,
-        ``conditional_prior``, ``w_prior``, ``z_prior``, ``kl_weight``,
-        ``time`` (seconds). An epoch whose loss became non-finite is undone
-        and run again with a ten times smaller step (at most 3 times, then
-        fit raises ``FloatingPointError``); each such event adds a record
-        with ``phase="rollback"``, ``epoch`` and the new ``learning_rate``.
+        One record per epoch of the kept fit: ``phase`` ("pretrain", "elbo",
+        or "rollback" for an epoch undone after a non-finite loss),
+        ``epoch``, ``elbo``, its four terms, ``kl_weight`` and ``time``.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -409,12 +310,6 @@ class GMVAEClustering(
         self.warm_start = warm_start
         self.callbacks = callbacks
 
-    # ------------------------------------------------------------------
-    # validation
-    # ------------------------------------------------------------------
-    # ------------------------------------------------------------------
-    # fitting
-    # ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the GMVAE to ``X``.
@@ -432,7 +327,8 @@ class GMVAEClustering(
             The fitted estimator.
         """
         warm = bool(self.warm_start) and self._is_trained()
-        return self._train(
+        return train(
+            self,
             X,
             warm,
             n_init=self.n_init,
@@ -445,16 +341,13 @@ class GMVAEClustering(
     def partial_fit(self, X, y=None):
         """Train on one chunk of rows: for data that does not fit in memory.
 
-        The first call initialises the model on its chunk (standardisation,
-        autoencoder pretraining for ``pretrain_epochs``, the mixture
-        initialisation) and runs one ELBO epoch over it; every later call
-        runs one ELBO epoch over its chunk, continuing the optimiser, the
-        random stream and the KL warm-up, which counts calls
-        (``kl_warmup=10`` ramps the KL weight over the first 10 calls). Make
-        the first chunk large and representative, since the scaling and the
-        mixture are set from it; ``n_init`` is ignored. Early stopping does
-        not apply: the caller decides how many passes to make. ``labels_``
-        and ``lower_bound_`` refer to the last chunk.
+        The first call initialises the model on its chunk (scaling,
+        pretraining, the mixture's start) and runs one ELBO epoch; each later
+        call runs one ELBO epoch over its chunk, continuing the optimiser,
+        the random stream and the KL warm-up (which counts calls). Make the
+        first chunk large and representative. ``n_init``, early stopping and
+        ``learning_rate_decay`` do not apply; ``labels_`` and
+        ``lower_bound_`` refer to the last chunk.
 
         Parameters
         ----------
@@ -468,7 +361,8 @@ class GMVAEClustering(
         self : GMVAEClustering
             The updated estimator.
         """
-        return self._train(
+        return train(
+            self,
             X,
             self._is_trained(),
             n_init=1,
@@ -480,250 +374,6 @@ class GMVAEClustering(
     def _is_trained(self):
         """Whether there is a run to continue."""
         return hasattr(self, "_train_state")
-
-    def _train(self, X, warm, n_init, **schedule):
-        """Initialise (unless ``warm``) and run the ELBO epochs that
-        ``schedule`` (``max_iter``, ``learning_rate_decay``,
-        ``n_iter_no_change``) asks for; shared by fit and partial_fit."""
-        X = validate(self, X, reset=not warm, min_samples=1 if warm else 2)
-        if not warm:
-            self._check_n_components(X.shape[0])
-        device = resolve_device(self.device, strict=True)
-        params = self._fit_params(X.shape[0], **schedule)
-        config = self._config(X)
-        if warm:
-            runs = [self._continued_run(config, device)]
-        else:
-            runs = self._initialise(X, config, n_init)
-        tic = time.perf_counter()
-        with torch_threads(thread_limit()):
-            Xt = self._scaling.training_rows(X, device)
-            best, interrupted = self._run_all(runs, Xt, params, device)
-            del Xt
-            self._keep(best, warm)
-            self.labels_ = self._labels(X, validated=True)
-        self._report(best, runs, time.perf_counter() - tic)
-        if (
-            not self.converged_
-            and params.n_iter_no_change is not None
-            and not interrupted
-        ):
-            warnings.warn(
-                f"GMVAEClustering stopped at max_iter={self.max_iter} epochs "
-                "before the ELBO stopped improving. Increase max_iter, or raise "
-                "tol, for a converged fit.",
-                ConvergenceWarning,
-            )
-        return self
-
-    def _fit_params(self, n_samples, max_iter, learning_rate_decay, n_iter_no_change):
-        return FitParams(
-            max_iter=max_iter,
-            pretrain_epochs=self._pretrain_epochs(n_samples),
-            batch_size=int(self.batch_size),
-            learning_rate=float(self.learning_rate),
-            learning_rate_decay=learning_rate_decay,
-            n_mc_samples=int(self.n_mc_samples),
-            kl_warmup=int(self.kl_warmup),
-            min_information=float(self.min_information),
-            tol=float(self.tol),
-            n_iter_no_change=n_iter_no_change,
-            grow_from=None if self.grow_from is None else int(self.grow_from),
-            init_params=self.init_params,
-        )
-
-    def _config(self, X):
-        """The architecture of the networks that the parameters ask for."""
-        return dict(
-            n_features=X.shape[1],
-            n_components=int(self.n_components),
-            latent_dim=int(self.latent_dim),
-            noise_dim=int(self.noise_dim),
-            hidden_layer_sizes=_layer_sizes(self.hidden_layer_sizes),
-            prior_hidden=int(self.prior_hidden),
-            likelihood=self.likelihood,
-        )
-
-    def _continued_run(self, config, device):
-        """The kept run, to continue: ``(seed, net, state)``."""
-        if config != self._net_config:
-            raise ValueError(
-                f"warm_start=True and partial_fit continue the fitted networks, built with "
-                f"{self._net_config}; the parameters now ask for {config}. Set "
-                "them back, or set warm_start=False to fit from scratch."
-            )
-        return (self._train_seed, self._net.to(device), self._train_state)
-
-    def _check_n_components(self, n_samples):
-        """Refuse more clusters than rows for a fit from scratch."""
-        if self.n_components > n_samples:
-            raise ValueError(
-                f"n_components={self.n_components} must be <= n_samples="
-                f"{n_samples}: every cluster needs at least one row. Use "
-                f"n_components={n_samples} or fewer, or more data."
-            )
-
-    def _initialise(self, X, config, n_init):
-        """Scaling, architecture and seeds of a fit from scratch: ``n_init``
-        fresh runs ``(seed, None, None)``."""
-        self._scaling = Scaling.fit(X, self.likelihood)
-        self._net_config = config
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(0, 2**31 - 1, size=n_init)
-        self._eval_seed = int(rng.randint(0, 2**31 - 1))
-        return [(seed, None, None) for seed in seeds]
-
-    def _callbacks(self, params):
-        """The callbacks of one run: the built-in ones, then the user's."""
-        user = list(self.callbacks or [])
-        for callback in user:
-            if not isinstance(callback, Callback):
-                raise TypeError(
-                    "callbacks must be a list of skgmvae.Callback instances; got "
-                    f"{callback!r}."
-                )
-        return default_callbacks(params, self.verbose) + user
-
-    def _run_all(self, runs, Xt, params, device):
-        """Train every run in turn; returns the :class:`FitResult` with the
-        best bound and whether Ctrl-C ended the loop (after the run it cut
-        short)."""
-        best = None
-        for i, (seed, net, state) in enumerate(runs):
-            if self.verbose and len(runs) > 1:
-                print(f"Initialization {i + 1}/{len(runs)}", flush=True)
-            if net is None:
-                net = build_net(self._net_config, seed).to(device)
-            trainer = Trainer(net, Xt, params, seed, self._callbacks(params), state)
-            result = trainer.fit()
-            self._net = net
-            result.bound = float(np.mean(self._elbo_rows(Xt)))
-            if self.verbose and len(runs) > 1:
-                print(f"Initialization {i + 1}/{len(runs)}: bound {result.bound:.4g}")
-            if best is None or result.bound > best.bound or not np.isfinite(best.bound):
-                best = result
-            if result.interrupted:
-                warnings.warn(
-                    f"Training was interrupted (initialization {i + 1} of "
-                    f"{len(runs)}, epoch {len(result.history)}); the model keeps the "
-                    "parameters reached so far (the best of the finished "
-                    "initializations) and can be used as is.",
-                    UserWarning,
-                )
-                break
-        return best, result.interrupted
-
-    def _keep(self, best, warm):
-        """Keep the run ``best``: its networks, state and results."""
-        self._net = best.net
-        self.lower_bound_ = best.bound
-        self._train_state, self._train_seed = best.state, best.seed
-        if warm:
-            self.history_ = self.history_ + best.history
-            self.n_iter_ += best.n_iter
-        else:
-            self.history_, self.n_iter_ = best.history, best.n_iter
-        self.converged_ = bool(best.converged)
-
-    def _report(self, best, runs, seconds):
-        """The last progress line of a fit, at ``verbose >= 1``."""
-        if not self.verbose:
-            return
-        kept = ""
-        if len(runs) > 1:
-            kept = f"kept initialization {[r[0] for r in runs].index(best.seed) + 1}, "
-        status = "converged" if self.converged_ else "not converged"
-        print(
-            f"GMVAEClustering: {kept}lower_bound_ {self.lower_bound_:.4g} after "
-            f"{self.n_iter_} epochs ({status}), {seconds:.1f}s",
-            flush=True,
-        )
-
-    def _pretrain_epochs(self, n_samples):
-        if self.pretrain_epochs != "auto":
-            return int(self.pretrain_epochs)
-        steps_per_epoch = -(-n_samples // min(self.batch_size, n_samples))
-        low, high = AUTO_PRETRAIN_EPOCHS
-        return int(np.clip(round(AUTO_PRETRAIN_STEPS / steps_per_epoch), low, high))
-
-    def _inference_net(self):
-        """A float64 copy of the networks in eval mode on the inference device.
-
-        Inference runs in float64 so that a row's result does not depend on
-        the other rows of its block (float32 matrix products round
-        differently with the block size).
-        """
-        device = resolve_device(self.device, strict=False)
-        net = copy.deepcopy(self._net).to(device=device, dtype=torch.float64)
-        net.eval()
-        return net, device
-
-    def _map_blocks(self, X, fn, validated=False):
-        """Validate ``X`` (unless ``validated``) and apply
-        ``fn(net, tensor_block)`` to blocks of its rows. Returns the stacked
-        numpy results and the dtype of the validated input. Memory stays
-        bounded by the block size."""
-        net, device = self._inference_net()
-        if validated:
-            n_rows, blocks = plain_blocks(X)
-        else:
-            n_rows, blocks = inference_blocks(self, X)
-        out, dtype, start = None, None, 0
-        with torch.no_grad(), torch_threads(thread_limit()):
-            for block in blocks:
-                dtype = block.dtype
-                result = fn(net, self._scaling.tensor(block, device, torch.float64)).cpu()
-                if out is None:  # one array for all rows, filled in place
-                    out = np.empty((n_rows, *result.shape[1:]), result.numpy().dtype)
-                out[start : start + len(block)] = result.numpy()
-                start += len(block)
-        return out, dtype
-
-    @staticmethod
-    def _logits(net, y):
-        return net.component_logits(y)[1]
-
-    def _predict_proba_array(self, X):
-        logits = self._map_blocks(X, self._logits)[0]
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
-
-    def _noise_for(self, net, y):
-        """The model's fixed noise, shared by every row (deterministic and
-        row-independent), on ``y``'s device and dtype."""
-        gen = init_seed_state(self._eval_seed)
-        shape = (self.n_score_samples, 1, net.latent_dim + net.noise_dim)
-        noise = standard_normal(shape, gen, "cpu", torch.float64)
-        return noise.to(device=y.device, dtype=y.dtype)
-
-    def _elbo_rows(self, Xt):
-        """Per-row ELBO of the training tensor ``Xt`` with the fixed noise."""
-        net = self._net
-        net.eval()
-        out = np.empty(Xt.shape[0])
-        with torch.no_grad():
-            for idx in iter_batches(Xt.shape[0], self._sampled_block()):
-                y = Xt[idx.to(Xt.device)]
-                terms = net.elbo_terms(y, self._noise_for(net, y))
-                # written into one preallocated array: small per-block arrays
-                # kept alive between the large temporaries fragment the heap
-                out[idx.numpy()] = terms["elbo"].cpu().numpy()
-        return out - self._scaling.log_det
-
-    def _sampled_block(self):
-        """Rows per block where each row gets ``n_score_samples`` draws, so
-        that the (draws, rows, components, latent_dim) temporaries stay as
-        small as those of a plain block."""
-        return max(1, _data.INFERENCE_BATCH // self.n_score_samples)
-
-    def _iwae_rows(self, net, y):
-        outs = [
-            net.log_evidence(rows, self._noise_for(net, rows))
-            for rows in y.split(self._sampled_block())
-        ]
-        return torch.cat(outs)
 
     def predict_proba(self, X):
         """Posterior probability of each cluster, ``p(z | y)``.
@@ -742,7 +392,7 @@ class GMVAEClustering(
             Rows sum to 1.
         """
         check_is_fitted(self)
-        return self._predict_proba_array(X)
+        return _inference.proba(self, X)
 
     def predict(self, X):
         """Most probable cluster of each row.
@@ -758,14 +408,7 @@ class GMVAEClustering(
             Index of the cluster, the argmax of :meth:`predict_proba`.
         """
         check_is_fitted(self)
-        return self._labels(X)
-
-    def _labels(self, X, validated=False):
-        # argmax block by block: no (n_samples, n_components) array is kept
-        labels = self._map_blocks(
-            X, lambda net, y: self._logits(net, y).argmax(-1), validated
-        )[0]
-        return labels.astype(np.intp, copy=False)
+        return _inference.labels(self, X)
 
     def fit_predict(self, X, y=None):
         """Fit the model and return the cluster of each training row.
@@ -798,8 +441,7 @@ class GMVAEClustering(
             Same floating dtype as the validated input.
         """
         check_is_fitted(self)
-        out, dtype = self._map_blocks(X, lambda net, y: net.encode(y)[0])
-        return out.astype(dtype, copy=False)
+        return _inference.embed(self, X)
 
     def score_samples(self, X):
         """Estimate ``log p(y)`` of each row.
@@ -819,7 +461,7 @@ class GMVAEClustering(
         log_prob : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        return self._map_blocks(X, self._iwae_rows)[0] - self._scaling.log_det
+        return _inference.log_evidence(self, X)
 
     def score(self, X, y=None):
         """Mean estimated log-likelihood per row (see :meth:`score_samples`).
@@ -869,18 +511,9 @@ class GMVAEClustering(
                 "The 'n_samples' parameter of GMVAEClustering.sample must be an "
                 f"int >= 1. Got {n_samples!r} instead."
             )
-        net, device = self._inference_net()
-        rng = check_random_state(self.random_state)
-        gen = init_seed_state(rng.randint(0, 2**31 - 1))
-        with torch.no_grad(), torch_threads(thread_limit()):
-            out, labels = net.generate(n_samples, gen)
-        out = out.cpu().numpy()
-        out = self._scaling.unscale(out)
-        return out, labels.numpy()
+        seed = check_random_state(self.random_state).randint(0, 2**31 - 1)
+        return _inference.generate(self, n_samples, seed)
 
-    # ------------------------------------------------------------------
-    # sklearn plumbing
-    # ------------------------------------------------------------------
     @property
     def _n_features_out(self):
         return self.latent_dim

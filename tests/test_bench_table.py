@@ -101,7 +101,7 @@ def test_new_default_refits_gmvae_only(
 ):
     import shutil
 
-    from skgmvae import _estimator
+    from skgmvae import _fitting
 
     src, args = quick_table
     out = tmp_path / "copy"
@@ -109,7 +109,7 @@ def test_new_default_refits_gmvae_only(
     args = [str(out) if a == src else a for a in args]
     before = json.loads((out / "mnist_table_quick.json").read_text())["cells"]
 
-    monkeypatch.setattr(_estimator, "AUTO_PRETRAIN_STEPS", 1234)
+    monkeypatch.setattr(_fitting, "AUTO_PRETRAIN_STEPS", 1234)
     run_benchmark("bench_mnist_table.py", *args)
     after = json.loads((out / "mnist_table_quick.json").read_text())["cells"]
     assert set(after) == set(before)
@@ -133,7 +133,7 @@ def test_monte_carlo_samples_must_be_positive(mc, tmp_path, run_benchmark, capsy
 def test_fits_with_earlier_defaults_are_flagged_not_mixed(
     quick_table, tmp_path, run_benchmark, monkeypatch
 ):
-    from skgmvae import _estimator
+    from skgmvae import _fitting
 
     readme, common = readme_from_quick_table(quick_table, tmp_path)
 
@@ -149,7 +149,7 @@ def test_fits_with_earlier_defaults_are_flagged_not_mixed(
 
     # a new default: the saved GMVAE fits no longer match what the script
     # would run, so they are shown flagged; the baselines are unaffected
-    monkeypatch.setattr(_estimator, "AUTO_PRETRAIN_STEPS", 1234)
+    monkeypatch.setattr(_fitting, "AUTO_PRETRAIN_STEPS", 1234)
     with pytest.raises(SystemExit):
         run_benchmark("make_readme_table.py", *common)
     text = readme.read_text()

@@ -1,6 +1,7 @@
 """The estimator's behaviour as a scikit-learn user sees it."""
 
 import pickle
+import re
 
 import joblib
 import numpy as np
@@ -15,7 +16,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgmvae import Callback, GMVAEClustering
-from skgmvae import _data, _estimator
+from skgmvae import _data, _fitting
+from skgmvae._fitting import pretrain_epochs
 from skgmvae.callbacks import PrintProgress
 
 FAST = dict(
@@ -171,8 +173,8 @@ def test_history_records_every_epoch_and_term(fitted):
 )
 def test_auto_pretraining_length(n_samples, batch_size, expected):
     model = GMVAEClustering(batch_size=batch_size)
-    assert model._pretrain_epochs(n_samples) == expected
-    assert GMVAEClustering(pretrain_epochs=7)._pretrain_epochs(n_samples) == 7
+    assert pretrain_epochs(model, n_samples) == expected
+    assert pretrain_epochs(GMVAEClustering(pretrain_epochs=7), n_samples) == 7
 
 
 def test_score_is_above_elbo_on_average(fitted):
@@ -362,7 +364,7 @@ def test_threads_follow_threadpoolctl_and_joblib_limits():
 def test_training_uses_the_thread_limit(monkeypatch):
     from skgmvae import _utils
 
-    monkeypatch.setattr(_estimator, "thread_limit", lambda: 1)
+    monkeypatch.setattr(_fitting, "thread_limit", lambda: 1)
     threads = ThreadCount()
     before = torch.get_num_threads()
     _model(max_iter=1, pretrain_epochs=1, callbacks=[threads]).fit(_blobs()[0])
@@ -399,20 +401,16 @@ def test_bernoulli_on_images_in_unit_interval():
         model.fit(X * 16)
 
 
-def test_n_init_keeps_the_best_lower_bound(monkeypatch):
+def test_n_init_keeps_the_best_lower_bound(capsys):
     X, _ = _blobs()
-    bounds = []
-    original = GMVAEClustering._elbo_rows
-
-    def spy(self, Xt):
-        out = original(self, Xt)
-        bounds.append(float(np.mean(out)))
-        return out
-
-    monkeypatch.setattr(GMVAEClustering, "_elbo_rows", spy)
-    model = _model(n_init=3).fit(X)
+    model = _model(n_init=3, verbose=1).fit(X)
+    out = capsys.readouterr().out
+    bounds = [float(b) for b in re.findall(r"Initialization \d/3: bound (\S+)", out)]
     assert len(bounds) == 3
-    assert model.lower_bound_ == pytest.approx(max(bounds))
+    # the printed bounds have 4 significant digits
+    assert model.lower_bound_ == pytest.approx(max(bounds), rel=1e-3)
+    kept = int(re.search(r"kept initialization (\d)", out).group(1))
+    assert bounds[kept - 1] == max(bounds)
 
 
 def test_early_stopping_and_convergence_warning():

@@ -1,0 +1,240 @@
+"""How a fit runs: from validated rows to the kept run of ``n_init``.
+
+``train`` is shared by ``fit`` and ``partial_fit``: it initialises a fit from
+scratch (scaling, architecture, seeds) unless it continues the kept run,
+trains each run with a :class:`~skgmvae._train.Trainer`, keeps the one with
+the best bound and sets the fitted attributes.
+"""
+
+import time
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from ._callbacks import Callback, default_callbacks
+from ._data import Scaling, validate
+from ._inference import elbo_rows, labels
+from ._model import build_net
+from ._train import FitParams, Trainer
+from ._utils import resolve_device, thread_limit, torch_threads
+
+#: Gradient steps that pretrain_epochs="auto" aims for, and its epoch bounds.
+AUTO_PRETRAIN_STEPS = 20_000
+AUTO_PRETRAIN_EPOCHS = (2, 100)
+
+
+def layer_sizes(value):
+    """The ``hidden_layer_sizes`` parameter as a tuple of ints.
+
+    Parameters
+    ----------
+    value : int or sequence of int
+        One layer width, or the width of each layer.
+
+    Returns
+    -------
+    sizes : tuple of int
+
+    Raises
+    ------
+    ValueError
+        When the sequence is empty or an element is not an int >= 1.
+    """
+    sizes = (value,) if isinstance(value, Integral) else value
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        sizes = ()
+    if not sizes or not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
+        for s in sizes
+    ):
+        raise ValueError(
+            "The 'hidden_layer_sizes' parameter of GMVAEClustering must be an int "
+            "or a non-empty sequence of ints, each >= 1. Got "
+            f"{value!r} instead."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+def pretrain_epochs(estimator, n_samples):
+    """The number of pretraining epochs: ``pretrain_epochs``, or for "auto"
+    about ``AUTO_PRETRAIN_STEPS`` minibatch steps within
+    ``AUTO_PRETRAIN_EPOCHS``."""
+    if estimator.pretrain_epochs != "auto":
+        return int(estimator.pretrain_epochs)
+    steps_per_epoch = -(-n_samples // min(estimator.batch_size, n_samples))
+    low, high = AUTO_PRETRAIN_EPOCHS
+    return int(np.clip(round(AUTO_PRETRAIN_STEPS / steps_per_epoch), low, high))
+
+
+def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_change):
+    """The :class:`FitParams` of a call to fit or partial_fit."""
+    est = estimator
+    return FitParams(
+        max_iter=max_iter,
+        pretrain_epochs=pretrain_epochs(est, n_samples),
+        batch_size=int(est.batch_size),
+        learning_rate=float(est.learning_rate),
+        learning_rate_decay=learning_rate_decay,
+        n_mc_samples=int(est.n_mc_samples),
+        kl_warmup=int(est.kl_warmup),
+        min_information=float(est.min_information),
+        tol=float(est.tol),
+        n_iter_no_change=n_iter_no_change,
+        grow_from=None if est.grow_from is None else int(est.grow_from),
+        init_params=est.init_params,
+    )
+
+
+def net_config(estimator, n_features):
+    """The architecture of the networks that the parameters ask for."""
+    est = estimator
+    return dict(
+        n_features=n_features,
+        n_components=int(est.n_components),
+        latent_dim=int(est.latent_dim),
+        noise_dim=int(est.noise_dim),
+        hidden_layer_sizes=layer_sizes(est.hidden_layer_sizes),
+        prior_hidden=int(est.prior_hidden),
+        likelihood=est.likelihood,
+    )
+
+
+def train(estimator, X, warm, n_init, **schedule):
+    """Initialise (unless ``warm``) and run the ELBO epochs that
+    ``schedule`` (``max_iter``, ``learning_rate_decay``,
+    ``n_iter_no_change``) asks for; sets the fitted attributes."""
+    est = estimator
+    X = validate(est, X, reset=not warm, min_samples=1 if warm else 2)
+    if not warm:
+        _check_n_components(est.n_components, X.shape[0])
+    device = resolve_device(est.device, strict=True)
+    params = fit_params(est, X.shape[0], **schedule)
+    config = net_config(est, X.shape[1])
+    if warm:
+        runs = [_continued_run(est, config, device)]
+    else:
+        runs = _initialise(est, X, config, n_init)
+    tic = time.perf_counter()
+    with torch_threads(thread_limit()):
+        Xt = est._scaling.training_rows(X, device)
+        best, interrupted = _run_all(est, runs, Xt, params, device)
+        del Xt
+        _keep(est, best, warm)
+        est.labels_ = labels(est, X, validated=True)
+    _report(est, best, runs, time.perf_counter() - tic)
+    if not est.converged_ and params.n_iter_no_change is not None and not interrupted:
+        warnings.warn(
+            f"GMVAEClustering stopped at max_iter={est.max_iter} epochs "
+            "before the ELBO stopped improving. Increase max_iter, or raise "
+            "tol, for a converged fit.",
+            ConvergenceWarning,
+        )
+    return est
+
+
+def _continued_run(est, config, device):
+    """The kept run, to continue: ``(seed, net, state)``."""
+    if config != est._net_config:
+        raise ValueError(
+            f"warm_start=True and partial_fit continue the fitted networks, built with "
+            f"{est._net_config}; the parameters now ask for {config}. Set "
+            "them back, or set warm_start=False to fit from scratch."
+        )
+    return (est._train_seed, est._net.to(device), est._train_state)
+
+
+def _check_n_components(n_components, n_samples):
+    """Refuse more clusters than rows for a fit from scratch."""
+    if n_components > n_samples:
+        raise ValueError(
+            f"n_components={n_components} must be <= n_samples="
+            f"{n_samples}: every cluster needs at least one row. Use "
+            f"n_components={n_samples} or fewer, or more data."
+        )
+
+
+def _initialise(est, X, config, n_init):
+    """Scaling, architecture and seeds of a fit from scratch: ``n_init``
+    fresh runs ``(seed, None, None)``."""
+    est._scaling = Scaling.fit(X, est.likelihood)
+    est._net_config = config
+    rng = check_random_state(est.random_state)
+    seeds = rng.randint(0, 2**31 - 1, size=n_init)
+    est._eval_seed = int(rng.randint(0, 2**31 - 1))
+    return [(seed, None, None) for seed in seeds]
+
+
+def _callbacks(est, params):
+    """The callbacks of one run: the built-in ones, then the user's."""
+    user = list(est.callbacks or [])
+    for callback in user:
+        if not isinstance(callback, Callback):
+            raise TypeError(
+                "callbacks must be a list of skgmvae.Callback instances; got "
+                f"{callback!r}."
+            )
+    return default_callbacks(params, est.verbose) + user
+
+
+def _run_all(est, runs, Xt, params, device):
+    """Train every run in turn; returns the :class:`FitResult` with the
+    best bound and whether Ctrl-C ended the loop (after the run it cut
+    short)."""
+    best = None
+    for i, (seed, net, state) in enumerate(runs):
+        if est.verbose and len(runs) > 1:
+            print(f"Initialization {i + 1}/{len(runs)}", flush=True)
+        if net is None:
+            net = build_net(est._net_config, seed).to(device)
+        trainer = Trainer(net, Xt, params, seed, _callbacks(est, params), state)
+        result = trainer.fit()
+        est._net = net
+        bound = elbo_rows(net, Xt, est._scaling, est._eval_seed, est.n_score_samples)
+        result.bound = float(np.mean(bound))
+        if est.verbose and len(runs) > 1:
+            print(f"Initialization {i + 1}/{len(runs)}: bound {result.bound:.4g}")
+        if best is None or result.bound > best.bound or not np.isfinite(best.bound):
+            best = result
+        if result.interrupted:
+            warnings.warn(
+                f"Training was interrupted (initialization {i + 1} of "
+                f"{len(runs)}, epoch {len(result.history)}); the model keeps the "
+                "parameters reached so far (the best of the finished "
+                "initializations) and can be used as is.",
+                UserWarning,
+            )
+            break
+    return best, result.interrupted
+
+
+def _keep(est, best, warm):
+    """Keep the run ``best``: its networks, state and results."""
+    est._net = best.net
+    est.lower_bound_ = best.bound
+    est._train_state, est._train_seed = best.state, best.seed
+    if warm:
+        est.history_ = est.history_ + best.history
+        est.n_iter_ += best.n_iter
+    else:
+        est.history_, est.n_iter_ = best.history, best.n_iter
+    est.converged_ = bool(best.converged)
+
+
+def _report(est, best, runs, seconds):
+    """The last progress line of a fit, at ``verbose >= 1``."""
+    if not est.verbose:
+        return
+    kept = ""
+    if len(runs) > 1:
+        kept = f"kept initialization {[r[0] for r in runs].index(best.seed) + 1}, "
+    status = "converged" if est.converged_ else "not converged"
+    print(
+        f"GMVAEClustering: {kept}lower_bound_ {est.lower_bound_:.4g} after "
+        f"{est.n_iter_} epochs ({status}), {seconds:.1f}s",
+        flush=True,
+    )
