@@ -123,8 +123,10 @@ def model_params(name, k, mc, params):
         and not (key in ADDED_PARAMS and value == ADDED_PARAMS[key])
     }
     if name == "GMVAE":
-        out["auto_pretrain_steps"] = repr(_fitting.AUTO_PRETRAIN_STEPS)
+        out["auto_pretrain_rows"] = repr(_fitting.AUTO_PRETRAIN_ROWS)
         out["auto_pretrain_epochs"] = repr(_fitting.AUTO_PRETRAIN_EPOCHS)
+        out["auto_batch"] = repr((_fitting.AUTO_BATCH_STEPS, _fitting.AUTO_BATCH_SIZES))
+        out["auto_learning_rate"] = repr(_fitting.AUTO_LEARNING_RATE)
         out["mixture_init"] = repr(
             {
                 "consensus_rows": _init.CONSENSUS_ROWS,

@@ -107,8 +107,9 @@ class GMVAEClustering(
 
     pretrain_epochs : int or "auto", default="auto"
         Epochs of autoencoder training before the ELBO phase, whose embedding
-        starts the mixture (see ``init_params``); 0 skips both. "auto" runs
-        about 20,000 minibatch steps, within 2 to 100 epochs.
+        starts the mixture (see ``init_params``); 0 skips both. "auto" passes
+        about 2.56 million rows (20,000 minibatches of 128), within 2 to 100
+        epochs: 100 for up to 25,600 rows, 37 for 70,000.
 
     init_params : {"consensus", "gmm"} or callable, default="consensus"
         How the mixture starts on the pretrained embedding. ``"consensus"``:
@@ -130,11 +131,14 @@ class GMVAEClustering(
     max_iter : int, default=100
         Maximum number of ELBO epochs (full passes over the data).
 
-    batch_size : int, default=128
-        Rows per minibatch.
+    batch_size : int or "auto", default="auto"
+        Rows per minibatch. "auto" takes about 128 minibatches an epoch, a
+        power of two from 128 to 1024 rows: 128 up to about 23,000 rows,
+        512 for 70,000.
 
-    learning_rate : float, default=1e-3
-        Adam step size.
+    learning_rate : float or "auto", default="auto"
+        Adam step size. "auto": 1e-3 up to 128 rows a minibatch, scaled with
+        the square root of larger batch sizes (2e-3 at 512).
 
     learning_rate_decay : float in [0, 1), default=0.0
         Share of the ELBO epochs of each call to :meth:`fit`, at its end, over
@@ -241,8 +245,8 @@ class GMVAEClustering(
         "init_params": [StrOptions(set(INIT_METHODS)), callable],
         "grow_from": [_POSITIVE_INT, None],
         "max_iter": [_POSITIVE_INT],
-        "batch_size": [_POSITIVE_INT],
-        "learning_rate": [_Range(Real, 0, None, closed="neither")],
+        "batch_size": [_POSITIVE_INT, StrOptions({"auto"})],
+        "learning_rate": [_Range(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "learning_rate_decay": [_Range(Real, 0, 1, closed="left")],
         "tol": [_NON_NEGATIVE_REAL],
         "n_iter_no_change": [_POSITIVE_INT, None],
@@ -271,8 +275,8 @@ class GMVAEClustering(
         init_params="consensus",
         grow_from=None,
         max_iter=100,
-        batch_size=128,
-        learning_rate=1e-3,
+        batch_size="auto",
+        learning_rate="auto",
         learning_rate_decay=0.0,
         tol=1e-4,
         n_iter_no_change=10,

@@ -6,6 +6,7 @@ trains each run with a :class:`~skgmvae._train.Trainer`, keeps the one with
 the best bound and sets the fitted attributes.
 """
 
+import math
 import time
 import warnings
 from numbers import Integral
@@ -21,9 +22,17 @@ from ._model import build_net
 from ._train import FitParams, Trainer
 from ._utils import resolve_device, thread_limit, torch_threads
 
-#: Gradient steps that pretrain_epochs="auto" aims for, and its epoch bounds.
-AUTO_PRETRAIN_STEPS = 20_000
+#: Rows that pretrain_epochs="auto" passes through the autoencoder (20,000
+#: minibatches of 128), and its epoch bounds.
+AUTO_PRETRAIN_ROWS = 20_000 * 128
 AUTO_PRETRAIN_EPOCHS = (2, 100)
+#: batch_size="auto": about this many minibatches an epoch, with a power of
+#: two rows each within these bounds.
+AUTO_BATCH_STEPS = 128
+AUTO_BATCH_SIZES = (128, 1024)
+#: learning_rate="auto": this Adam step size at 128 rows a minibatch, scaled
+#: with the square root of the batch size.
+AUTO_LEARNING_RATE = 1e-3
 
 
 def layer_sizes(value):
@@ -62,23 +71,43 @@ def layer_sizes(value):
 
 def pretrain_epochs(estimator, n_samples):
     """The number of pretraining epochs: ``pretrain_epochs``, or for "auto"
-    about ``AUTO_PRETRAIN_STEPS`` minibatch steps within
+    the epochs that pass about ``AUTO_PRETRAIN_ROWS`` rows, within
     ``AUTO_PRETRAIN_EPOCHS``."""
     if estimator.pretrain_epochs != "auto":
         return int(estimator.pretrain_epochs)
-    steps_per_epoch = -(-n_samples // min(estimator.batch_size, n_samples))
     low, high = AUTO_PRETRAIN_EPOCHS
-    return int(np.clip(round(AUTO_PRETRAIN_STEPS / steps_per_epoch), low, high))
+    return int(np.clip(round(AUTO_PRETRAIN_ROWS / n_samples), low, high))
+
+
+def batch_size(estimator, n_samples):
+    """Rows per minibatch: ``batch_size``, or for "auto" the power of two
+    nearest to ``n_samples / AUTO_BATCH_STEPS`` within ``AUTO_BATCH_SIZES``
+    (128 up to about 23,000 rows, 512 for 70,000)."""
+    if estimator.batch_size != "auto":
+        return int(estimator.batch_size)
+    low, high = AUTO_BATCH_SIZES
+    size = 2 ** round(math.log2(max(n_samples / AUTO_BATCH_STEPS, 1)))
+    return int(np.clip(size, low, high))
+
+
+def learning_rate(estimator, batch):
+    """Adam's step size: ``learning_rate``, or for "auto"
+    ``AUTO_LEARNING_RATE`` up to 128 rows a minibatch, scaled with the
+    square root of larger batches (2e-3 at 512)."""
+    if estimator.learning_rate != "auto":
+        return float(estimator.learning_rate)
+    return AUTO_LEARNING_RATE * math.sqrt(max(batch, 128) / 128)
 
 
 def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_change):
     """The :class:`FitParams` of a call to fit or partial_fit."""
     est = estimator
+    batch = batch_size(est, n_samples)
     return FitParams(
         max_iter=max_iter,
         pretrain_epochs=pretrain_epochs(est, n_samples),
-        batch_size=int(est.batch_size),
-        learning_rate=float(est.learning_rate),
+        batch_size=batch,
+        learning_rate=learning_rate(est, batch),
         learning_rate_decay=learning_rate_decay,
         n_mc_samples=int(est.n_mc_samples),
         kl_warmup=int(est.kl_warmup),

@@ -122,10 +122,20 @@ def autoencoder_loss(net, y):
     return (loc - y).pow(2).sum(-1)
 
 
+def _sum_dtype(device):
+    """The dtype of an epoch's running sums: float64, but float32 on Apple's
+    MPS, which has no float64."""
+    return torch.float32 if torch.device(device).type == "mps" else torch.float64
+
+
 def pretrain_epoch(net, optimizer, X, batch_size, generator):
-    """One epoch of deterministic autoencoding. Returns the mean loss."""
+    """One epoch of deterministic autoencoding. Returns the mean loss.
+
+    The loss is summed on the training device and read once, at the end of
+    the epoch, so that an accelerator never waits for the host within it.
+    """
     net.train()
-    total = 0.0
+    total = torch.zeros((), dtype=_sum_dtype(X.device), device=X.device)
     for idx in iter_batches(X.shape[0], batch_size, generator):
         y = X[idx.to(X.device)]
         recon = autoencoder_loss(net, y)
@@ -133,8 +143,8 @@ def pretrain_epoch(net, optimizer, X, batch_size, generator):
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += float(recon.detach().sum())
-    return total / X.shape[0]
+        total += recon.detach().sum().to(total.dtype)
+    return float(total) / X.shape[0]
 
 
 def elbo_epoch(
@@ -146,25 +156,37 @@ def elbo_epoch(
     n_mc_samples,
     kl_weight,
     min_information,
+    check_each_step=None,
 ):
     """One epoch of ELBO ascent. Returns the mean of each term and the ELBO
-    over the epoch's minibatches (the true bound, without warm-up or λ)."""
+    over the epoch's minibatches (the true bound, without warm-up or λ).
+
+    The sums stay on the training device until the end of the epoch. On the
+    CPU each step's loss is checked before it reaches the parameters; on an
+    accelerator, where that check would make the device wait for the host at
+    every step, a non-finite loss shows in the epoch's sums instead, and the
+    epoch is undone as a whole (see :class:`~skgmvae._callbacks.DivergenceRollback`).
+    ``check_each_step`` (None: on the CPU only) chooses.
+    """
     net.train()
-    sums = dict.fromkeys(TERMS + ("elbo",), 0.0)
+    keys = TERMS + ("elbo",)
+    if check_each_step is None:
+        check_each_step = X.device.type == "cpu"
+    sums = torch.zeros(len(keys), dtype=_sum_dtype(X.device), device=X.device)
     for idx in iter_batches(X.shape[0], batch_size, generator):
         y = X[idx.to(X.device)]
         terms = forward_terms(net, y, n_mc_samples, generator)
         loss = _elbo.training_loss(terms, kl_weight, min_information)
-        if not torch.isfinite(loss):
+        if check_each_step and not torch.isfinite(loss):
             # stop before the bad step reaches the parameters
-            return dict.fromkeys(sums, math.nan)
+            return dict.fromkeys(keys, math.nan)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         with torch.no_grad():
-            for key in sums:
-                sums[key] += float(terms[key].sum())
-    return {key: value / X.shape[0] for key, value in sums.items()}
+            sums += torch.stack([terms[key].sum() for key in keys]).to(sums.dtype)
+    means = (sums / X.shape[0]).tolist()
+    return dict(zip(keys, means))
 
 
 def decayed_learning_rate(base, step, n_steps, decay):

@@ -109,13 +109,13 @@ def test_new_default_refits_gmvae_only(
     args = [str(out) if a == src else a for a in args]
     before = json.loads((out / "mnist_table_quick.json").read_text())["cells"]
 
-    monkeypatch.setattr(_fitting, "AUTO_PRETRAIN_STEPS", 1234)
+    monkeypatch.setattr(_fitting, "AUTO_PRETRAIN_ROWS", 1234)
     run_benchmark("bench_mnist_table.py", *args)
     after = json.loads((out / "mnist_table_quick.json").read_text())["cells"]
     assert set(after) == set(before)
     for key, cell in after.items():
         if cell["model"].startswith("GMVAE"):
-            assert cell["params"]["auto_pretrain_steps"] == "1234"
+            assert cell["params"]["auto_pretrain_rows"] == "1234"
             assert cell["scores"]["fit_seconds"] != before[key]["scores"]["fit_seconds"]
         else:  # baselines kept as they were, timings included
             assert cell == before[key]
@@ -149,7 +149,7 @@ def test_fits_with_earlier_defaults_are_flagged_not_mixed(
 
     # a new default: the saved GMVAE fits no longer match what the script
     # would run, so they are shown flagged; the baselines are unaffected
-    monkeypatch.setattr(_fitting, "AUTO_PRETRAIN_STEPS", 1234)
+    monkeypatch.setattr(_fitting, "AUTO_PRETRAIN_ROWS", 1234)
     with pytest.raises(SystemExit):
         run_benchmark("make_readme_table.py", *common)
     text = readme.read_text()

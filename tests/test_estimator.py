@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skgmvae import Callback, GMVAEClustering
 from skgmvae import _data, _fitting
-from skgmvae._fitting import pretrain_epochs
+from skgmvae._fitting import fit_params, pretrain_epochs
 from skgmvae.callbacks import PrintProgress
 
 FAST = dict(
@@ -175,6 +175,30 @@ def test_auto_pretraining_length(n_samples, batch_size, expected):
     model = GMVAEClustering(batch_size=batch_size)
     assert pretrain_epochs(model, n_samples) == expected
     assert pretrain_epochs(GMVAEClustering(pretrain_epochs=7), n_samples) == 7
+
+
+@pytest.mark.parametrize(
+    "n_samples, batch, rate",
+    [
+        (150, 128, 1e-3),
+        (20_000, 128, 1e-3),
+        (40_000, 256, 1e-3 * 2**0.5),
+        (70_000, 512, 2e-3),
+        (10**7, 1024, 1e-3 * 8**0.5),
+    ],
+)
+def test_auto_batch_size_and_step_size_grow_with_the_data(n_samples, batch, rate):
+    model = GMVAEClustering()
+    params = fit_params(model, n_samples, 100, 0.0, 10)
+    assert params.batch_size == batch
+    assert params.learning_rate == pytest.approx(rate, rel=1e-12)
+    # explicit values are kept as they are
+    model = GMVAEClustering(batch_size=32, learning_rate=0.01)
+    params = fit_params(model, n_samples, 100, 0.0, 10)
+    assert (params.batch_size, params.learning_rate) == (32, 0.01)
+    # an explicit batch size with the automatic step size
+    params = fit_params(GMVAEClustering(batch_size=512), n_samples, 100, 0.0, 10)
+    assert params.learning_rate == pytest.approx(2e-3, rel=1e-12)
 
 
 def test_score_is_above_elbo_on_average(fitted):
@@ -691,7 +715,8 @@ def test_divergence_rolls_back_and_retries_with_a_smaller_step(monkeypatch):
     rollbacks = [r for r in model.history_ if r["phase"] == "rollback"]
     assert len(rollbacks) == 1
     assert rollbacks[0]["epoch"] == 3
-    assert rollbacks[0]["learning_rate"] == pytest.approx(model.learning_rate / 10)
+    # learning_rate="auto" is 1e-3 at 64 rows a minibatch
+    assert rollbacks[0]["learning_rate"] == pytest.approx(1e-3 / 10)
     assert model.n_iter_ == 5  # the diverged epoch was run again
     assert [r["epoch"] for r in model.history_ if r["phase"] == "elbo"] == [
         1,
