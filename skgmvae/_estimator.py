@@ -65,8 +65,7 @@ class GMVAEClustering(
     produced by a network from a second latent ``w ~ N(0, I)``; a decoder maps
     ``x`` to the data. Clusters are the mixture components, so they can take
     any shape in the input space. Fitting maximises the evidence lower bound
-    (ELBO) with Adam, after a short autoencoder pretraining whose embedding
-    initialises the mixture.
+    (ELBO) with Adam after an autoencoder pretraining that starts the mixture.
 
     Parameters
     ----------
@@ -110,14 +109,20 @@ class GMVAEClustering(
         starts the mixture (see ``init_params``); 0 skips both. "auto" runs
         about 20,000 minibatch steps, within 2 to 100 epochs.
 
-    init_params : {"consensus", "gmm"} or callable, default="consensus"
-        How the mixture starts on the pretrained embedding. ``"consensus"``:
-        the clusters on which 20 KMeans over-clusterings agree (a diagonal
-        Gaussian mixture where there are fewer than ``100 * n_components``
-        rows or more than 50 components). ``"gmm"``: a diagonal
-        ``GaussianMixture``. A callable ``init_params(embedding,
-        n_components, seed)`` returns the means and variances, each of shape
-        ``(n_components, latent_dim)``. See the user guide, Training.
+    init_params : {"spectral", "consensus", "gmm"} or callable, default="spectral"
+        How the mixture starts on the pretrained embedding: spectral
+        clustering of its ``n_neighbors``-nearest-neighbour graph, the
+        consensus of 20 KMeans over-clusterings, or a diagonal
+        ``GaussianMixture``; or a callable ``init_params(embedding,
+        n_components, seed) -> (means, variances)``. See the user guide.
+
+    graph_weight : float, default=1.0
+        Weight of the neighbour term of the loss, which keeps rows that are
+        neighbours in the pretrained embedding in one component (see the
+        user guide, Training). 0 gives the plain ELBO.
+
+    n_neighbors : int, default=25
+        Neighbours of each row in the graph of both.
 
     grow_from : int or None, default=None
         When below ``n_components``: train ``grow_from`` components for the
@@ -142,43 +147,37 @@ class GMVAEClustering(
         ``max_iter``). 0 keeps it constant, as does :meth:`partial_fit`.
 
     tol : float, default=1e-4
-        Relative ELBO improvement that counts as progress for early stopping.
+        Relative ELBO gain that counts as progress for early stopping.
 
     n_iter_no_change : int or None, default=10
-        Stop when the epoch ELBO has not improved by ``tol`` for this many
-        epochs after warm-up. None trains for ``max_iter`` epochs.
+        Stop when the epoch ELBO has not gained ``tol`` for this many epochs
+        after warm-up. None trains for ``max_iter`` epochs.
 
     n_init : int, default=1
         Number of independent fits; the one with the best ELBO is kept.
 
     n_score_samples : int, default=16
-        Importance samples per row used by :meth:`score_samples` and to rank
-        the ``n_init`` fits.
+        Importance samples per row of :meth:`score_samples` and ``n_init``.
 
     device : str or torch.device, default="cpu"
         Torch device for training: ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
-        ``"mps"`` or ``"auto"``. A fitted model predicts on the CPU where the
-        device is missing (a GPU-fitted model loads on a CPU-only machine).
+        ``"mps"`` or ``"auto"``. A model loads on the CPU where it is missing.
 
     random_state : int, RandomState instance or None, default=None
-        Seed of the weights, batch order and Monte Carlo draws. An int gives
-        identical results from run to run on the same device.
+        Seed of every draw; an int gives identical results on one device.
 
     verbose : int, default=0
-        0 prints nothing; 1 prints one line per ELBO epoch (the records of
-        ``history_``), a summary of pretraining and the final
-        ``lower_bound_``; 2 also prints every pretraining epoch.
+        0 prints nothing; 1 one line per ELBO epoch, a summary of pretraining
+        and ``lower_bound_``; 2 also every pretraining epoch.
 
     warm_start : bool, default=False
-        When True and the model is fitted, ``fit`` continues training it for
-        up to ``max_iter`` more epochs from exactly where it stopped
-        (optimiser, random stream, counters); on the CPU two fits of
-        ``max_iter=5`` equal one of 10. The architecture must not change.
+        When True, ``fit`` continues a fitted model for up to ``max_iter``
+        more epochs exactly where it stopped (two fits of ``max_iter=5``
+        equal one of 10 on the CPU). The architecture must not change.
 
     callbacks : list of Callback or None, default=None
-        Instances of :class:`skgmvae.Callback` subclasses notified around each
-        epoch, after the built-in ones; a hook gets the running trainer and
-        may read or change it, or set ``trainer.converged = True`` to stop.
+        :class:`skgmvae.Callback` instances notified around each epoch after
+        the built-in ones; a hook may read or change the running trainer.
 
     Attributes
     ----------
@@ -195,9 +194,8 @@ class GMVAEClustering(
         Whether early stopping ended the kept fit before ``max_iter``.
 
     history_ : list of dict
-        One record per epoch of the kept fit: ``phase`` ("pretrain", "elbo",
-        or "rollback" for an epoch undone after a non-finite loss),
-        ``epoch``, ``elbo``, its four terms, ``kl_weight`` and ``time``.
+        One record per epoch of the kept fit (``phase``: "pretrain", "elbo"
+        or "rollback"; ``epoch``, ``elbo``, its terms, ``kl_weight``, ``time``).
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -239,6 +237,8 @@ class GMVAEClustering(
         "kl_warmup": [_NON_NEGATIVE_INT],
         "pretrain_epochs": [_NON_NEGATIVE_INT, StrOptions({"auto"})],
         "init_params": [StrOptions(set(INIT_METHODS)), callable],
+        "graph_weight": [_NON_NEGATIVE_REAL],
+        "n_neighbors": [_POSITIVE_INT],
         "grow_from": [_POSITIVE_INT, None],
         "max_iter": [_POSITIVE_INT],
         "batch_size": [_POSITIVE_INT],
@@ -268,7 +268,9 @@ class GMVAEClustering(
         min_information=0.5,
         kl_warmup=10,
         pretrain_epochs="auto",
-        init_params="consensus",
+        init_params="spectral",
+        graph_weight=1.0,
+        n_neighbors=25,
         grow_from=None,
         max_iter=100,
         batch_size=128,
@@ -295,6 +297,8 @@ class GMVAEClustering(
         self.kl_warmup = kl_warmup
         self.pretrain_epochs = pretrain_epochs
         self.init_params = init_params
+        self.graph_weight = graph_weight
+        self.n_neighbors = n_neighbors
         self.grow_from = grow_from
         self.max_iter = max_iter
         self.batch_size = batch_size
