@@ -57,6 +57,8 @@ ADDED_PARAMS = {
     "grow_from": None,
     "init_params": "consensus",
     "callbacks": None,
+    "graph_weight": 0.0,
+    "n_neighbors": 25,
 }
 #: How ``grow_from`` splits the mixture (``_init.split_components``), recorded
 #: with the fits that split: change it with the split, so that fits of an

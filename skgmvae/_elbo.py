@@ -194,6 +194,13 @@ def training_loss(terms, kl_weight=1.0, min_information=0.0):
     return -terms["reconstruction"].mean() + kl_weight * kl
 
 
+def neighbour_loss(terms, targets):
+    """Mean over the batch of the cross-entropy ``-sum_k t_k log q(z=k|x,w)``
+    from each row's ``targets`` (shape (B, K)) to its z-posterior, averaged
+    over the Monte Carlo samples of ``terms["log_pz"]``."""
+    return -(targets * terms["log_pz"]).sum(-1).mean()
+
+
 def log_joint_marginal_z(y, x, w, prior_mean, prior_logvar, decoded, likelihood):
     """log p(y, x, w) with the discrete z summed out exactly.
 

@@ -1,6 +1,5 @@
 """GMVAEClustering: the scikit-learn surface of the Gaussian Mixture VAE."""
 
-import dataclasses
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,13 +15,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import _inference
+from . import _inference, _persist
 from ._fitting import train
 from ._init import INIT_METHODS
-from ._model import build_net
 
-#: Version of the pickled state; bumped when the stored layout changes.
-PICKLE_FORMAT = 3
 
 
 class _Range(Interval):
@@ -38,23 +34,6 @@ _NON_NEGATIVE_INT = _Range(Integral, 0, None, closed="left")
 _NON_NEGATIVE_REAL = _Range(Real, 0, None, closed="left")
 
 
-def _to_cpu(obj):
-    """Deep copy of nested dicts/lists/dataclasses with every tensor moved to
-    the CPU."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        fields = dataclasses.fields(obj)
-        return dataclasses.replace(
-            obj, **{f.name: _to_cpu(getattr(obj, f.name)) for f in fields}
-        )
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu().clone()
-    if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_cpu(v) for v in obj)
-    return obj
-
-
 class GMVAEClustering(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator
 ):
@@ -65,8 +44,7 @@ class GMVAEClustering(
     produced by a network from a second latent ``w ~ N(0, I)``; a decoder maps
     ``x`` to the data. Clusters are the mixture components, so they can take
     any shape in the input space. Fitting maximises the evidence lower bound
-    (ELBO) with Adam, after a short autoencoder pretraining whose embedding
-    initialises the mixture.
+    (ELBO) with Adam after an autoencoder pretraining that starts the mixture.
 
     Parameters
     ----------
@@ -111,14 +89,20 @@ class GMVAEClustering(
         about 2.56 million rows (20,000 minibatches of 128), within 2 to 100
         epochs: 100 for up to 25,600 rows, 37 for 70,000.
 
-    init_params : {"consensus", "gmm"} or callable, default="consensus"
-        How the mixture starts on the pretrained embedding. ``"consensus"``:
-        the clusters on which 20 KMeans over-clusterings agree (a diagonal
-        Gaussian mixture where there are fewer than ``100 * n_components``
-        rows or more than 50 components). ``"gmm"``: a diagonal
-        ``GaussianMixture``. A callable ``init_params(embedding,
-        n_components, seed)`` returns the means and variances, each of shape
-        ``(n_components, latent_dim)``. See the user guide, Training.
+    init_params : {"spectral", "consensus", "gmm"} or callable, default="spectral"
+        How the mixture starts on the pretrained embedding: spectral
+        clustering of its ``n_neighbors``-nearest-neighbour graph, the
+        consensus of 20 KMeans over-clusterings, or a diagonal
+        ``GaussianMixture``; or a callable ``init_params(embedding,
+        n_components, seed) -> (means, variances)``. See the user guide.
+
+    graph_weight : float, default=1.0
+        Weight of the neighbour term of the loss, which keeps rows that are
+        neighbours in the pretrained embedding in one component (see the
+        user guide, Training). 0 gives the plain ELBO.
+
+    n_neighbors : int, default=25
+        Neighbours of each row in the graph of both.
 
     grow_from : int or None, default=None
         When below ``n_components``: train ``grow_from`` components for the
@@ -146,43 +130,37 @@ class GMVAEClustering(
         ``max_iter``). 0 keeps it constant, as does :meth:`partial_fit`.
 
     tol : float, default=1e-4
-        Relative ELBO improvement that counts as progress for early stopping.
+        Relative ELBO gain that counts as progress for early stopping.
 
     n_iter_no_change : int or None, default=10
-        Stop when the epoch ELBO has not improved by ``tol`` for this many
-        epochs after warm-up. None trains for ``max_iter`` epochs.
+        Stop when the epoch ELBO has not gained ``tol`` for this many epochs
+        after warm-up. None trains for ``max_iter`` epochs.
 
     n_init : int, default=1
         Number of independent fits; the one with the best ELBO is kept.
 
     n_score_samples : int, default=16
-        Importance samples per row used by :meth:`score_samples` and to rank
-        the ``n_init`` fits.
+        Importance samples per row of :meth:`score_samples` and ``n_init``.
 
     device : str or torch.device, default="cpu"
         Torch device for training: ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
-        ``"mps"`` or ``"auto"``. A fitted model predicts on the CPU where the
-        device is missing (a GPU-fitted model loads on a CPU-only machine).
+        ``"mps"`` or ``"auto"``. A model loads on the CPU where it is missing.
 
     random_state : int, RandomState instance or None, default=None
-        Seed of the weights, batch order and Monte Carlo draws. An int gives
-        identical results from run to run on the same device.
+        Seed of every draw; an int gives identical results on one device.
 
     verbose : int, default=0
-        0 prints nothing; 1 prints one line per ELBO epoch (the records of
-        ``history_``), a summary of pretraining and the final
-        ``lower_bound_``; 2 also prints every pretraining epoch.
+        0 prints nothing; 1 one line per ELBO epoch, a summary of pretraining
+        and ``lower_bound_``; 2 also every pretraining epoch.
 
     warm_start : bool, default=False
-        When True and the model is fitted, ``fit`` continues training it for
-        up to ``max_iter`` more epochs from exactly where it stopped
-        (optimiser, random stream, counters); on the CPU two fits of
-        ``max_iter=5`` equal one of 10. The architecture must not change.
+        When True, ``fit`` continues a fitted model for up to ``max_iter``
+        more epochs exactly where it stopped (two fits of ``max_iter=5``
+        equal one of 10 on the CPU). The architecture must not change.
 
     callbacks : list of Callback or None, default=None
-        Instances of :class:`skgmvae.Callback` subclasses notified around each
-        epoch, after the built-in ones; a hook gets the running trainer and
-        may read or change it, or set ``trainer.converged = True`` to stop.
+        :class:`skgmvae.Callback` instances notified around each epoch after
+        the built-in ones; a hook may read or change the running trainer.
 
     Attributes
     ----------
@@ -199,9 +177,8 @@ class GMVAEClustering(
         Whether early stopping ended the kept fit before ``max_iter``.
 
     history_ : list of dict
-        One record per epoch of the kept fit: ``phase`` ("pretrain", "elbo",
-        or "rollback" for an epoch undone after a non-finite loss),
-        ``epoch``, ``elbo``, its four terms, ``kl_weight`` and ``time``.
+        One record per epoch of the kept fit (``phase``: "pretrain", "elbo"
+        or "rollback"; ``epoch``, ``elbo``, its terms, ``kl_weight``, ``time``).
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -243,6 +220,8 @@ class GMVAEClustering(
         "kl_warmup": [_NON_NEGATIVE_INT],
         "pretrain_epochs": [_NON_NEGATIVE_INT, StrOptions({"auto"})],
         "init_params": [StrOptions(set(INIT_METHODS)), callable],
+        "graph_weight": [_NON_NEGATIVE_REAL],
+        "n_neighbors": [_POSITIVE_INT],
         "grow_from": [_POSITIVE_INT, None],
         "max_iter": [_POSITIVE_INT],
         "batch_size": [_POSITIVE_INT, StrOptions({"auto"})],
@@ -272,7 +251,9 @@ class GMVAEClustering(
         min_information=0.5,
         kl_warmup=10,
         pretrain_epochs="auto",
-        init_params="consensus",
+        init_params="spectral",
+        graph_weight=1.0,
+        n_neighbors=25,
         grow_from=None,
         max_iter=100,
         batch_size="auto",
@@ -299,6 +280,8 @@ class GMVAEClustering(
         self.kl_warmup = kl_warmup
         self.pretrain_epochs = pretrain_epochs
         self.init_params = init_params
+        self.graph_weight = graph_weight
+        self.n_neighbors = n_neighbors
         self.grow_from = grow_from
         self.max_iter = max_iter
         self.batch_size = batch_size
@@ -529,28 +512,7 @@ class GMVAEClustering(
         return tags
 
     def __getstate__(self):
-        state = dict(super().__getstate__())
-        net = state.pop("_net", None)
-        if net is not None:
-            state["_net_state"] = _to_cpu(dict(net.state_dict()))
-        if "_train_state" in state:
-            state["_train_state"] = _to_cpu(state["_train_state"])
-        state["_pickle_format"] = PICKLE_FORMAT
-        return state
+        return _persist.dump(super().__getstate__())
 
     def __setstate__(self, state):
-        fmt = state.pop("_pickle_format", None)
-        if fmt != PICKLE_FORMAT:
-            raise ValueError(
-                f"This GMVAEClustering was saved in pickle format {fmt!r}; this "
-                f"version of skgmvae reads format {PICKLE_FORMAT}. Refit the model "
-                "with the installed version, or load it with the version that "
-                "saved it."
-            )
-        net_state = state.pop("_net_state", None)
-        super().__setstate__(state)
-        if net_state is not None:
-            net = build_net(self._net_config, 0)
-            net.load_state_dict(net_state)
-            net.eval()
-            self._net = net
+        super().__setstate__(_persist.load(state))

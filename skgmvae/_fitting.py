@@ -116,6 +116,8 @@ def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_ch
         n_iter_no_change=n_iter_no_change,
         grow_from=None if est.grow_from is None else int(est.grow_from),
         init_params=est.init_params,
+        graph_weight=float(est.graph_weight),
+        n_neighbors=int(est.n_neighbors),
     )
 
 

@@ -39,8 +39,17 @@ CONSENSUS_MIN_SHARE = 0.25
 #: Restarts of the KMeans run that splits one component.
 SPLIT_KMEANS_INIT = 3
 
+#: Rows of the embedding that the spectral partition is computed on, at most
+#: (the eigenvectors of a sparse graph of this many rows take seconds).
+SPECTRAL_ROWS = 20_000
+#: Neighbours of each row in the graph of the spectral partition, when the
+#: caller gives none.
+SPECTRAL_NEIGHBORS = 25
+#: Restarts of the KMeans run on the spectral embedding.
+SPECTRAL_KMEANS_INIT = 10
+
 #: The starts :func:`initial_components` knows, by name.
-INIT_METHODS = ("consensus", "gmm")
+INIT_METHODS = ("spectral", "consensus", "gmm")
 
 
 def mixture_rows(n_rows, rng, max_rows=None):
@@ -181,22 +190,101 @@ def consensus_components(embedding, n_components, seed, *, max_rows=None, min_sh
     -------
     means, variances : ndarray of shape (n_components, d), or None
     """
+    found = consensus_labels(embedding, n_components, seed, max_rows, min_share)
+    if found is None:
+        return None
+    return partition_moments(embedding, found, n_components)
+
+
+def consensus_labels(embedding, n_components, seed, max_rows=None, min_share=None):
+    """The consensus partition of :func:`consensus_components` for every row
+    of ``embedding``: -1 for rows outside the subset or left out as
+    outliers; None when the rows are too few."""
     max_rows = CONSENSUS_ROWS if max_rows is None else max_rows
     rng = np.random.default_rng(seed)
     rows = np.arange(embedding.shape[0])
     if rows.size > max_rows:
         rows = np.sort(rng.choice(rows.size, max_rows, replace=False))
-    subset = embedding[rows]
-    labels = consensus_partition(subset, n_components, rng, min_share)
+    labels = consensus_partition(embedding[rows], n_components, rng, min_share)
     if labels is None:
         return None
-    spread = subset.var(0)
+    out = np.full(embedding.shape[0], -1, dtype=np.intp)
+    out[rows] = labels
+    return out
+
+
+def partition_moments(embedding, labels, n_components):
+    """Means and variances of the rows of each cluster of ``labels``
+    (-1: left out); a cluster without rows takes the mean and variance of
+    all labelled rows, one with a single row their variance."""
+    kept = embedding[labels >= 0]
+    spread = kept.var(0) if len(kept) > 1 else np.ones(embedding.shape[1])
     means, variances = [], []
     for k in range(n_components):
-        members = subset[labels == k]
-        means.append(members.mean(0))
+        members = embedding[labels == k]
+        means.append(members.mean(0) if len(members) else kept.mean(0))
         variances.append(members.var(0) if len(members) > 1 else spread)
     return np.stack(means), np.maximum(np.stack(variances), 1e-4)
+
+
+def neighbor_indices(embedding, n_neighbors):
+    """Indices of the ``n_neighbors`` nearest other rows of each row of
+    ``embedding`` (Euclidean), shape (n, min(n_neighbors, n - 1))."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n_neighbors = min(int(n_neighbors), embedding.shape[0] - 1)
+    if n_neighbors < 1:
+        return np.zeros((embedding.shape[0], 0), dtype=np.intp)
+    search = NearestNeighbors(n_neighbors=n_neighbors).fit(embedding)
+    return search.kneighbors(return_distance=False)
+
+
+def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=None):
+    """Spectral clustering of the rows of ``embedding`` on their
+    symmetrised ``n_neighbors``-nearest-neighbour graph.
+
+    The ``n_components`` leading eigenvectors of the graph's normalised
+    Laplacian (:func:`sklearn.manifold.spectral_embedding`), each row scaled
+    to unit length, are cut by KMeans (Ng, Jordan and Weiss, 2001, "On
+    spectral clustering: analysis and an algorithm", NIPS). Rows connected
+    through the graph end up together whatever the shape of their group,
+    where a Gaussian mixture cuts a curved or nested group in pieces.
+    Computed on a seeded subset of at most ``max_rows`` rows (default
+    ``SPECTRAL_ROWS``); the other rows get -1.
+    """
+    import warnings
+
+    from scipy import sparse
+    from sklearn.cluster import KMeans
+    from sklearn.manifold import spectral_embedding
+
+    n_neighbors = SPECTRAL_NEIGHBORS if n_neighbors is None else n_neighbors
+    max_rows = SPECTRAL_ROWS if max_rows is None else max_rows
+    rng = np.random.default_rng(seed)
+    rows = np.arange(embedding.shape[0])
+    if rows.size > max_rows:
+        rows = np.sort(rng.choice(rows.size, max_rows, replace=False))
+    subset = embedding[rows]
+    if len(subset) <= n_components:
+        return None
+    near = neighbor_indices(subset, n_neighbors)
+    n = len(subset)
+    edges = (np.repeat(np.arange(n), near.shape[1]), near.ravel())
+    graph = sparse.csr_matrix((np.ones(near.size), edges), shape=(n, n))
+    graph = ((graph + graph.T) > 0).astype(np.float64)
+    state = int(rng.integers(0, 2**31 - 1))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*not fully connected.*")
+        maps = spectral_embedding(
+            graph, n_components=n_components, random_state=state, drop_first=False
+        )
+    maps /= np.maximum(np.linalg.norm(maps, axis=1, keepdims=True), 1e-12)
+    labels = KMeans(
+        n_components, n_init=SPECTRAL_KMEANS_INIT, random_state=state
+    ).fit_predict(maps)
+    out = np.full(embedding.shape[0], -1, dtype=np.intp)
+    out[rows] = labels
+    return out
 
 
 def gmm_components(embedding, n_components, seed):
@@ -220,7 +308,9 @@ def gmm_components(embedding, n_components, seed):
     return gmm.means_, gmm.covariances_
 
 
-def initial_components(embedding, n_components, seed, method="consensus"):
+def initial_components(
+    embedding, n_components, seed, method="consensus", n_neighbors=None, return_labels=False
+):
     """Means and variances the mixture starts from.
 
     Parameters
@@ -231,31 +321,48 @@ def initial_components(embedding, n_components, seed, method="consensus"):
     n_components : int
     seed : int
         Seed of every draw.
-    method : {"consensus", "gmm"} or callable, default="consensus"
-        ``"consensus"``: the moments of the clusters of
-        :func:`consensus_components`, or of ``"gmm"`` where the rows are too
-        few for the consensus. ``"gmm"``: a diagonal ``GaussianMixture``
-        (see :func:`gmm_components`). A callable is called as
+    method : {"spectral", "consensus", "gmm"} or callable, default="consensus"
+        ``"spectral"``: the moments of the clusters of
+        :func:`spectral_labels` on the ``n_neighbors``-nearest-neighbour
+        graph. ``"consensus"``: those of the clusters of
+        :func:`consensus_components`. Both fall back to ``"gmm"`` where the
+        rows are too few. ``"gmm"``: a diagonal ``GaussianMixture`` (see
+        :func:`gmm_components`). A callable is called as
         ``method(embedding, n_components, seed)`` on the rows used and
         returns the pair itself.
+    n_neighbors : int or None
+        Neighbours of the spectral graph; None takes ``SPECTRAL_NEIGHBORS``.
+    return_labels : bool, default=False
+        Also return the partition the moments come from.
 
     Returns
     -------
     means, variances : ndarray of shape (n_components, d)
+    labels : ndarray of shape (n,)
+        Only with ``return_labels``: the cluster of each row of
+        ``embedding`` in the partition of the start, -1 where it has none
+        (rows left out, and every row for ``"gmm"`` and a callable).
     """
-    rows = mixture_rows(embedding.shape[0], np.random.default_rng(seed))
-    if rows is not None:
-        embedding = embedding[rows]
-    if callable(method):
-        means, variances = method(embedding, n_components, int(seed))
-        return np.asarray(means, dtype=float), np.asarray(variances, dtype=float)
-    if method not in INIT_METHODS:
+    if not callable(method) and method not in INIT_METHODS:
         raise ValueError(f"unknown start {method!r}; use one of {INIT_METHODS}")
-    if method == "consensus":
-        found = consensus_components(embedding, n_components, seed)
-        if found is not None:
-            return found
-    return gmm_components(embedding, n_components, seed)
+    labels = np.full(embedding.shape[0], -1, dtype=np.intp)
+    rows = mixture_rows(embedding.shape[0], np.random.default_rng(seed))
+    used = embedding if rows is None else embedding[rows]
+    found = None
+    if callable(method):
+        means, variances = method(used, n_components, int(seed))
+        found = np.asarray(means, dtype=float), np.asarray(variances, dtype=float)
+    elif method != "gmm":
+        if method == "spectral":
+            part = spectral_labels(used, n_components, seed, n_neighbors)
+        else:
+            part = consensus_labels(used, n_components, seed)
+        if part is not None:
+            found = partition_moments(used, part, n_components)
+            labels[slice(None) if rows is None else rows] = part
+    if found is None:
+        found = gmm_components(used, n_components, seed)
+    return (*found, labels) if return_labels else found
 
 
 def allocate_components(sizes, n_components):

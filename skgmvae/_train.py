@@ -14,10 +14,16 @@ import numpy as np
 import torch
 
 from . import _elbo
-from ._init import initial_components, split_components
+from ._init import initial_components, neighbor_indices, split_components
 from ._model import init_seed_state, standard_normal
 
 TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
+
+#: Share of a row's smoothed assignment that carries over from one ELBO
+#: epoch to the next; the rest is the row's current z-posterior.
+GRAPH_MEMORY = 0.99
+#: Rows per block when the neighbours' assignments are averaged.
+GRAPH_BLOCK = 65536
 
 
 def iter_batches(n_rows, batch_size, generator=None):
@@ -156,10 +162,16 @@ def elbo_epoch(
     n_mc_samples,
     kl_weight,
     min_information,
+    targets=None,
+    graph_weight=0.0,
     check_each_step=None,
 ):
     """One epoch of ELBO ascent. Returns the mean of each term and the ELBO
     over the epoch's minibatches (the true bound, without warm-up or λ).
+
+    With ``targets`` (shape (n, K), rows summing to 1), the loss also holds
+    ``graph_weight`` times the cross-entropy from each row's target to its
+    z-posterior (see :func:`skgmvae._elbo.neighbour_loss`).
 
     The sums stay on the training device until the end of the epoch. On the
     CPU each step's loss is checked before it reaches the parameters; on an
@@ -174,9 +186,12 @@ def elbo_epoch(
         check_each_step = X.device.type == "cpu"
     sums = torch.zeros(len(keys), dtype=_sum_dtype(X.device), device=X.device)
     for idx in iter_batches(X.shape[0], batch_size, generator):
-        y = X[idx.to(X.device)]
+        idx = idx.to(X.device)
+        y = X[idx]
         terms = forward_terms(net, y, n_mc_samples, generator)
         loss = _elbo.training_loss(terms, kl_weight, min_information)
+        if targets is not None:
+            loss = loss + graph_weight * _elbo.neighbour_loss(terms, targets[idx])
         if check_each_step and not torch.isfinite(loss):
             # stop before the bad step reaches the parameters
             return dict.fromkeys(keys, math.nan)
@@ -229,7 +244,7 @@ def encode_means(net, X, batch_size):
     return out
 
 
-def init_from_autoencoder(net, X, batch_size, seed, init="consensus"):
+def init_from_autoencoder(net, X, batch_size, seed, init="consensus", n_neighbors=None):
     """Prepare the pretrained autoencoder for the ELBO phase.
 
     The prior's components start at the clusters of the posterior means of
@@ -238,6 +253,9 @@ def init_from_autoencoder(net, X, batch_size, seed, init="consensus"):
     starts with a variance small next to the spread of the embedding, so
     the first sampled epochs keep what pretraining learned; the decoder's
     variances start at the per-feature residual variance.
+
+    Returns the embedding (a tensor of shape (n, latent_dim)) and the
+    partition the start comes from (see ``initial_components``).
     """
     embedding = encode_means(net, X, batch_size)
     if not torch.isfinite(embedding).all():
@@ -251,13 +269,107 @@ def init_from_autoencoder(net, X, batch_size, seed, init="consensus"):
         net.set_decoder_variance(torch.clamp(residual / X.shape[0], min=1e-3).cpu())
         spread = embedding.var(0) if X.shape[0] > 1 else torch.ones(net.latent_dim)
         net.set_posterior_variance(torch.clamp(0.01 * spread, min=1e-3).cpu())
-    means, variances = initial_components(
-        embedding.double().cpu().numpy(), net.n_components, seed, init
+    means, variances, labels = initial_components(
+        embedding.double().cpu().numpy(),
+        net.n_components,
+        seed,
+        init,
+        n_neighbors,
+        return_labels=True,
     )
     net.set_prior_components(
         torch.as_tensor(means, dtype=torch.float32),
         torch.as_tensor(variances, dtype=torch.float32),
     )
+    return embedding, labels
+
+
+@torch.no_grad()
+def posterior_probs(net, X, batch_size):
+    """Probability of each component for every row of ``X``, as
+    ``predict_proba`` gives it (eval mode); shape (n, K)."""
+    net.eval()
+    out = torch.empty((X.shape[0], net.n_components), device=X.device)
+    for idx in iter_batches(X.shape[0], batch_size):
+        idx = idx.to(X.device)
+        out[idx] = torch.softmax(net.component_logits(X[idx])[1], -1)
+    return out
+
+
+@torch.no_grad()
+def rows_checksum(X):
+    """A number that tells one training set from another: the sum of all
+    entries and of the first column weighted by row number."""
+    total = weighted = 0.0
+    for idx in iter_batches(X.shape[0], TrainingRows.COPY_BLOCK):
+        y = X[idx.to(X.device)].double()
+        total += float(y.sum())
+        weighted += float((y[:, 0] * (idx.to(y.device) + 1)).sum())
+    return (X.shape[0], total, weighted)
+
+
+@dataclass
+class NeighbourGraph:
+    """The neighbour term of a run (see :func:`neighbour_targets`).
+
+    Attributes
+    ----------
+    neighbors : torch.Tensor of shape (n, k), int32
+        Nearest other rows of each training row in the embedding.
+    memory : torch.Tensor of shape (n, K)
+        Each row's smoothed assignment: a running mean over the ELBO epochs
+        of its z-posterior, started at the partition of the mixture's start.
+    checksum : tuple
+        :func:`rows_checksum` of the rows it was built on.
+    """
+
+    neighbors: Any
+    memory: Any
+    checksum: tuple
+
+
+def build_graph(net, X, batch_size, n_neighbors, embedding=None, labels=None):
+    """The :class:`NeighbourGraph` of ``X``: neighbours in ``embedding``
+    (the current posterior means when None); the memory starts one-hot at
+    ``labels`` and, for rows without one (-1 or None), at the current
+    z-posterior."""
+    if embedding is None:
+        embedding = encode_means(net, X, batch_size)
+    near = neighbor_indices(embedding.double().cpu().numpy(), n_neighbors)
+    memory = posterior_probs(net, X, batch_size)
+    if labels is not None:
+        labels = torch.as_tensor(labels, device=memory.device)
+        known = labels >= 0
+        memory[known] = torch.nn.functional.one_hot(
+            labels[known], net.n_components
+        ).to(memory.dtype)
+    neighbors = torch.as_tensor(near, dtype=torch.int32, device=X.device)
+    return NeighbourGraph(neighbors, memory, rows_checksum(X))
+
+
+@torch.no_grad()
+def neighbour_targets(graph, net, X, batch_size):
+    """The targets of an ELBO epoch and the memory to keep after it.
+
+    The memory moves a ``1 - GRAPH_MEMORY`` share towards the current
+    z-posterior of each row; a row's target is the mean of its neighbours'
+    memories. A row is thus pulled towards the component that its
+    neighbourhood has held, which keeps the groups of the graph in one
+    component even where a Gaussian would rather cut them.
+    """
+    memory = graph.memory.to(X.device)
+    if memory.shape[1] != net.n_components:  # after a split
+        memory = posterior_probs(net, X, batch_size)
+    else:
+        memory = GRAPH_MEMORY * memory + (1 - GRAPH_MEMORY) * posterior_probs(
+            net, X, batch_size
+        )
+    neighbors = graph.neighbors.to(X.device)
+    targets = torch.empty_like(memory)
+    for idx in iter_batches(X.shape[0], GRAPH_BLOCK):
+        idx = idx.to(X.device)
+        targets[idx] = memory[neighbors[idx].long()].mean(1)
+    return targets, memory
 
 
 @torch.no_grad()
@@ -338,6 +450,11 @@ class FitParams:
         :class:`skgmvae._callbacks.GrowComponents`.
     init_params : str or callable
         How the mixture starts on the pretrained embedding.
+    graph_weight : float
+        Weight of the neighbour term (0: the plain ELBO).
+    n_neighbors : int
+        Neighbours of each row in the graph of the neighbour term and of the
+        spectral start.
     """
 
     max_iter: int
@@ -352,6 +469,8 @@ class FitParams:
     learning_rate_decay: float = 0.0
     grow_from: Optional[int] = None
     init_params: Any = "consensus"
+    graph_weight: float = 0.0
+    n_neighbors: int = 25
 
 
 @dataclass
@@ -377,6 +496,9 @@ class RunState:
         State of the run's random generator.
     optimizer : dict or None
         State dict of the Adam optimiser; None starts a new one.
+    graph : NeighbourGraph or None
+        The neighbour term's graph and memory; None builds them on the
+        current embedding.
     """
 
     learning_rate: float
@@ -387,6 +509,7 @@ class RunState:
     split_at: Optional[int] = None
     generator: Optional[torch.Tensor] = None
     optimizer: Optional[dict] = None
+    graph: Optional[NeighbourGraph] = None
 
 
 @dataclass
@@ -473,8 +596,9 @@ class Trainer:
             self.notify("on_train_begin")
             self.generator = init_seed_state(self.seed)
             if self.state is None:
-                self._pretrain()
+                start = self._pretrain()
                 self.state = RunState(self.params.learning_rate, n_components)
+                self._start_graph(*start)
             else:
                 self.generator.set_state(self.state.generator)
             self._elbo_epochs()
@@ -495,7 +619,7 @@ class Trainer:
         """Autoencoder epochs, then the mixture on the embedding."""
         n_epochs = self.params.pretrain_epochs
         if n_epochs <= 0:
-            return
+            return None, None
         self.optimizer = make_optimizer(self.net, self.params.learning_rate)
         self.notify("on_pretrain_begin")
         for epoch in range(1, n_epochs + 1):
@@ -512,10 +636,27 @@ class Trainer:
                     "the reconstruction loss became non-finite during pretraining; "
                     "lower learning_rate or check X for extreme values"
                 )
-        init_from_autoencoder(
-            self.net, self.X, self.batch_size, self.seed, self.params.init_params
+        start = init_from_autoencoder(
+            self.net,
+            self.X,
+            self.batch_size,
+            self.seed,
+            self.params.init_params,
+            self.params.n_neighbors,
         )
         self.notify("on_pretrain_end")
+        return start
+
+    def _start_graph(self, embedding=None, labels=None):
+        """Build the neighbour term's graph of a fresh run (or of a run
+        continued on other rows): on the pretrained embedding, its memory at
+        the start's partition."""
+        if self.params.graph_weight <= 0 or self.X.shape[0] < 2:
+            self.state.graph = None
+            return
+        self.state.graph = build_graph(
+            self.net, self.X, self.batch_size, self.params.n_neighbors, embedding, labels
+        )
 
     def _elbo_epochs(self):
         """Up to ``params.max_iter`` ELBO epochs; the optimiser's and the
@@ -528,6 +669,11 @@ class Trainer:
                 self.optimizer.load_state_dict(state.optimizer)
             self.first_epoch = state.epoch
             self.last_epoch = state.epoch + self.params.max_iter
+            graph = state.graph
+            if self.params.graph_weight > 0 and (
+                graph is None or graph.checksum != rows_checksum(self.X)
+            ):
+                self._start_graph()
             self.notify("on_elbo_begin")
             while state.epoch < self.last_epoch and not self.converged:
                 self._elbo_epoch(state.epoch + 1)
@@ -541,6 +687,11 @@ class Trainer:
         (``on_epoch_diverged``), which may have it run again."""
         self.notify("on_epoch_begin", epoch=epoch)
         tic = time.perf_counter()
+        targets = memory = None
+        if self.state.graph is not None and self.params.graph_weight > 0:
+            targets, memory = neighbour_targets(
+                self.state.graph, self.net, self.X, self.batch_size
+            )
         record = elbo_epoch(
             self.net,
             self.optimizer,
@@ -550,6 +701,8 @@ class Trainer:
             self.params.n_mc_samples,
             self.kl_weight,
             self.params.min_information,
+            targets,
+            self.params.graph_weight,
         )
         if not math.isfinite(record["elbo"]):
             self.retry = False
@@ -561,6 +714,8 @@ class Trainer:
                 )
             return
         self.state.epoch = epoch
+        if memory is not None:
+            self.state.graph.memory = memory
         record.update(phase="elbo", epoch=epoch, kl_weight=self.kl_weight)
         record["time"] = time.perf_counter() - tic
         self.notify("on_epoch_end", record=record)

@@ -24,7 +24,10 @@ def _net():
 
 def _epoch(net, X, check_each_step):
     optimizer = make_optimizer(net, 1e-3)
-    return elbo_epoch(net, optimizer, X, 16, init_seed_state(3), 1, 1.0, 0.5, check_each_step)
+    return elbo_epoch(
+        net, optimizer, X, 16, init_seed_state(3), 1, 1.0, 0.5,
+        check_each_step=check_each_step,
+    )
 
 
 def test_checking_once_an_epoch_gives_the_same_epoch_bit_for_bit():

@@ -317,7 +317,7 @@ def test_pickle_holds_only_cpu_tensors_and_loads_without_gpu(fitted, monkeypatch
     )
 
 
-@pytest.mark.parametrize("version", [1, 999])
+@pytest.mark.parametrize("version", [1, 3, 999])
 def test_unpickling_other_format_version_is_a_clear_error(fitted, version):
     model, _, _ = fitted
     state = model.__getstate__()

@@ -210,7 +210,7 @@ def test_mixture_initialisation_uses_a_seeded_subset_of_large_data(monkeypatch):
     monkeypatch.setattr(GaussianMixture, "fit", spy)
     monkeypatch.setattr(_init, "MIXTURE_INIT_ROWS", 50)
     X = _pixels(200, 10).astype(np.float32)
-    params = dict(n_components=3, max_iter=1, pretrain_epochs=1, **SMALL)
+    params = dict(n_components=3, max_iter=1, pretrain_epochs=1, init_params="gmm", **SMALL)
     first = GMVAEClustering(**params).fit(X)
     again = GMVAEClustering(**params).fit(X)
     assert sizes == [(50, SMALL["latent_dim"])] * 2

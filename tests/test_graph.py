@@ -1,0 +1,92 @@
+"""The spectral start and the neighbour term of the loss."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs, make_circles, make_moons
+from sklearn.mixture import GaussianMixture
+
+from skgmvae import GMVAEClustering, _init, _train
+from skgmvae.metrics import clustering_accuracy
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: make_moons(800, noise=0.06, random_state=0),
+        lambda: make_circles(800, noise=0.04, factor=0.5, random_state=0),
+    ],
+    ids=["moons", "circles"],
+)
+def test_spectral_labels_follow_curved_and_nested_groups(make):
+    X, y = make()
+    labels = _init.spectral_labels(X, 2, seed=0)
+    gmm = GaussianMixture(2, random_state=0).fit_predict(X)
+    assert clustering_accuracy(y, gmm) < 0.9
+    assert clustering_accuracy(y, labels) == 1.0
+
+
+def test_spectral_labels_on_a_subset_leave_the_other_rows_out():
+    X, _ = make_blobs(500, centers=3, random_state=0)
+    labels = _init.spectral_labels(X, 3, seed=0, max_rows=200)
+    assert (labels >= 0).sum() == 200
+    assert set(labels[labels >= 0]) == {0, 1, 2}
+    np.testing.assert_array_equal(labels, _init.spectral_labels(X, 3, 0, max_rows=200))
+
+
+def test_initial_components_return_the_partition_of_the_start():
+    X, y = make_blobs(600, centers=3, cluster_std=0.5, random_state=1)
+    means, variances, labels = _init.initial_components(
+        X, 3, seed=0, method="spectral", return_labels=True
+    )
+    assert clustering_accuracy(y, labels) == 1.0
+    for k in range(3):
+        np.testing.assert_allclose(means[k], X[labels == k].mean(0))
+        np.testing.assert_allclose(variances[k], X[labels == k].var(0))
+    *_, none = _init.initial_components(X, 3, seed=0, method="gmm", return_labels=True)
+    assert (none == -1).all()
+
+
+def test_neighbour_indices_leave_each_row_out():
+    X = np.arange(12, dtype=float).reshape(6, 2)
+    near = _init.neighbor_indices(X, 2)
+    assert near.shape == (6, 2)
+    assert not (near == np.arange(6)[:, None]).any()
+    assert _init.neighbor_indices(X, 50).shape == (6, 5)
+
+
+def test_targets_are_the_neighbours_mean_of_the_moved_memory():
+    X, _ = make_blobs(60, centers=3, random_state=0)
+    model = GMVAEClustering(3, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
+    net, rows = model._net, model._scaling.tensor(X, "cpu")
+    graph = _train.build_graph(net, rows, 32, 4, labels=np.arange(60) % 3)
+    assert graph.neighbors.shape == (60, 4)
+    np.testing.assert_array_equal(graph.memory.argmax(1).numpy(), np.arange(60) % 3)
+    targets, memory = _train.neighbour_targets(graph, net, rows, 32)
+    probs = _train.posterior_probs(net, rows, 32)
+    m = _train.GRAPH_MEMORY
+    torch.testing.assert_close(memory, m * graph.memory + (1 - m) * probs)
+    expected = memory[graph.neighbors.long()].mean(1)
+    torch.testing.assert_close(targets, expected)
+    torch.testing.assert_close(targets.sum(1), torch.ones(60))
+
+
+def test_default_fit_keeps_each_moon_whole():
+    # the plain bound (graph_weight=0) cuts across the moons from the same
+    # start; the neighbour term keeps the start's partition
+    X, y = make_moons(600, noise=0.06, random_state=0)
+    model = GMVAEClustering(2, max_iter=30, random_state=0).fit(X)
+    assert clustering_accuracy(y, model.labels_) >= 0.95
+
+
+def test_the_graph_follows_the_rows_of_each_call():
+    X, _ = make_blobs(90, centers=3, random_state=0)
+    model = GMVAEClustering(3, max_iter=2, pretrain_epochs=2, random_state=0)
+    model.set_params(warm_start=True).fit(X)
+    graph = model._train_state.graph
+    model.fit(X)  # the same rows: the graph and memory carry on
+    assert model._train_state.graph.checksum == graph.checksum
+    model.partial_fit(X[:40])  # other rows: a new graph
+    assert model._train_state.graph.neighbors.shape[0] == 40
+    off = GMVAEClustering(3, max_iter=2, pretrain_epochs=2, graph_weight=0.0).fit(X)
+    assert off._train_state.graph is None
