@@ -121,13 +121,13 @@ def gmvae_fingerprint(params):
     """The GMVAE's parameters and the package's rules behind "auto" values:
     a saved GMVAE fit is reused only while these are unchanged, so a new
     default refits the GMVAE (and leaves the baselines alone)."""
-    from skgmvae import _fitting, _init, _train
+    from skgmvae import _fitting, _init, _train, _utils
 
     est = make_model("GMVAE", 2, 0, False, params).get_params()
     est.pop("random_state")
     constants = [
         getattr(module, name)
-        for module in (_fitting, _init, _train)
+        for module in (_fitting, _init, _train, _utils)
         for name in sorted(vars(module))
         if name.isupper() and isinstance(getattr(module, name), (int, float, tuple))
     ]

@@ -20,7 +20,7 @@ from ._data import Scaling, validate
 from ._inference import elbo_rows, labels
 from ._model import build_net
 from ._train import FitParams, Trainer
-from ._utils import resolve_device, thread_limit, torch_threads
+from ._utils import resolve_device, torch_threads, training_threads
 
 #: Rows that pretrain_epochs="auto" passes through the autoencoder (20,000
 #: minibatches of 128), and its epoch bounds.
@@ -151,12 +151,14 @@ def train(estimator, X, warm, n_init, **schedule):
     else:
         runs = _initialise(est, X, config, n_init)
     tic = time.perf_counter()
-    with torch_threads(thread_limit()):
+    n_weights = sum(p.numel() for p in build_net(config, 0).parameters())
+    batch = min(params.batch_size, X.shape[0])
+    with torch_threads(training_threads(n_weights, batch)):
         Xt = est._scaling.training_rows(X, device)
         best, interrupted = _run_all(est, runs, Xt, params, device)
         del Xt
         _keep(est, best, warm)
-        est.labels_ = labels(est, X, validated=True)
+    est.labels_ = labels(est, X, validated=True)
     _report(est, best, runs, time.perf_counter() - tic)
     if not est.converged_ and params.n_iter_no_change is not None and not interrupted:
         warnings.warn(

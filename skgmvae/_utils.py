@@ -82,6 +82,23 @@ def thread_limit():
     return max(1, limit)
 
 
+#: Multiply-adds of the networks' weights times the rows of a minibatch,
+#: below which training uses one thread: a step that small gains little from
+#: a second thread, and when other processes share the cores, OpenMP threads
+#: that wait for each other at every one of its many small operations make
+#: it many times slower (a fit on 2,000 two-feature rows took 330 s with two
+#: threads on two busy cores and 9 s with one).
+SMALL_STEP = 50_000_000
+
+
+def training_threads(n_weights, batch_size):
+    """Threads for training networks of ``n_weights`` weights on minibatches
+    of ``batch_size`` rows: one for a small step (see :data:`SMALL_STEP`),
+    else :func:`thread_limit`."""
+    limit = thread_limit()
+    return 1 if n_weights * batch_size < SMALL_STEP else limit
+
+
 @contextlib.contextmanager
 def torch_threads(n_threads):
     """Run the block with ``torch.set_num_threads(n_threads)``, then restore."""

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skgmvae import Callback, GMVAEClustering
-from skgmvae import _data, _fitting
+from skgmvae import _data
 from skgmvae._fitting import fit_params, pretrain_epochs
 from skgmvae.callbacks import PrintProgress
 
@@ -385,16 +385,40 @@ def test_threads_follow_threadpoolctl_and_joblib_limits():
     assert all(c <= max(1, n_cpu // 2) for c in counts)
 
 
-def test_training_uses_the_thread_limit(monkeypatch):
+@pytest.mark.parametrize(
+    "hidden, expected",
+    [
+        # a small step trains on one thread whatever the limit
+        ((32,), 1),
+        # a large one (2 x 2048 x 2048 weights x 64 rows) takes the limit
+        ((2048, 2048), 2),
+    ],
+)
+def test_training_threads_follow_the_limit_and_the_size_of_a_step(
+    monkeypatch, hidden, expected
+):
     from skgmvae import _utils
 
-    monkeypatch.setattr(_fitting, "thread_limit", lambda: 1)
+    monkeypatch.setattr(_utils, "thread_limit", lambda: 2)
     threads = ThreadCount()
     before = torch.get_num_threads()
-    _model(max_iter=1, pretrain_epochs=1, callbacks=[threads]).fit(_blobs()[0])
-    assert threads.seen == [1]
+    model = _model(
+        max_iter=1, pretrain_epochs=1, hidden_layer_sizes=hidden, callbacks=[threads]
+    )
+    model.fit(_blobs()[0])
+    assert threads.seen == [expected]
     assert torch.get_num_threads() == before
-    assert _utils.thread_limit() >= 1
+
+
+def test_training_never_exceeds_the_thread_limit(monkeypatch):
+    from skgmvae import _utils
+
+    monkeypatch.setattr(_utils, "thread_limit", lambda: 1)
+    threads = ThreadCount()
+    _model(
+        max_iter=1, pretrain_epochs=1, hidden_layer_sizes=(2048, 2048), callbacks=[threads]
+    ).fit(_blobs()[0])
+    assert threads.seen == [1]
 
 
 def test_raw_unscaled_wine_trains_stably():
