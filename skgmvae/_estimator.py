@@ -89,10 +89,11 @@ class GMVAEClustering(
         about 2.56 million rows (20,000 minibatches of 128), within 2 to 100
         epochs: 100 for up to 25,600 rows, 37 for 70,000.
 
-    init_params : {"spectral", "consensus", "gmm"} or callable, default="spectral"
+    init_params : {"spectral", "umap", "consensus", "gmm"} or callable, default="spectral"
         How the mixture starts on the pretrained embedding: spectral
-        clustering of its ``n_neighbors``-nearest-neighbour graph, the
-        consensus of 20 KMeans over-clusterings, or a diagonal
+        clustering of its ``n_neighbors``-nearest-neighbour graph, a full
+        ``GaussianMixture`` on its UMAP layout (needs umap-learn, else
+        "spectral"), the consensus of 20 KMeans over-clusterings, or a diagonal
         ``GaussianMixture``; or a callable ``init_params(embedding,
         n_components, seed) -> (means, variances)``. See the user guide.
 

@@ -48,8 +48,17 @@ SPECTRAL_NEIGHBORS = 25
 #: Restarts of the KMeans run on the spectral embedding.
 SPECTRAL_KMEANS_INIT = 10
 
+#: Rows of the embedding that the UMAP start is computed on, at most.
+UMAP_ROWS = 20_000
+#: Neighbours of each row in UMAP's fuzzy graph.
+UMAP_NEIGHBORS = 15
+#: Dimensions of the UMAP layout, at most (fewer for fewer components).
+UMAP_DIMS = 10
+#: EM restarts of the Gaussian mixture that cuts the UMAP layout.
+UMAP_GMM_INIT = 5
+
 #: The starts :func:`initial_components` knows, by name.
-INIT_METHODS = ("spectral", "consensus", "gmm")
+INIT_METHODS = ("spectral", "umap", "consensus", "gmm")
 
 
 def mixture_rows(n_rows, rng, max_rows=None):
@@ -287,6 +296,60 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     return out
 
 
+def umap_labels(embedding, n_components, seed, max_rows=None):
+    """A full-covariance Gaussian mixture on a UMAP layout of the rows of
+    ``embedding``.
+
+    UMAP (McInnes, Healy and Melville, 2018, arXiv:1802.03426) lays the
+    ``UMAP_NEIGHBORS``-nearest-neighbour fuzzy graph out in
+    ``min(n_components, UMAP_DIMS)`` dimensions with ``min_dist=0``, which
+    packs each densely connected group into a compact blob; the mixture
+    (``UMAP_GMM_INIT`` EM restarts, the likeliest kept) cuts the blobs.
+    Computed on a seeded subset of at most ``max_rows`` rows (default
+    ``UMAP_ROWS``); the other rows get -1.
+
+    Returns
+    -------
+    labels : ndarray of shape (n,) or None
+        None when umap-learn is not installed or the rows are too few.
+    layout : ndarray of shape (n_used, d)
+        The UMAP coordinates of the rows used (all rows when there are no
+        more than ``max_rows``).
+    """
+    import warnings
+
+    from sklearn.mixture import GaussianMixture
+
+    try:
+        import umap
+    except ImportError:
+        return None, None
+    max_rows = UMAP_ROWS if max_rows is None else max_rows
+    rng = np.random.default_rng(seed)
+    rows = np.arange(embedding.shape[0])
+    if rows.size > max_rows:
+        rows = np.sort(rng.choice(rows.size, max_rows, replace=False))
+    subset = embedding[rows]
+    dims = min(n_components, UMAP_DIMS)
+    if len(subset) <= max(n_components, dims + 2, UMAP_NEIGHBORS):
+        return None, None
+    state = int(rng.integers(0, 2**31 - 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layout = umap.UMAP(
+            n_neighbors=UMAP_NEIGHBORS,
+            n_components=dims,
+            min_dist=0.0,
+            random_state=state,
+        ).fit_transform(subset)
+        labels = GaussianMixture(
+            n_components, covariance_type="full", n_init=UMAP_GMM_INIT, random_state=state
+        ).fit_predict(layout)
+    out = np.full(embedding.shape[0], -1, dtype=np.intp)
+    out[rows] = labels
+    return out, layout
+
+
 def gmm_components(embedding, n_components, seed):
     """Means and variances of a diagonal ``GaussianMixture`` fitted on
     ``embedding`` (the start of VaDE).
@@ -309,7 +372,13 @@ def gmm_components(embedding, n_components, seed):
 
 
 def initial_components(
-    embedding, n_components, seed, method="consensus", n_neighbors=None, return_labels=False
+    embedding,
+    n_components,
+    seed,
+    method="consensus",
+    n_neighbors=None,
+    return_labels=False,
+    return_layout=False,
 ):
     """Means and variances the mixture starts from.
 
@@ -321,12 +390,13 @@ def initial_components(
     n_components : int
     seed : int
         Seed of every draw.
-    method : {"spectral", "consensus", "gmm"} or callable, default="consensus"
+    method : {"spectral", "umap", "consensus", "gmm"} or callable, default="consensus"
         ``"spectral"``: the moments of the clusters of
         :func:`spectral_labels` on the ``n_neighbors``-nearest-neighbour
-        graph. ``"consensus"``: those of the clusters of
-        :func:`consensus_components`. Both fall back to ``"gmm"`` where the
-        rows are too few. ``"gmm"``: a diagonal ``GaussianMixture`` (see
+        graph. ``"umap"``: those of :func:`umap_labels`; ``"spectral"``
+        where umap-learn is not installed. ``"consensus"``: those of the
+        clusters of :func:`consensus_components`. All fall back to ``"gmm"``
+        where the rows are too few. ``"gmm"``: a diagonal ``GaussianMixture`` (see
         :func:`gmm_components`). A callable is called as
         ``method(embedding, n_components, seed)`` on the rows used and
         returns the pair itself.
@@ -342,27 +412,37 @@ def initial_components(
         Only with ``return_labels``: the cluster of each row of
         ``embedding`` in the partition of the start, -1 where it has none
         (rows left out, and every row for ``"gmm"`` and a callable).
+    layout : ndarray of shape (n, d) or None
+        Only with ``return_layout``: the UMAP coordinates of every row for
+        ``"umap"`` when it used them all, else None.
     """
     if not callable(method) and method not in INIT_METHODS:
         raise ValueError(f"unknown start {method!r}; use one of {INIT_METHODS}")
     labels = np.full(embedding.shape[0], -1, dtype=np.intp)
     rows = mixture_rows(embedding.shape[0], np.random.default_rng(seed))
     used = embedding if rows is None else embedding[rows]
-    found = None
+    found = layout = part = None
+    if method == "umap":
+        part, layout = umap_labels(used, n_components, seed)
+        if rows is not None or part is None or len(layout) != len(used):
+            layout = None
+        if part is None:
+            method = "spectral"
     if callable(method):
         means, variances = method(used, n_components, int(seed))
         found = np.asarray(means, dtype=float), np.asarray(variances, dtype=float)
     elif method != "gmm":
         if method == "spectral":
             part = spectral_labels(used, n_components, seed, n_neighbors)
-        else:
+        elif method == "consensus":
             part = consensus_labels(used, n_components, seed)
         if part is not None:
             found = partition_moments(used, part, n_components)
             labels[slice(None) if rows is None else rows] = part
     if found is None:
         found = gmm_components(used, n_components, seed)
-    return (*found, labels) if return_labels else found
+    out = (*found, labels) if return_labels else found
+    return (*out, layout) if return_layout else out
 
 
 def allocate_components(sizes, n_components):

@@ -254,8 +254,9 @@ def init_from_autoencoder(net, X, batch_size, seed, init="consensus", n_neighbor
     the first sampled epochs keep what pretraining learned; the decoder's
     variances start at the per-feature residual variance.
 
-    Returns the embedding (a tensor of shape (n, latent_dim)) and the
-    partition the start comes from (see ``initial_components``).
+    Returns the rows' coordinates for the neighbour graph (a tensor: the
+    start's UMAP layout where it covers every row, else the embedding) and
+    the partition the start comes from (see ``initial_components``).
     """
     embedding = encode_means(net, X, batch_size)
     if not torch.isfinite(embedding).all():
@@ -269,19 +270,20 @@ def init_from_autoencoder(net, X, batch_size, seed, init="consensus", n_neighbor
         net.set_decoder_variance(torch.clamp(residual / X.shape[0], min=1e-3).cpu())
         spread = embedding.var(0) if X.shape[0] > 1 else torch.ones(net.latent_dim)
         net.set_posterior_variance(torch.clamp(0.01 * spread, min=1e-3).cpu())
-    means, variances, labels = initial_components(
+    means, variances, labels, layout = initial_components(
         embedding.double().cpu().numpy(),
         net.n_components,
         seed,
         init,
         n_neighbors,
         return_labels=True,
+        return_layout=True,
     )
     net.set_prior_components(
         torch.as_tensor(means, dtype=torch.float32),
         torch.as_tensor(variances, dtype=torch.float32),
     )
-    return embedding, labels
+    return (embedding if layout is None else torch.as_tensor(layout)), labels
 
 
 @torch.no_grad()

@@ -90,3 +90,35 @@ def test_the_graph_follows_the_rows_of_each_call():
     assert model._train_state.graph.neighbors.shape[0] == 40
     off = GMVAEClustering(3, max_iter=2, pretrain_epochs=2, graph_weight=0.0).fit(X)
     assert off._train_state.graph is None
+
+
+def test_umap_labels_cut_the_layout_and_leave_rows_out():
+    pytest.importorskip("umap")
+    X, y = make_circles(600, noise=0.04, factor=0.5, random_state=0)
+    labels, layout = _init.umap_labels(X, 2, seed=0)
+    assert layout.shape == (600, 2)
+    assert clustering_accuracy(y, labels) == 1.0
+    part, layout = _init.umap_labels(X, 2, seed=0, max_rows=300)
+    assert (part >= 0).sum() == 300 and layout.shape == (300, 2)
+
+
+def test_the_umap_start_lays_out_the_neighbour_graph():
+    pytest.importorskip("umap")
+    X, _ = make_moons(300, noise=0.06, random_state=0)
+    model = GMVAEClustering(2, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
+    rows = model._scaling.tensor(X, "cpu")
+    space, labels = _train.init_from_autoencoder(model._net, rows, 64, 0, "umap", 25)
+    assert space.shape == (300, 2)  # neighbours in the layout, not the embedding
+    assert (labels >= 0).all()
+    space, _ = _train.init_from_autoencoder(model._net, rows, 64, 0, "spectral", 25)
+    assert space.shape == (300, model.latent_dim)
+
+
+def test_the_umap_start_falls_back_to_spectral_without_umap(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "umap", None)
+    X, _ = make_blobs(300, centers=3, random_state=0)
+    assert _init.umap_labels(X, 3, seed=0) == (None, None)
+    umap_start = _init.initial_components(X, 3, 0, "umap", return_labels=True)
+    spectral = _init.initial_components(X, 3, 0, "spectral", return_labels=True)
+    for got, expected in zip(umap_start, spectral):
+        np.testing.assert_array_equal(got, expected)
