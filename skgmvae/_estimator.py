@@ -89,18 +89,20 @@ class GMVAEClustering(
         about 2.56 million rows (20,000 minibatches of 128), within 2 to 100
         epochs: 100 for up to 25,600 rows, 37 for 70,000.
 
-    init_params : {"spectral", "umap", "consensus", "gmm"} or callable, default="spectral"
+    init_params : {"auto", "spectral", "umap", "consensus", "gmm"} or callable, default="auto"
         How the mixture starts on the pretrained embedding: spectral
         clustering of its ``n_neighbors``-nearest-neighbour graph, a full
         ``GaussianMixture`` on its UMAP layout (needs umap-learn, else
         "spectral"), the consensus of 20 KMeans over-clusterings, or a diagonal
         ``GaussianMixture``; or a callable ``init_params(embedding,
-        n_components, seed) -> (means, variances)``. See the user guide.
+        n_components, seed) -> (means, variances)``. "auto": "spectral" up
+        to 20,000 rows, "consensus" above. See the user guide.
 
-    graph_weight : float, default=1.0
+    graph_weight : float or "auto", default="auto"
         Weight of the neighbour term of the loss, which keeps rows that are
         neighbours in the pretrained embedding in one component (see the
-        user guide, Training). 0 gives the plain ELBO.
+        user guide, Training). 0 gives the plain ELBO; "auto" is 1.0 up to
+        20,000 rows and 0 above.
 
     n_neighbors : int, default=25
         Neighbours of each row in the graph of both.
@@ -220,8 +222,8 @@ class GMVAEClustering(
         "min_information": [_NON_NEGATIVE_REAL],
         "kl_warmup": [_NON_NEGATIVE_INT],
         "pretrain_epochs": [_NON_NEGATIVE_INT, StrOptions({"auto"})],
-        "init_params": [StrOptions(set(INIT_METHODS)), callable],
-        "graph_weight": [_NON_NEGATIVE_REAL],
+        "init_params": [StrOptions({"auto", *INIT_METHODS}), callable],
+        "graph_weight": [_NON_NEGATIVE_REAL, StrOptions({"auto"})],
         "n_neighbors": [_POSITIVE_INT],
         "grow_from": [_POSITIVE_INT, None],
         "max_iter": [_POSITIVE_INT],
@@ -252,8 +254,8 @@ class GMVAEClustering(
         min_information=0.5,
         kl_warmup=10,
         pretrain_epochs="auto",
-        init_params="spectral",
-        graph_weight=1.0,
+        init_params="auto",
+        graph_weight="auto",
         n_neighbors=25,
         grow_from=None,
         max_iter=100,

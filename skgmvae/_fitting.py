@@ -30,6 +30,14 @@ AUTO_PRETRAIN_EPOCHS = (2, 100)
 #: two rows each within these bounds.
 AUTO_BATCH_STEPS = 128
 AUTO_BATCH_SIZES = (128, 1024)
+#: init_params="auto" and graph_weight="auto": the spectral start and the
+#: neighbour term up to this many rows, the consensus start and the plain
+#: bound above (where the spectral start would see only a subset, and where
+#: the neighbour term held all 70,000 MNIST images at 0.79-0.90 accuracy
+#: against 0.957 without it).
+NEIGHBOUR_MAX_ROWS = 20_000
+#: graph_weight="auto" up to NEIGHBOUR_MAX_ROWS rows.
+AUTO_GRAPH_WEIGHT = 1.0
 #: learning_rate="auto": this Adam step size at 128 rows a minibatch, scaled
 #: with the square root of the batch size.
 AUTO_LEARNING_RATE = 1e-3
@@ -99,10 +107,24 @@ def learning_rate(estimator, batch):
     return AUTO_LEARNING_RATE * math.sqrt(max(batch, 128) / 128)
 
 
+def start_and_graph(estimator, n_samples):
+    """``(init_params, graph_weight)`` with "auto" resolved for
+    ``n_samples`` rows (see :data:`NEIGHBOUR_MAX_ROWS`)."""
+    small = n_samples <= NEIGHBOUR_MAX_ROWS
+    init = estimator.init_params
+    if isinstance(init, str) and init == "auto":
+        init = "spectral" if small else "consensus"
+    weight = estimator.graph_weight
+    if isinstance(weight, str) and weight == "auto":
+        weight = AUTO_GRAPH_WEIGHT if small else 0.0
+    return init, float(weight)
+
+
 def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_change):
     """The :class:`FitParams` of a call to fit or partial_fit."""
     est = estimator
     batch = batch_size(est, n_samples)
+    init, weight = start_and_graph(est, n_samples)
     return FitParams(
         max_iter=max_iter,
         pretrain_epochs=pretrain_epochs(est, n_samples),
@@ -115,8 +137,8 @@ def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_ch
         tol=float(est.tol),
         n_iter_no_change=n_iter_no_change,
         grow_from=None if est.grow_from is None else int(est.grow_from),
-        init_params=est.init_params,
-        graph_weight=float(est.graph_weight),
+        init_params=init,
+        graph_weight=weight,
         n_neighbors=int(est.n_neighbors),
     )
 

@@ -201,6 +201,21 @@ def test_auto_batch_size_and_step_size_grow_with_the_data(n_samples, batch, rate
     assert params.learning_rate == pytest.approx(2e-3, rel=1e-12)
 
 
+@pytest.mark.parametrize(
+    "n_samples, start, weight",
+    [(150, "spectral", 1.0), (20_000, "spectral", 1.0), (20_001, "consensus", 0.0)],
+)
+def test_auto_start_and_neighbour_term_follow_the_size_of_the_data(
+    n_samples, start, weight
+):
+    params = fit_params(GMVAEClustering(), n_samples, 100, 0.0, 10)
+    assert (params.init_params, params.graph_weight) == (start, weight)
+    # explicit values are kept
+    model = GMVAEClustering(init_params="gmm", graph_weight=0.5)
+    params = fit_params(model, n_samples, 100, 0.0, 10)
+    assert (params.init_params, params.graph_weight) == ("gmm", 0.5)
+
+
 def test_score_is_above_elbo_on_average(fitted):
     model, X, _ = fitted
     # the importance-weighted bound is at least as tight as the ELBO
