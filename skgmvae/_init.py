@@ -61,6 +61,15 @@ UMAP_GMM_INIT = 5
 INIT_METHODS = ("spectral", "umap", "consensus", "gmm")
 
 
+def seeded_rows(n_rows, max_rows, rng):
+    """All row indices, or a sorted draw of ``max_rows`` of them from
+    ``rng`` when there are more."""
+    rows = np.arange(n_rows)
+    if rows.size > max_rows:
+        rows = np.sort(rng.choice(rows.size, max_rows, replace=False))
+    return rows
+
+
 def mixture_rows(n_rows, rng, max_rows=None):
     """Indices of ``max_rows`` rows (default ``MIXTURE_INIT_ROWS``) drawn by
     ``rng`` without replacement, or None when ``n_rows`` is not above that."""
@@ -211,9 +220,7 @@ def consensus_labels(embedding, n_components, seed, max_rows=None, min_share=Non
     outliers; None when the rows are too few."""
     max_rows = CONSENSUS_ROWS if max_rows is None else max_rows
     rng = np.random.default_rng(seed)
-    rows = np.arange(embedding.shape[0])
-    if rows.size > max_rows:
-        rows = np.sort(rng.choice(rows.size, max_rows, replace=False))
+    rows = seeded_rows(embedding.shape[0], max_rows, rng)
     labels = consensus_partition(embedding[rows], n_components, rng, min_share)
     if labels is None:
         return None
@@ -270,9 +277,7 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     n_neighbors = SPECTRAL_NEIGHBORS if n_neighbors is None else n_neighbors
     max_rows = SPECTRAL_ROWS if max_rows is None else max_rows
     rng = np.random.default_rng(seed)
-    rows = np.arange(embedding.shape[0])
-    if rows.size > max_rows:
-        rows = np.sort(rng.choice(rows.size, max_rows, replace=False))
+    rows = seeded_rows(embedding.shape[0], max_rows, rng)
     subset = embedding[rows]
     if len(subset) <= n_components:
         return None
@@ -326,9 +331,7 @@ def umap_labels(embedding, n_components, seed, max_rows=None):
         return None, None
     max_rows = UMAP_ROWS if max_rows is None else max_rows
     rng = np.random.default_rng(seed)
-    rows = np.arange(embedding.shape[0])
-    if rows.size > max_rows:
-        rows = np.sort(rng.choice(rows.size, max_rows, replace=False))
+    rows = seeded_rows(embedding.shape[0], max_rows, rng)
     subset = embedding[rows]
     dims = min(n_components, UMAP_DIMS)
     if len(subset) <= max(n_components, dims + 2, UMAP_NEIGHBORS):
