@@ -93,7 +93,7 @@ def test_the_graph_follows_the_rows_of_each_call():
 
 
 def test_umap_labels_cut_the_layout_and_leave_rows_out():
-    pytest.importorskip("umap")
+    pytest.importorskip("umap", reason="umap-learn is optional: pip install -e \".[umap]\"")
     X, y = make_circles(600, noise=0.04, factor=0.5, random_state=0)
     labels, layout = _init.umap_labels(X, 2, seed=0)
     assert layout.shape == (600, 2)
@@ -103,7 +103,7 @@ def test_umap_labels_cut_the_layout_and_leave_rows_out():
 
 
 def test_the_umap_start_lays_out_the_neighbour_graph():
-    pytest.importorskip("umap")
+    pytest.importorskip("umap", reason="umap-learn is optional: pip install -e \".[umap]\"")
     X, _ = make_moons(300, noise=0.06, random_state=0)
     model = GMVAEClustering(2, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
     rows = model._scaling.tensor(X, "cpu")
