@@ -188,16 +188,20 @@ def test_auto_pretraining_length(n_samples, batch_size, expected):
     ],
 )
 def test_auto_batch_size_and_step_size_grow_with_the_data(n_samples, batch, rate):
-    model = GMVAEClustering()
+    model = GMVAEClustering(batch_size="auto", learning_rate="auto")
     params = fit_params(model, n_samples, 100, 0.0, 10)
     assert params.batch_size == batch
     assert params.learning_rate == pytest.approx(rate, rel=1e-12)
+    # the defaults: 128 rows and 1e-3 at any size
+    params = fit_params(GMVAEClustering(), n_samples, 100, 0.0, 10)
+    assert (params.batch_size, params.learning_rate) == (128, 1e-3)
     # explicit values are kept as they are
     model = GMVAEClustering(batch_size=32, learning_rate=0.01)
     params = fit_params(model, n_samples, 100, 0.0, 10)
     assert (params.batch_size, params.learning_rate) == (32, 0.01)
     # an explicit batch size with the automatic step size
-    params = fit_params(GMVAEClustering(batch_size=512), n_samples, 100, 0.0, 10)
+    model = GMVAEClustering(batch_size=512, learning_rate="auto")
+    params = fit_params(model, n_samples, 100, 0.0, 10)
     assert params.learning_rate == pytest.approx(2e-3, rel=1e-12)
 
 
@@ -754,8 +758,7 @@ def test_divergence_rolls_back_and_retries_with_a_smaller_step(monkeypatch):
     rollbacks = [r for r in model.history_ if r["phase"] == "rollback"]
     assert len(rollbacks) == 1
     assert rollbacks[0]["epoch"] == 3
-    # learning_rate="auto" is 1e-3 at 64 rows a minibatch
-    assert rollbacks[0]["learning_rate"] == pytest.approx(1e-3 / 10)
+    assert rollbacks[0]["learning_rate"] == pytest.approx(model.learning_rate / 10)
     assert model.n_iter_ == 5  # the diverged epoch was run again
     assert [r["epoch"] for r in model.history_ if r["phase"] == "elbo"] == [
         1,
