@@ -173,13 +173,10 @@ def train(estimator, X, warm, n_init, **schedule):
     else:
         runs = _initialise(est, X, config, n_init)
     tic = time.perf_counter()
-    n_weights = sum(p.numel() for p in build_net(config, 0).parameters())
-    batch = min(params.batch_size, X.shape[0])
-    with torch_threads(training_threads(n_weights, batch)):
-        Xt = est._scaling.training_rows(X, device)
-        best, interrupted = _run_all(est, runs, Xt, params, device)
-        del Xt
-        _keep(est, best, warm)
+    Xt = est._scaling.training_rows(X, device)
+    best, interrupted = _run_all(est, runs, Xt, params, device)
+    del Xt
+    _keep(est, best, warm)
     est.labels_ = labels(est, X, validated=True)
     _report(est, best, runs, time.perf_counter() - tic)
     if not est.converged_ and params.n_iter_no_change is not None and not interrupted:
@@ -247,9 +244,13 @@ def _run_all(est, runs, Xt, params, device):
         if net is None:
             net = build_net(est._net_config, seed).to(device)
         trainer = Trainer(net, Xt, params, seed, _callbacks(est, params), state)
-        result = trainer.fit()
+        n_weights = sum(p.numel() for p in net.parameters())
+        with torch_threads(training_threads(n_weights, trainer.batch_size)):
+            result = trainer.fit()
+            bound = elbo_rows(
+                net, Xt, est._scaling, est._eval_seed, est.n_score_samples
+            )
         est._net = net
-        bound = elbo_rows(net, Xt, est._scaling, est._eval_seed, est.n_score_samples)
         result.bound = float(np.mean(bound))
         if est.verbose and len(runs) > 1:
             print(f"Initialization {i + 1}/{len(runs)}: bound {result.bound:.4g}")

@@ -603,6 +603,7 @@ class Trainer:
                 self._start_graph(*start)
             else:
                 self.generator.set_state(self.state.generator)
+                self._check_graph()
             self._elbo_epochs()
         except KeyboardInterrupt:
             self.interrupted = True
@@ -660,6 +661,16 @@ class Trainer:
             self.net, self.X, self.batch_size, self.params.n_neighbors, embedding, labels
         )
 
+    def _check_graph(self):
+        """A continued run keeps its graph while it trains on the same rows;
+        on other rows (``partial_fit`` on a new chunk), or without a graph,
+        the graph is built again."""
+        graph = self.state.graph
+        if self.params.graph_weight > 0 and (
+            graph is None or graph.checksum != rows_checksum(self.X)
+        ):
+            self._start_graph()
+
     def _elbo_epochs(self):
         """Up to ``params.max_iter`` ELBO epochs; the optimiser's and the
         generator's states go to ``state`` however they end."""
@@ -671,11 +682,6 @@ class Trainer:
                 self.optimizer.load_state_dict(state.optimizer)
             self.first_epoch = state.epoch
             self.last_epoch = state.epoch + self.params.max_iter
-            graph = state.graph
-            if self.params.graph_weight > 0 and (
-                graph is None or graph.checksum != rows_checksum(self.X)
-            ):
-                self._start_graph()
             self.notify("on_elbo_begin")
             while state.epoch < self.last_epoch and not self.converged:
                 self._elbo_epoch(state.epoch + 1)
