@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_array, validate_data
 
 from ._train import TrainingRows
 
@@ -90,6 +90,46 @@ def validate(estimator, X, reset, min_samples=1):
     return X
 
 
+def check_weights(sample_weight, X, min_rows):
+    """Validate ``sample_weight`` for the rows of ``X``.
+
+    Returns ``(rows, weights)``: the indices of the rows with a positive
+    weight (None when every row has one), and their weights divided by their
+    mean (None when they are all equal, which trains exactly as no weights).
+
+    Raises
+    ------
+    ValueError
+        For weights that are negative, not finite, of the wrong shape, or
+        positive on fewer than ``min_rows`` rows.
+    """
+    if sample_weight is None:
+        return None, None
+    try:
+        weights = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True,
+            allow_all_zero_weights=True,
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"{str(exc).rstrip()} sample_weight must hold one finite, non-negative "
+            f"weight per row of X ({X.shape[0]} rows)."
+        ) from None
+    positive = weights > 0
+    n_positive = int(positive.sum())
+    if n_positive < min_rows:
+        raise ValueError(
+            f"sample_weight is zero on all but {n_positive} rows; fitting needs a "
+            f"positive weight on at least {min_rows}. Rows of weight 0 are left "
+            "out of training."
+        )
+    rows = None if n_positive == len(weights) else np.flatnonzero(positive)
+    weights = weights[positive]
+    if np.all(weights == weights[0]):
+        return rows, None
+    return rows, weights / weights.mean()
+
+
 def plain_blocks(X):
     """Number of rows of the validated ``X`` and an iterator over its blocks."""
     n = X.shape[0]
@@ -130,25 +170,33 @@ def inference_blocks(estimator, X):
     return X.shape[0], blocks()
 
 
-def column_mean_std(X):
-    """Column means and standard deviations in float64, in blocks of rows, so
-    that no temporary of the size of ``X`` is made. Deviations are divided by
-    the column's largest magnitude before squaring, so values near float64's
-    limit (1e300) do not overflow."""
+def column_mean_std(X, weights=None):
+    """Column means and standard deviations in float64 (weighted by
+    ``weights`` when given), in blocks of rows, so that no temporary of the
+    size of ``X`` is made. Deviations are divided by the column's largest
+    magnitude before squaring, so values near float64's limit (1e300) do not
+    overflow."""
     n = X.shape[0]
     total = np.zeros(X.shape[1])
     largest = np.zeros(X.shape[1])
     for start in range(0, n, INFERENCE_BATCH):
         block = X[start : start + INFERENCE_BATCH]
-        total += block.sum(axis=0, dtype=np.float64)
+        if weights is None:
+            total += block.sum(axis=0, dtype=np.float64)
+        else:
+            total += weights[start : start + INFERENCE_BATCH] @ block
         largest = np.maximum(largest, np.abs(block).max(axis=0))
-    mean = total / n
+    norm = n if weights is None else float(weights.sum())
+    mean = total / norm
     unit = np.where(largest > 0, largest, 1.0)
     squares = np.zeros(X.shape[1])
     for start in range(0, n, INFERENCE_BATCH):
         block = (X[start : start + INFERENCE_BATCH].astype(np.float64) - mean) / unit
-        squares += np.einsum("ij,ij->j", block, block)
-    return mean, unit * np.sqrt(squares / n)
+        if weights is None:
+            squares += np.einsum("ij,ij->j", block, block)
+        else:
+            squares += np.einsum("i,ij,ij->j", weights[start : start + INFERENCE_BATCH], block, block)
+    return mean, unit * np.sqrt(squares / norm)
 
 
 @dataclass
@@ -170,11 +218,12 @@ class Scaling:
     standardise: bool
 
     @classmethod
-    def fit(cls, X, likelihood):
-        """The scaling of the training rows ``X`` for ``likelihood``."""
+    def fit(cls, X, likelihood, weights=None):
+        """The scaling of the training rows ``X`` (with their ``weights``,
+        if any) for ``likelihood``."""
         if likelihood != "gaussian":
             return cls(np.zeros(X.shape[1]), np.ones(X.shape[1]), False)
-        mean, std = column_mean_std(X)
+        mean, std = column_mean_std(X, weights)
         # standardise, but do not blow up features far less spread than the
         # typical one (rare pixels, near-constant columns)
         floor = 0.5 * np.median(std)
@@ -187,11 +236,12 @@ class Scaling:
         """Log-Jacobian of the scaling, for densities in the units of X."""
         return float(np.log(self.scale).sum())
 
-    def training_rows(self, X, device):
-        """The training rows as the optimisation loop reads them."""
+    def training_rows(self, X, device, weights=None):
+        """The training rows (and their ``weights``) as the optimisation
+        loop reads them."""
         if self.standardise:
-            return TrainingRows(X, self.shift, self.scale, device)
-        return TrainingRows(X, None, None, device)
+            return TrainingRows(X, self.shift, self.scale, device, weights)
+        return TrainingRows(X, None, None, device, weights)
 
     def tensor(self, X, device, dtype=torch.float32):
         """Scaled tensor of a block of rows on ``device``."""

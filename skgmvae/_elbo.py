@@ -179,26 +179,45 @@ def elbo_terms(y, enc, x, w, prior_mean, prior_logvar, decoded, likelihood):
     }
 
 
-def training_loss(terms, kl_weight=1.0, min_information=0.0):
+def batch_mean(values, weights=None):
+    """Mean over the minibatch of per-row ``values``; with ``weights`` (of
+    mean 1 over the training rows), ``sum(weights * values) / B``, whose
+    expectation over minibatches is the mean over the rows repeated as
+    their weights say."""
+    if weights is None:
+        return values.mean()
+    return (values * weights).sum() / values.shape[0]
+
+
+def training_loss(terms, kl_weight=1.0, min_information=0.0, weights=None):
     """Scalar loss to minimise: the negative ELBO with warm-up and free bits.
 
     The three KL terms are scaled by ``kl_weight`` (KL warm-up). The z-prior
     term enters as ``max(min_information, mean KL_z)`` over the minibatch (the
     minimum information constraint): below ``min_information`` nats it gives
-    no gradient, so the z-posterior is not pushed towards uniform.
+    no gradient, so the z-posterior is not pushed towards uniform. Rows count
+    by their ``weights`` (see :func:`batch_mean`) when given.
     """
-    kl_z = terms["z_prior"].mean()
+    kl_z = batch_mean(terms["z_prior"], weights)
     if min_information > 0:
         kl_z = torch.clamp(kl_z, min=min_information)
-    kl = terms["conditional_prior"].mean() + terms["w_prior"].mean() + kl_z
-    return -terms["reconstruction"].mean() + kl_weight * kl
+    kl = (
+        batch_mean(terms["conditional_prior"], weights)
+        + batch_mean(terms["w_prior"], weights)
+        + kl_z
+    )
+    return -batch_mean(terms["reconstruction"], weights) + kl_weight * kl
 
 
-def neighbour_loss(terms, targets):
-    """Mean over the batch of the cross-entropy ``-sum_k t_k log q(z=k|x,w)``
-    from each row's ``targets`` (shape (B, K)) to its z-posterior, averaged
-    over the Monte Carlo samples of ``terms["log_pz"]``."""
-    return -(targets * terms["log_pz"]).sum(-1).mean()
+def neighbour_loss(terms, targets, weights=None):
+    """Mean over the batch (weighted as in :func:`batch_mean`) of the
+    cross-entropy ``-sum_k t_k log q(z=k|x,w)`` from each row's ``targets``
+    (shape (B, K)) to its z-posterior, averaged over the Monte Carlo samples
+    of ``terms["log_pz"]``."""
+    cross_entropy = -(targets * terms["log_pz"]).sum(-1)
+    if weights is None:
+        return cross_entropy.mean()
+    return batch_mean(cross_entropy.mean(0), weights)
 
 
 def log_joint_marginal_z(y, x, w, prior_mean, prior_logvar, decoded, likelihood):

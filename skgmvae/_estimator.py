@@ -301,7 +301,7 @@ class GMVAEClustering(
         self.callbacks = callbacks
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the GMVAE to ``X``.
 
         Parameters
@@ -310,6 +310,13 @@ class GMVAEClustering(
             Training data. Float32 input is used as is.
         y : Ignored
             Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. A row counts as many times as
+            its weight in the standardisation, pretraining, the mixture's
+            start and the bound (in expectation over minibatches: an epoch
+            is still one pass over the rows); rows of weight 0 are left out
+            of training. None weighs every row 1. See the user guide,
+            "Weighted rows".
 
         Returns
         -------
@@ -321,6 +328,7 @@ class GMVAEClustering(
             self,
             X,
             warm,
+            sample_weight=sample_weight,
             n_init=self.n_init,
             max_iter=int(self.max_iter),
             learning_rate_decay=float(self.learning_rate_decay),
@@ -328,7 +336,7 @@ class GMVAEClustering(
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, sample_weight=None):
         """Train on one chunk of rows: for data that does not fit in memory.
 
         The first call initialises the model on its chunk (scaling,
@@ -345,6 +353,8 @@ class GMVAEClustering(
             One chunk of training rows.
         y : Ignored
             Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row of the chunk, as in :meth:`fit`.
 
         Returns
         -------
@@ -355,6 +365,7 @@ class GMVAEClustering(
             self,
             X,
             self._is_trained(),
+            sample_weight=sample_weight,
             n_init=1,
             max_iter=1,
             learning_rate_decay=0.0,
@@ -400,7 +411,7 @@ class GMVAEClustering(
         check_is_fitted(self)
         return _inference.labels(self, X)
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Fit the model and return the cluster of each training row.
 
         Parameters
@@ -409,13 +420,15 @@ class GMVAEClustering(
             Training data.
         y : Ignored
             Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row, as in :meth:`fit`.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Equal to ``labels_``.
+            Equal to ``labels_`` (rows of weight 0 included).
         """
-        return self.fit(X).labels_
+        return self.fit(X, sample_weight=sample_weight).labels_
 
     def transform(self, X):
         """Embed ``X`` in the latent space: the posterior mean of ``x``.

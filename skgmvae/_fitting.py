@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ._callbacks import Callback, default_callbacks
-from ._data import Scaling, validate
+from ._data import Scaling, check_weights, validate
 from ._inference import elbo_rows, labels
 from ._model import build_net
 from ._train import FitParams, Trainer
@@ -157,23 +157,30 @@ def net_config(estimator, n_features):
     )
 
 
-def train(estimator, X, warm, n_init, **schedule):
+def train(estimator, X, warm, n_init, sample_weight=None, **schedule):
     """Initialise (unless ``warm``) and run the ELBO epochs that
     ``schedule`` (``max_iter``, ``learning_rate_decay``,
-    ``n_iter_no_change``) asks for; sets the fitted attributes."""
+    ``n_iter_no_change``) asks for; sets the fitted attributes.
+
+    Rows whose ``sample_weight`` is 0 are left out of training (a copy of
+    the other rows is made); the others count by their weight.
+    """
     est = estimator
-    X = validate(est, X, reset=not warm, min_samples=1 if warm else 2)
+    min_rows = 1 if warm else 2
+    X = validate(est, X, reset=not warm, min_samples=min_rows)
+    rows, weights = check_weights(sample_weight, X, min_rows)
+    X_train = X if rows is None else X[rows]
     if not warm:
-        _check_n_components(est.n_components, X.shape[0])
+        _check_n_components(est.n_components, X_train.shape[0])
     device = resolve_device(est.device, strict=True)
-    params = fit_params(est, X.shape[0], **schedule)
+    params = fit_params(est, X_train.shape[0], **schedule)
     config = net_config(est, X.shape[1])
     if warm:
         runs = [_continued_run(est, config, device)]
     else:
-        runs = _initialise(est, X, config, n_init)
+        runs = _initialise(est, X_train, weights, config, n_init)
     tic = time.perf_counter()
-    Xt = est._scaling.training_rows(X, device)
+    Xt = est._scaling.training_rows(X_train, device, weights)
     best, interrupted = _run_all(est, runs, Xt, params, device)
     del Xt
     _keep(est, best, warm)
@@ -210,10 +217,10 @@ def _check_n_components(n_components, n_samples):
         )
 
 
-def _initialise(est, X, config, n_init):
+def _initialise(est, X, weights, config, n_init):
     """Scaling, architecture and seeds of a fit from scratch: ``n_init``
     fresh runs ``(seed, None, None)``."""
-    est._scaling = Scaling.fit(X, est.likelihood)
+    est._scaling = Scaling.fit(X, est.likelihood, weights)
     est._net_config = config
     rng = check_random_state(est.random_state)
     seeds = rng.randint(0, 2**31 - 1, size=n_init)
@@ -251,7 +258,8 @@ def _run_all(est, runs, Xt, params, device):
                 net, Xt, est._scaling, est._eval_seed, est.n_score_samples
             )
         est._net = net
-        result.bound = float(np.mean(bound))
+        weights = None if Xt.weights is None else Xt.weights.double().cpu().numpy()
+        result.bound = float(np.average(bound, weights=weights))
         if est.verbose and len(runs) > 1:
             print(f"Initialization {i + 1}/{len(runs)}: bound {result.bound:.4g}")
         if best is None or result.bound > best.bound or not np.isfinite(best.bound):

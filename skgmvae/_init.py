@@ -79,7 +79,7 @@ def mixture_rows(n_rows, rng, max_rows=None):
     return rng.choice(n_rows, max_rows, replace=False)
 
 
-def consensus_partition(embedding, n_components, rng, min_share=None):
+def consensus_partition(embedding, n_components, rng, min_share=None, weights=None):
     """Partition the rows of ``embedding`` by evidence accumulation.
 
     ``CONSENSUS_RUNS`` KMeans runs, each with ``CONSENSUS_OVERCLUSTER``
@@ -108,6 +108,8 @@ def consensus_partition(embedding, n_components, rng, min_share=None):
     min_share : float or None
         Smallest cluster as a share of ``n / n_components``; None takes
         ``CONSENSUS_MIN_SHARE``, 0 keeps every subtree.
+    weights : ndarray of shape (n,) or None
+        Weights of the rows in the KMeans runs.
 
     Returns
     -------
@@ -127,7 +129,7 @@ def consensus_partition(embedding, n_components, rng, min_share=None):
     votes = np.zeros((n_rows, n_rows), dtype=np.float32)
     for run_seed in rng.integers(0, 2**31 - 1, size=CONSENSUS_RUNS):
         labels = KMeans(n_micro, n_init=1, random_state=int(run_seed)).fit_predict(
-            embedding
+            embedding, sample_weight=weights
         )
         votes += labels[:, None] == labels[None, :]
     # in place, to the distance 1 - (share of runs that agree)
@@ -214,14 +216,20 @@ def consensus_components(embedding, n_components, seed, *, max_rows=None, min_sh
     return partition_moments(embedding, found, n_components)
 
 
-def consensus_labels(embedding, n_components, seed, max_rows=None, min_share=None):
+def consensus_labels(
+    embedding, n_components, seed, max_rows=None, min_share=None, weights=None
+):
     """The consensus partition of :func:`consensus_components` for every row
-    of ``embedding``: -1 for rows outside the subset or left out as
-    outliers; None when the rows are too few."""
+    of ``embedding`` (with the rows' ``weights``, if any): -1 for rows
+    outside the subset or left out as outliers; None when the rows are too
+    few."""
     max_rows = CONSENSUS_ROWS if max_rows is None else max_rows
     rng = np.random.default_rng(seed)
     rows = seeded_rows(embedding.shape[0], max_rows, rng)
-    labels = consensus_partition(embedding[rows], n_components, rng, min_share)
+    labels = consensus_partition(
+        embedding[rows], n_components, rng, min_share,
+        None if weights is None else weights[rows],
+    )
     if labels is None:
         return None
     out = np.full(embedding.shape[0], -1, dtype=np.intp)
@@ -229,17 +237,38 @@ def consensus_labels(embedding, n_components, seed, max_rows=None, min_share=Non
     return out
 
 
-def partition_moments(embedding, labels, n_components):
+def weighted_moments(rows, weights=None):
+    """Mean and variance of each column of ``rows``, the rows counting by
+    their ``weights`` when given."""
+    if weights is None:
+        return rows.mean(0), rows.var(0)
+    mean = np.average(rows, axis=0, weights=weights)
+    return mean, np.average((rows - mean) ** 2, axis=0, weights=weights)
+
+
+def partition_moments(embedding, labels, n_components, weights=None):
     """Means and variances of the rows of each cluster of ``labels``
-    (-1: left out); a cluster without rows takes the mean and variance of
-    all labelled rows, one with a single row their variance."""
-    kept = embedding[labels >= 0]
-    spread = kept.var(0) if len(kept) > 1 else np.ones(embedding.shape[1])
+    (-1: left out), the rows counting by their ``weights`` when given; a
+    cluster without rows takes the mean and variance of all labelled rows,
+    one with a single row their variance."""
+    kept = labels >= 0
+    mean_all, spread = weighted_moments(
+        embedding[kept], None if weights is None else weights[kept]
+    )
+    if kept.sum() < 2:
+        spread = np.ones(embedding.shape[1])
     means, variances = [], []
     for k in range(n_components):
-        members = embedding[labels == k]
-        means.append(members.mean(0) if len(members) else kept.mean(0))
-        variances.append(members.var(0) if len(members) > 1 else spread)
+        mine = labels == k
+        if not mine.any():
+            means.append(mean_all)
+            variances.append(spread)
+            continue
+        mean, var = weighted_moments(
+            embedding[mine], None if weights is None else weights[mine]
+        )
+        means.append(mean)
+        variances.append(var if mine.sum() > 1 else spread)
     return np.stack(means), np.maximum(np.stack(variances), 1e-4)
 
 
@@ -353,15 +382,22 @@ def umap_labels(embedding, n_components, seed, max_rows=None):
     return out, layout
 
 
-def gmm_components(embedding, n_components, seed):
+def gmm_components(embedding, n_components, seed, weights=None):
     """Means and variances of a diagonal ``GaussianMixture`` fitted on
-    ``embedding`` (the start of VaDE).
+    ``embedding`` (the start of VaDE). With ``weights``, on as many rows
+    drawn with replacement in proportion to them (``GaussianMixture`` takes
+    no weights).
 
     Returns
     -------
     means, variances : ndarray of shape (n_components, d)
     """
     from sklearn.mixture import GaussianMixture
+
+    if weights is not None:
+        rng = np.random.default_rng(seed)
+        n = embedding.shape[0]
+        embedding = embedding[rng.choice(n, n, p=weights / weights.sum())]
 
     gmm = GaussianMixture(
         n_components=n_components,
@@ -382,6 +418,7 @@ def initial_components(
     n_neighbors=None,
     return_labels=False,
     return_layout=False,
+    weights=None,
 ):
     """Means and variances the mixture starts from.
 
@@ -418,12 +455,18 @@ def initial_components(
     layout : ndarray of shape (n, d) or None
         Only with ``return_layout``: the UMAP coordinates of every row for
         ``"umap"`` when it used them all, else None.
+    weights : ndarray of shape (n,) or None, default=None
+        Weights of the rows: in the moments of every partition, the KMeans
+        runs of ``"consensus"`` and the rows of ``"gmm"``. The spectral and
+        UMAP graphs, and a callable, see each row once.
     """
     if not callable(method) and method not in INIT_METHODS:
         raise ValueError(f"unknown start {method!r}; use one of {INIT_METHODS}")
     labels = np.full(embedding.shape[0], -1, dtype=np.intp)
     rows = mixture_rows(embedding.shape[0], np.random.default_rng(seed))
     used = embedding if rows is None else embedding[rows]
+    if weights is not None and rows is not None:
+        weights = weights[rows]
     found = layout = part = None
     if method == "umap":
         part, layout = umap_labels(used, n_components, seed)
@@ -438,12 +481,12 @@ def initial_components(
         if method == "spectral":
             part = spectral_labels(used, n_components, seed, n_neighbors)
         elif method == "consensus":
-            part = consensus_labels(used, n_components, seed)
+            part = consensus_labels(used, n_components, seed, weights=weights)
         if part is not None:
-            found = partition_moments(used, part, n_components)
+            found = partition_moments(used, part, n_components, weights)
             labels[slice(None) if rows is None else rows] = part
     if found is None:
-        found = gmm_components(used, n_components, seed)
+        found = gmm_components(used, n_components, seed, weights)
     out = (*found, labels) if return_labels else found
     return (*out, layout) if return_layout else out
 
@@ -473,7 +516,7 @@ def allocate_components(sizes, n_components):
     return counts
 
 
-def split_components(embedding, labels, anchors, n_old, n_components, seed):
+def split_components(embedding, labels, anchors, n_old, n_components, seed, weights=None):
     """Children of the components of a mixture, for ``n_components`` in all.
 
     Each component gets a share of the new components in proportion to the
@@ -496,6 +539,9 @@ def split_components(embedding, labels, anchors, n_old, n_components, seed):
         Components before and after.
     seed : int
         Seed of the row subset and of the KMeans runs.
+    weights : ndarray of shape (n,) or None, default=None
+        Weights of the rows in the KMeans runs and the moments (the shares
+        count rows).
 
     Returns
     -------
@@ -508,23 +554,28 @@ def split_components(embedding, labels, anchors, n_old, n_components, seed):
     rows = mixture_rows(embedding.shape[0], rng)
     if rows is not None:
         embedding, labels, anchors = embedding[rows], labels[rows], anchors[rows]
+        weights = None if weights is None else weights[rows]
     counts = allocate_components(np.bincount(labels, minlength=n_old), n_components)
     spread = embedding.var(0) if embedding.shape[0] > 1 else np.ones(embedding.shape[1])
     parents, offsets, variances = [], [], []
     for component in np.flatnonzero(counts):
         mine = labels == component
         members = embedding[mine]
-        centre = anchors[mine].mean(0)
+        member_weights = None if weights is None else weights[mine]
+        centre = weighted_moments(anchors[mine], member_weights)[0]
         parts = KMeans(
             int(counts[component]),
             n_init=SPLIT_KMEANS_INIT,
             random_state=int(rng.integers(0, 2**31 - 1)),
-        ).fit_predict(members)
+        ).fit_predict(members, sample_weight=member_weights)
         for part in range(counts[component]):
-            rows = members[parts == part]
-            if len(rows) == 0:  # KMeans found fewer distinct points
-                rows = members
+            chosen = parts == part
+            if not chosen.any():  # KMeans found fewer distinct points
+                chosen = np.ones(len(members), dtype=bool)
+            mean, var = weighted_moments(
+                members[chosen], None if weights is None else member_weights[chosen]
+            )
             parents.append(component)
-            offsets.append(rows.mean(0) - centre)
-            variances.append(rows.var(0) if len(rows) > 1 else spread)
+            offsets.append(mean - centre)
+            variances.append(var if chosen.sum() > 1 else spread)
     return parents, np.stack(offsets), np.maximum(np.stack(variances), 1e-4)

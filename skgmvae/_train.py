@@ -54,15 +54,21 @@ class TrainingRows:
     X : ndarray of shape (n_samples, n_features), float32 or float64
     shift, scale : ndarray of shape (n_features,) or None
     device : torch.device
+    weights : ndarray of shape (n_samples,) or None, default=None
+        Weight of each row, of mean 1 (None: every row counts once). Kept
+        as ``self.weights``, a float32 tensor on ``device``.
     """
 
     #: Rows converted at a time when copying to an accelerator.
     COPY_BLOCK = 65536
 
-    def __init__(self, X, shift, scale, device):
+    def __init__(self, X, shift, scale, device, weights=None):
         self.shape = tuple(X.shape)
         self.device = torch.device(device)
         self._shift = self._scale = None
+        self.weights = None
+        if weights is not None:
+            self.weights = torch.as_tensor(weights, dtype=torch.float32).to(self.device)
         if self.device.type == "cpu":
             with warnings.catch_warnings():
                 # the array is only read from, never written
@@ -87,6 +93,22 @@ class TrainingRows:
         if self._shift is not None:
             y = (y.to(torch.float64) - self._shift) / self._scale
         return y.to(torch.float32)
+
+    def weights_of(self, idx):
+        """The weights of the rows ``idx``, or None when rows are unweighted."""
+        return None if self.weights is None else self.weights[idx]
+
+
+def row_weights(X, idx):
+    """Weights of the rows ``idx`` of ``X``: None for unweighted rows (and
+    for a plain tensor)."""
+    weights_of = getattr(X, "weights_of", None)
+    return None if weights_of is None else weights_of(idx)
+
+
+def weighted_sum(values, weights):
+    """Sum over the rows (the last dimension) of ``values``, weighted."""
+    return values.sum(-1) if weights is None else (values * weights).sum(-1)
 
 
 def forward_terms(net, y, n_samples, generator):
@@ -143,13 +165,14 @@ def pretrain_epoch(net, optimizer, X, batch_size, generator):
     net.train()
     total = torch.zeros((), dtype=_sum_dtype(X.device), device=X.device)
     for idx in iter_batches(X.shape[0], batch_size, generator):
-        y = X[idx.to(X.device)]
-        recon = autoencoder_loss(net, y)
-        loss = recon.mean()
+        idx = idx.to(X.device)
+        weights = row_weights(X, idx)
+        recon = autoencoder_loss(net, X[idx])
+        loss = _elbo.batch_mean(recon, weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += recon.detach().sum().to(total.dtype)
+        total += weighted_sum(recon.detach(), weights).to(total.dtype)
     return float(total) / X.shape[0]
 
 
@@ -187,11 +210,13 @@ def elbo_epoch(
     sums = torch.zeros(len(keys), dtype=_sum_dtype(X.device), device=X.device)
     for idx in iter_batches(X.shape[0], batch_size, generator):
         idx = idx.to(X.device)
-        y = X[idx]
-        terms = forward_terms(net, y, n_mc_samples, generator)
-        loss = _elbo.training_loss(terms, kl_weight, min_information)
+        weights = row_weights(X, idx)
+        terms = forward_terms(net, X[idx], n_mc_samples, generator)
+        loss = _elbo.training_loss(terms, kl_weight, min_information, weights)
         if targets is not None:
-            loss = loss + graph_weight * _elbo.neighbour_loss(terms, targets[idx])
+            loss = loss + graph_weight * _elbo.neighbour_loss(
+                terms, targets[idx], weights
+            )
         if check_each_step and not torch.isfinite(loss):
             # stop before the bad step reaches the parameters
             return dict.fromkeys(keys, math.nan)
@@ -199,7 +224,9 @@ def elbo_epoch(
         loss.backward()
         optimizer.step()
         with torch.no_grad():
-            sums += torch.stack([terms[key].sum() for key in keys]).to(sums.dtype)
+            sums += torch.stack(
+                [weighted_sum(terms[key], weights) for key in keys]
+            ).to(sums.dtype)
     means = (sums / X.shape[0]).tolist()
     return dict(zip(keys, means))
 
@@ -261,14 +288,22 @@ def init_from_autoencoder(net, X, batch_size, seed, init="consensus", n_neighbor
     embedding = encode_means(net, X, batch_size)
     if not torch.isfinite(embedding).all():
         raise FloatingPointError("the embedding became non-finite during pretraining")
+    weights = row_weights(X, slice(None))
     with torch.no_grad():
         net.eval()
         residual = torch.zeros(X.shape[1], device=X.device)
         for idx in iter_batches(X.shape[0], batch_size):
-            y = X[idx.to(X.device)]
-            residual += (net.decode(embedding[idx.to(X.device)])[0] - y).pow(2).sum(0)
+            idx = idx.to(X.device)
+            error = (net.decode(embedding[idx])[0] - X[idx]).pow(2)
+            residual += weighted_sum(error.T, row_weights(X, idx))
         net.set_decoder_variance(torch.clamp(residual / X.shape[0], min=1e-3).cpu())
-        spread = embedding.var(0) if X.shape[0] > 1 else torch.ones(net.latent_dim)
+        if X.shape[0] < 2:
+            spread = torch.ones(net.latent_dim)
+        elif weights is None:
+            spread = embedding.var(0)
+        else:
+            centred = embedding - weighted_sum(embedding.T, weights) / X.shape[0]
+            spread = weighted_sum(centred.pow(2).T, weights) / (X.shape[0] - 1)
         net.set_posterior_variance(torch.clamp(0.01 * spread, min=1e-3).cpu())
     means, variances, labels, layout = initial_components(
         embedding.double().cpu().numpy(),
@@ -278,6 +313,7 @@ def init_from_autoencoder(net, X, batch_size, seed, init="consensus", n_neighbor
         n_neighbors,
         return_labels=True,
         return_layout=True,
+        weights=None if weights is None else weights.double().cpu().numpy(),
     )
     net.set_prior_components(
         torch.as_tensor(means, dtype=torch.float32),
@@ -405,6 +441,7 @@ def grow_components(net, X, n_components, batch_size, seed):
     embedding, labels, anchors = posterior_components(net, X, batch_size)
     if not torch.isfinite(embedding).all():
         raise FloatingPointError("the embedding became non-finite during training")
+    weights = row_weights(X, slice(None))
     parents, offsets, variances = split_components(
         embedding.double().cpu().numpy(),
         labels.cpu().numpy(),
@@ -412,6 +449,7 @@ def grow_components(net, X, n_components, batch_size, seed):
         net.n_components,
         n_components,
         seed,
+        weights=None if weights is None else weights.double().cpu().numpy(),
     )
     net.split_prior(
         parents,

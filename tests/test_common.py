@@ -17,7 +17,20 @@ SMALL = GMVAEClustering(
     n_score_samples=4,
 )
 
+#: Checks that cannot hold for a model fitted by stochastic minibatch steps,
+#: with why; what does hold is tested elsewhere.
+_WEIGHTS_IN_EXPECTATION = (
+    "integer weights equal repeated rows in expectation only: repeated rows "
+    "make more minibatch steps an epoch and another random stream "
+    "(tests/test_sample_weight.py checks the expectation and that weight-0 "
+    "rows equal absent rows exactly)"
+)
+EXPECTED_FAILURES = {
+    "check_sample_weight_equivalence_on_dense_data": _WEIGHTS_IN_EXPECTATION,
+    "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS_IN_EXPECTATION,
+}
 
-@parametrize_with_checks([SMALL])
+
+@parametrize_with_checks([SMALL], expected_failed_checks=lambda est: EXPECTED_FAILURES)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
