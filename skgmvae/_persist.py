@@ -112,9 +112,12 @@ def dump(state):
     dict
         The same attributes with the networks replaced by ``_net_state``
         (parameter name to numpy array), the run state and the scaling as
-        dicts of plain values and numpy arrays, and ``_pickle_format``.
-        The estimator's own attributes are not modified.
+        dicts of plain values and numpy arrays, ``_pickle_format`` and
+        ``_skgmvae_version`` (the version that saved it). The estimator's
+        own attributes are not modified.
     """
+    from . import __version__
+
     state = dict(state)
     net = state.pop("_net", None)
     if net is not None:
@@ -129,24 +132,28 @@ def dump(state):
             "standardise": bool(scaling.standardise),
         }
     state["_pickle_format"] = PICKLE_FORMAT
+    state["_skgmvae_version"] = __version__
     return state
 
 
-def _format_error(fmt):
-    """The ValueError for a state saved in a format this version does not
-    read."""
+def _format_error(fmt, saved_by):
+    """The ValueError for a state saved in format ``fmt`` (by skgmvae
+    ``saved_by``, when known), which this version does not read."""
+    from . import __version__
+
     readable = " and ".join(str(f) for f in READABLE_FORMATS)
+    by = f" (skgmvae {saved_by})" if saved_by is not None else ""
     if isinstance(fmt, int) and fmt > PICKLE_FORMAT:
         return ValueError(
             f"This GMVAEClustering was saved in pickle format {fmt} by a newer "
-            f"version of skgmvae; this version reads formats {readable}. "
-            "Upgrade skgmvae to load it, or refit the model with the installed "
-            "version."
+            f"version of skgmvae{by}; skgmvae {__version__} reads formats "
+            f"{readable}. Upgrade skgmvae to load it, or refit the model with "
+            "the installed version."
         )
     return ValueError(
-        f"This GMVAEClustering was saved in pickle format {fmt!r}, which this "
-        f"version of skgmvae does not read (it reads formats {readable}). Load "
-        "it with the version that saved it, or refit the model with the "
+        f"This GMVAEClustering was saved in pickle format {fmt!r}{by}, which "
+        f"skgmvae {__version__} does not read (it reads formats {readable}). "
+        "Load it with the version that saved it, or refit the model with the "
         "installed version."
     )
 
@@ -175,8 +182,9 @@ def load(state):
     """
     state = dict(state)
     fmt = state.pop("_pickle_format", None)
+    saved_by = state.pop("_skgmvae_version", None)
     if fmt not in READABLE_FORMATS:
-        raise _format_error(fmt)
+        raise _format_error(fmt, saved_by)
     net_state = state.pop("_net_state", None)
     if net_state is not None:
         net = build_net(state["_net_config"], 0)

@@ -11,6 +11,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.datasets import make_blobs
 
+import skgmvae
 from skgmvae import GMVAEClustering
 from skgmvae import _persist
 
@@ -275,10 +276,15 @@ def test_an_older_or_unknown_format_is_a_clear_error(fitted, version):
 def test_a_newer_format_asks_to_upgrade(fitted):
     model, _ = fitted
     state = model.__getstate__()
+    assert state["_skgmvae_version"] == skgmvae.__version__
     state["_pickle_format"] = _persist.PICKLE_FORMAT + 1
+    state["_skgmvae_version"] = "9.9.9"
     blob = pickle.dumps(state)
     fresh = GMVAEClustering.__new__(GMVAEClustering)
-    with pytest.raises(ValueError, match="newer version of skgmvae.*Upgrade"):
+    with pytest.raises(
+        ValueError,
+        match=r"newer version of skgmvae \(skgmvae 9\.9\.9\).*Upgrade skgmvae",
+    ):
         fresh.__setstate__(pickle.loads(blob))
 
 
@@ -341,8 +347,9 @@ def test_a_format_4_pickle_loads_and_continues(graph_weight, monkeypatch):
     _continue(model, X, X_chunk)
     _continue(loaded, X, X_chunk)
     _assert_same_model(loaded, model, X)
-    # and it is saved again in the current format
+    # and it is saved again in the current format, which skops reads
     assert loaded.__getstate__()["_pickle_format"] == _persist.PICKLE_FORMAT
+    _assert_same_model(_skops_round_trip(loaded), model, X)
 
 
 def test_attributes_of_a_newer_version_are_kept_and_ignored(graph_weight):
