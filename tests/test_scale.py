@@ -273,14 +273,16 @@ def test_dask_ml_parallel_post_fit_predicts_chunk_by_chunk(dask_client):
     labels = wrapped.predict(dX)
     assert isinstance(labels, da.Array) and labels.numblocks[0] == 14
     np.testing.assert_array_equal(labels.compute(), fitted.predict(X))
-    # float64 products round at the last bit with the block's length
+    # ParallelPostFit.predict_proba wants a classifier's classes_ and its
+    # transform declares the input's width: map_blocks with the output chunks
+    # gives both; float64 products round at the last bit with the block length
     close = dict(rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(
-        wrapped.transform(dX).compute(), fitted.transform(X), **close
-    )
-    # ParallelPostFit.predict_proba wants a classifier's classes_; map_blocks
-    # gives the probabilities of the clusters
     proba = dX.map_blocks(
         fitted.predict_proba, chunks=(dX.chunks[0], fitted.n_components), dtype=float
     )
+    latent = dX.map_blocks(
+        fitted.transform, chunks=(dX.chunks[0], fitted.latent_dim), dtype=float
+    )
+    assert proba.shape == (2000, 3) and latent.shape == (2000, SMALL["latent_dim"])
     np.testing.assert_allclose(proba.compute(), fitted.predict_proba(X), **close)
+    np.testing.assert_allclose(latent.compute(), fitted.transform(X), **close)
