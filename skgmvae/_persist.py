@@ -6,8 +6,8 @@ weights, the run state that a continued fit needs (random generator,
 optimiser moments, neighbour graph) and the feature scaling are all turned
 into arrays, and :func:`load` rebuilds the torch modules and tensors from
 them. That is what lets :mod:`skops.io` save a fitted model without
-trusting any torch type, and it keeps pickles independent of the torch
-version and of the device the model was fitted on.
+trusting any torch type; pickles hold no torch object either, and their
+arrays are on the CPU whatever device the model was fitted on.
 
 Every saved state carries a format number. :func:`load` reads the formats
 in :data:`READABLE_FORMATS` and refuses any other with a message that says

@@ -369,3 +369,35 @@ def test_attributes_of_a_newer_version_are_kept_and_ignored(graph_weight):
     _continue(model, X, X_chunk)
     _continue(loaded, X, X_chunk)
     _assert_same_model(loaded, model, X)
+
+
+def test_format_5_layout(fitted):
+    """The layout that format 5 promises later versions. A change here needs
+    a new format number (and a reader for format 5 kept in load)."""
+    model, _ = fitted
+    state = model.__getstate__()
+    assert _persist.PICKLE_FORMAT == 5
+    assert state["_net_state"].keys() == model._net.state_dict().keys()
+    for name, array in state["_net_state"].items():
+        assert array.dtype == np.float32, name
+        assert array.shape == tuple(model._net.state_dict()[name].shape), name
+    assert state["_scaling"].keys() == {"shift", "scale", "standardise"}
+    run = state["_train_state"]
+    assert run.keys() == {
+        "learning_rate",
+        "n_components",
+        "epoch",
+        "best",
+        "stall",
+        "split_at",
+        "generator",
+        "optimizer",
+        "graph",
+    }
+    assert run["generator"].dtype == np.uint8 and run["generator"].ndim == 1
+    assert run["optimizer"].keys() == {"state", "param_groups"}
+    for moments in run["optimizer"]["state"].values():
+        assert {"step", "exp_avg", "exp_avg_sq"} <= moments.keys()
+    if run["graph"] is not None:
+        assert run["graph"].keys() == {"neighbors", "memory", "checksum"}
+        assert run["graph"]["neighbors"].dtype == np.int32
