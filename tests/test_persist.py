@@ -84,23 +84,23 @@ def fitted(graph_weight):
     return _fit(graph_weight)
 
 
-def _plain_values(obj, where="state"):
+def _not_plain(obj, where="state"):
     """Paths inside ``obj`` to every value that is not a plain Python value
     (dict, list, tuple, str, int, float, bool, None) or a numpy array or
     scalar."""
     if isinstance(obj, dict):
-        return [p for k, v in obj.items() for p in _plain_values(v, f"{where}[{k!r}]")]
+        return [p for k, v in obj.items() for p in _not_plain(v, f"{where}[{k!r}]")]
     if isinstance(obj, (list, tuple)):
-        return [p for i, v in enumerate(obj) for p in _plain_values(v, f"{where}[{i}]")]
+        return [p for i, v in enumerate(obj) for p in _not_plain(v, f"{where}[{i}]")]
     if obj is None or isinstance(obj, (str, int, float, bool, np.ndarray, np.generic)):
         return []
     return [f"{where}: {type(obj).__module__}.{type(obj).__qualname__}"]
 
 
-def test_saved_state_is_plain_values_and_numpy_arrays(fitted):
+def test_saved_state_is_not_plain_and_numpy_arrays(fitted):
     model, _ = fitted
     state = model.__getstate__()
-    assert _plain_values(state) == []
+    assert _not_plain(state) == []
     assert state["_pickle_format"] == _persist.PICKLE_FORMAT
     assert "_net" not in state
     # the estimator itself keeps its networks and tensors
@@ -119,6 +119,17 @@ def test_skops_trusts_only_skgmvae_and_numpy_types(fitted):
         sio.loads(data, trusted=[])
     loaded = sio.loads(data, trusted=untrusted)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_the_user_guide_recipe_trusts_one_type(fitted, tmp_path):
+    """docs/user_guide/saving_and_loading.rst loads a file with this list."""
+    model, X = fitted
+    path = tmp_path / "model.skops"
+    sio.dump(model, path)
+    trusted = ["skgmvae._estimator.GMVAEClustering"]
+    assert sio.get_untrusted_types(file=path) == trusted
+    loaded = sio.load(path, trusted=trusted)
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
 
 
 @pytest.mark.parametrize("how", ROUND_TRIPS)
