@@ -310,53 +310,6 @@ def test_float32_input_is_not_upcast(fitted, monkeypatch):
     assert np.shares_memory(seen[0], X32)
 
 
-def test_pickle_and_joblib_round_trips(fitted, tmp_path):
-    model, X, _ = fitted
-    expected = model.predict_proba(X)
-    loaded = pickle.loads(pickle.dumps(model))
-    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
-    np.testing.assert_array_equal(loaded.score_samples(X), model.score_samples(X))
-    path = tmp_path / "model.joblib"
-    joblib.dump(model, path)
-    np.testing.assert_array_equal(joblib.load(path).predict_proba(X), expected)
-
-
-def test_pickle_holds_only_cpu_tensors_and_loads_without_gpu(fitted, monkeypatch):
-    """A model whose device is a GPU predicts on a CPU-only machine."""
-    model, X, _ = fitted
-    state = model.__getstate__()
-    assert all(t.device.type == "cpu" for t in state["_net_state"].values())
-    gpu_model = pickle.loads(pickle.dumps(model))
-    gpu_model.device = "cuda"  # as if fitted on a GPU
-    blob = pickle.dumps(gpu_model)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    loaded = pickle.loads(blob)
-    np.testing.assert_allclose(
-        loaded.predict_proba(X), model.predict_proba(X), rtol=1e-12
-    )
-
-
-@pytest.mark.parametrize("version", [1, 3, 999])
-def test_unpickling_other_format_version_is_a_clear_error(fitted, version):
-    model, _, _ = fitted
-    state = model.__getstate__()
-    state["_pickle_format"] = version
-    fresh = GMVAEClustering.__new__(GMVAEClustering)
-    with pytest.raises(ValueError, match=f"pickle format {version}.*Refit"):
-        fresh.__setstate__(state)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_fit_predicts_on_cpu_after_pickle():
-    X, _ = _blobs()
-    model = _model(device="cuda").fit(X)
-    loaded = pickle.loads(pickle.dumps(model))
-    loaded.set_params(device="cpu")
-    np.testing.assert_allclose(
-        loaded.predict_proba(X), model.predict_proba(X), atol=1e-6
-    )
-
-
 def test_pipeline_clone_cross_val_and_pandas_output():
     pd = pytest.importorskip("pandas")
     X, _ = _blobs()

@@ -1,5 +1,5 @@
-"""Memory-bounded inference, fitting without a copy of the data, partial_fit
-and scaling a search out through joblib backends."""
+"""Memory-bounded inference, fitting without a copy of the data, partial_fit,
+scaling a search out through joblib backends, and dask-ml's wrappers."""
 
 import tracemalloc
 
@@ -215,3 +215,74 @@ def test_mixture_initialisation_uses_a_seeded_subset_of_large_data(monkeypatch):
     again = GMVAEClustering(**params).fit(X)
     assert sizes == [(50, SMALL["latent_dim"])] * 2
     np.testing.assert_array_equal(first.labels_, again.labels_)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A client of a one-worker cluster with one thread in its own process,
+    so that models travel to and from the worker pickled."""
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("dask_ml")
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def test_dask_ml_incremental_fits_chunk_by_chunk_like_partial_fit(dask_client):
+    import dask.array as da
+    from dask_ml.wrappers import Incremental
+    from threadpoolctl import threadpool_limits
+
+    X = _pixels(400, 12).astype(float)
+    dX = da.from_array(X, chunks=(100, 12))
+    model = GMVAEClustering(n_components=3, pretrain_epochs=2, kl_warmup=4, **SMALL)
+    inc = Incremental(model, shuffle_blocks=True, random_state=0).fit(dX)
+    inc.partial_fit(dX)  # a second pass over the chunks
+    # the same partial_fit calls, in the order Incremental shuffles the
+    # chunks with random_state=0 (the same order in each pass)
+    order = list(range(4))
+    np.random.RandomState(0).shuffle(order)
+    assert order != sorted(order)
+    local = GMVAEClustering(n_components=3, pretrain_epochs=2, kl_warmup=4, **SMALL)
+    with threadpool_limits(1):
+        for i in order * 2:
+            local.partial_fit(X[100 * i : 100 * (i + 1)])
+    fitted = inc.estimator_
+    assert fitted.n_iter_ == local.n_iter_ == 8
+    assert [r["epoch"] for r in fitted.history_ if r["phase"] == "elbo"] == list(
+        range(1, 9)
+    )
+    np.testing.assert_array_equal(fitted.predict_proba(X), local.predict_proba(X))
+    np.testing.assert_array_equal(inc.predict(X), local.predict(X))
+
+
+def test_dask_ml_parallel_post_fit_predicts_chunk_by_chunk(dask_client):
+    import dask.array as da
+    from dask_ml.wrappers import ParallelPostFit
+
+    X = _pixels(2000, 12).astype(float)
+    model = GMVAEClustering(n_components=3, max_iter=2, pretrain_epochs=2, **SMALL)
+    wrapped = ParallelPostFit(model).fit(X[:300])
+    fitted = wrapped.estimator  # ParallelPostFit fits its estimator in place
+    dX = da.from_array(X, chunks=(150, 12))
+    assert dX.numblocks[0] == 14
+    labels = wrapped.predict(dX)
+    assert isinstance(labels, da.Array) and labels.numblocks[0] == 14
+    np.testing.assert_array_equal(labels.compute(), fitted.predict(X))
+    # ParallelPostFit.predict_proba wants a classifier's classes_ and its
+    # transform declares the input's width: map_blocks with the output chunks
+    # gives both; float64 products round at the last bit with the block length
+    close = dict(rtol=1e-10, atol=1e-12)
+    proba = dX.map_blocks(
+        fitted.predict_proba, chunks=(dX.chunks[0], fitted.n_components), dtype=float
+    )
+    latent = dX.map_blocks(
+        fitted.transform, chunks=(dX.chunks[0], fitted.latent_dim), dtype=float
+    )
+    assert proba.shape == (2000, 3) and latent.shape == (2000, SMALL["latent_dim"])
+    np.testing.assert_allclose(proba.compute(), fitted.predict_proba(X), **close)
+    np.testing.assert_allclose(latent.compute(), fitted.transform(X), **close)
