@@ -198,6 +198,12 @@ class GrowComponents(Callback):
             self.split_at = trainer.params.max_iter // 2
             net.resize_prior(self.grow_from)
 
+    def on_pretrain_end(self, trainer):
+        # the start may have chosen the number of components itself
+        if self.split_at is None:
+            net = trainer.net
+            self.head, self.n_components = net.prior_head, net.n_components
+
     def on_elbo_begin(self, trainer):
         if self.split_at is not None:
             trainer.state.split_at, self.split_at = self.split_at, None

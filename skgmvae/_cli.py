@@ -78,6 +78,18 @@ def _positive_int(text):
     return value
 
 
+def _n_components(text):
+    """``--n-components``: an integer >= 1 or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 1 or 'auto', got {text!r}"
+        ) from None
+
+
 def _prog():
     name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
     return "python -m skgmvae" if name in ("__main__.py", "-m", "-c", "") else name
@@ -147,10 +159,10 @@ def build_parser(prog=None):
     fit.add_argument(
         "-k",
         "--n-components",
-        type=_positive_int,
+        type=_n_components,
         required=True,
         metavar="K",
-        help="number of clusters (required)",
+        help="number of clusters (required); 'auto' chooses it, up to 20",
     )
     fit.add_argument(
         "-o",
@@ -638,11 +650,16 @@ def run_fit(args):
 
 
 def _summary(model, labels, seconds, out, model_path):
-    k = model.n_components
+    k = model.n_components_
     sizes = np.bincount(labels, minlength=k)
     status = "converged" if model.converged_ else "stopped at --max-iter"
     lines = [
         f"Done in {seconds:.1f}s: {model.n_iter_} epochs ({status}).",
+        *(
+            [f"Clusters found (--n-components auto): {k}."]
+            if model.n_components == "auto"
+            else []
+        ),
         f"Lower bound (mean ELBO per row, higher is better): {model.lower_bound_:.4f}",
         "Cluster sizes:",
         "  cluster     rows   share",

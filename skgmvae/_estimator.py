@@ -48,8 +48,13 @@ class GMVAEClustering(
 
     Parameters
     ----------
-    n_components : int, default=10
-        Number of clusters ``K`` (mixture components).
+    n_components : int or "auto", default=10
+        Number of clusters ``K`` (mixture components). "auto" chooses it, up
+        to ``max_components``, by the eigengap of the pretrained embedding's
+        neighbour graph (user guide, Choosing the number of clusters).
+
+    max_components : int, default=20
+        Upper bound of ``K`` with ``n_components="auto"``.
 
     latent_dim : int, default=10
         Dimension of the continuous latent ``x``; also the number of columns
@@ -167,6 +172,9 @@ class GMVAEClustering(
 
     Attributes
     ----------
+    n_components_ : int
+        Number of clusters: ``n_components``, or the number "auto" chose.
+
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training row.
 
@@ -212,7 +220,8 @@ class GMVAEClustering(
     """
 
     _parameter_constraints: dict = {
-        "n_components": [_POSITIVE_INT],
+        "n_components": [_POSITIVE_INT, StrOptions({"auto"})],
+        "max_components": [_Range(Integral, 2, None, closed="left")],
         "latent_dim": [_POSITIVE_INT],
         "noise_dim": [_POSITIVE_INT],
         "hidden_layer_sizes": ["array-like", _POSITIVE_INT],
@@ -245,6 +254,7 @@ class GMVAEClustering(
         self,
         n_components=10,
         *,
+        max_components=20,
         latent_dim=10,
         noise_dim=4,
         hidden_layer_sizes=(256, 256),
@@ -273,6 +283,7 @@ class GMVAEClustering(
         callbacks=None,
     ):
         self.n_components = n_components
+        self.max_components = max_components
         self.latent_dim = latent_dim
         self.noise_dim = noise_dim
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -311,12 +322,8 @@ class GMVAEClustering(
         y : Ignored
             Not used, present for API consistency by convention.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row. A row counts as many times as
-            its weight in the standardisation, pretraining, the mixture's
-            start and the bound (in expectation over minibatches: an epoch
-            is still one pass over the rows); rows of weight 0 are left out
-            of training. None weighs every row 1. See the user guide,
-            "Weighted rows".
+            Non-negative weight of each row (user guide, Training, "Weighted
+            rows"); rows of weight 0 are left out of training.
 
         Returns
         -------
@@ -389,7 +396,7 @@ class GMVAEClustering(
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_components)
+        proba : ndarray of shape (n_samples, n_components_)
             Rows sum to 1.
         """
         check_is_fitted(self)
@@ -505,15 +512,6 @@ class GMVAEClustering(
             Cluster each row was drawn from.
         """
         check_is_fitted(self)
-        if (
-            not isinstance(n_samples, Integral)
-            or isinstance(n_samples, bool)
-            or n_samples < 1
-        ):
-            raise ValueError(
-                "The 'n_samples' parameter of GMVAEClustering.sample must be an "
-                f"int >= 1. Got {n_samples!r} instead."
-            )
         seed = check_random_state(self.random_state).randint(0, 2**31 - 1)
         return _inference.generate(self, n_samples, seed)
 

@@ -140,15 +140,29 @@ def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_ch
         init_params=init,
         graph_weight=weight,
         n_neighbors=int(est.n_neighbors),
+        choose_components=_auto_components(est),
     )
 
 
-def net_config(estimator, n_features):
-    """The architecture of the networks that the parameters ask for."""
+def _auto_components(estimator):
+    """Whether the fit chooses the number of components."""
+    return isinstance(estimator.n_components, str) and estimator.n_components == "auto"
+
+
+def net_config(estimator, n_features, n_samples=None):
+    """The architecture of the networks that the parameters ask for; with
+    ``n_components="auto"``, ``max_components`` components (at most
+    ``n_samples``), which the start reduces to the number it chooses."""
     est = estimator
+    if _auto_components(est):
+        n_components = int(est.max_components)
+        if n_samples is not None:
+            n_components = min(n_components, n_samples)
+    else:
+        n_components = int(est.n_components)
     return dict(
         n_features=n_features,
-        n_components=int(est.n_components),
+        n_components=n_components,
         latent_dim=int(est.latent_dim),
         noise_dim=int(est.noise_dim),
         hidden_layer_sizes=layer_sizes(est.hidden_layer_sizes),
@@ -171,10 +185,13 @@ def train(estimator, X, warm, n_init, sample_weight=None, **schedule):
     rows, weights = check_weights(sample_weight, X, min_rows)
     X_train = X if rows is None else X[rows]
     if not warm:
-        _check_n_components(est.n_components, X_train.shape[0])
+        _check_n_components(est, X_train.shape[0])
     device = resolve_device(est.device, strict=True)
     params = fit_params(est, X_train.shape[0], **schedule)
-    config = net_config(est, X.shape[1])
+    config = net_config(est, X.shape[1], X_train.shape[0])
+    if warm and params.choose_components:
+        # the number of components was chosen when the run began
+        config["n_components"] = est._net_config["n_components"]
     if warm:
         runs = [_continued_run(est, config, device)]
     else:
@@ -184,6 +201,8 @@ def train(estimator, X, warm, n_init, sample_weight=None, **schedule):
     best, interrupted = _run_all(est, runs, Xt, params, device)
     del Xt
     _keep(est, best, warm)
+    est.n_components_ = est._net.n_components
+    est._net_config = {**est._net_config, "n_components": est.n_components_}
     est.labels_ = labels(est, X, validated=True)
     _report(est, best, runs, time.perf_counter() - tic)
     if not est.converged_ and params.n_iter_no_change is not None and not interrupted:
@@ -207,8 +226,23 @@ def _continued_run(est, config, device):
     return (est._train_seed, est._net.to(device), est._train_state)
 
 
-def _check_n_components(n_components, n_samples):
-    """Refuse more clusters than rows for a fit from scratch."""
+def _check_n_components(est, n_samples):
+    """Refuse more clusters than rows, and settings that cannot choose the
+    number of clusters, for a fit from scratch."""
+    if _auto_components(est):
+        if est.pretrain_epochs == 0:
+            raise ValueError(
+                "n_components='auto' chooses the number of clusters on the "
+                "pretrained embedding; set pretrain_epochs to 'auto' or an int "
+                ">= 1, or give n_components as an int."
+            )
+        if est.grow_from is not None:
+            raise ValueError(
+                "grow_from needs an int n_components (the number of components "
+                "to grow to); set grow_from=None with n_components='auto'."
+            )
+        return
+    n_components = est.n_components
     if n_components > n_samples:
         raise ValueError(
             f"n_components={n_components} must be <= n_samples="

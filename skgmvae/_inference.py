@@ -3,6 +3,7 @@ and the fixed noise that makes the bound and ``score_samples``
 deterministic and row-independent."""
 
 import copy
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -129,6 +130,11 @@ def log_evidence(estimator, X):
 def generate(estimator, n_samples, seed):
     """``n_samples`` rows drawn from the fitted model, in the units of the
     training data, and the cluster of each."""
+    if not isinstance(n_samples, Integral) or isinstance(n_samples, bool) or n_samples < 1:
+        raise ValueError(
+            "The 'n_samples' parameter of GMVAEClustering.sample must be an "
+            f"int >= 1. Got {n_samples!r} instead."
+        )
     net, _ = inference_net(estimator)
     gen = init_seed_state(seed)
     with torch.no_grad(), torch_threads(thread_limit()):

@@ -57,6 +57,15 @@ UMAP_DIMS = 10
 #: EM restarts of the Gaussian mixture that cuts the UMAP layout.
 UMAP_GMM_INIT = 5
 
+#: Neighbours of each row in the graph whose spectrum chooses the number of
+#: components (n_components="auto"), and rows of the embedding it is built
+#: on, at most.
+EIGENGAP_NEIGHBORS = 50
+EIGENGAP_ROWS = 5000
+#: Up to this many rows the graph's spectrum is computed densely; above, by
+#: shift-invert Lanczos iterations.
+EIGENGAP_DENSE_ROWS = 2500
+
 #: The starts :func:`initial_components` knows, by name.
 INIT_METHODS = ("spectral", "umap", "consensus", "gmm")
 
@@ -284,6 +293,77 @@ def neighbor_indices(embedding, n_neighbors):
     return search.kneighbors(return_distance=False)
 
 
+def neighbour_graph(embedding, n_neighbors):
+    """The symmetrised, unweighted ``n_neighbors``-nearest-neighbour graph
+    of the rows of ``embedding``, a sparse (n, n) matrix of ones."""
+    from scipy import sparse
+
+    near = neighbor_indices(embedding, n_neighbors)
+    n = len(embedding)
+    edges = (np.repeat(np.arange(n), near.shape[1]), near.ravel())
+    graph = sparse.csr_matrix((np.ones(near.size), edges), shape=(n, n))
+    return ((graph + graph.T) > 0).astype(np.float64)
+
+
+def laplacian_spectrum(graph, n_values, seed=0):
+    """The ``n_values`` smallest eigenvalues of the normalised Laplacian
+    ``I - D^-1/2 A D^-1/2`` of ``graph``, in increasing order.
+
+    Computed densely up to ``EIGENGAP_DENSE_ROWS`` rows and by shift-invert
+    Lanczos iterations above; both find each of several zero eigenvalues
+    (one per connected piece of the graph).
+    """
+    from scipy import sparse
+    from scipy.sparse.linalg import eigsh
+
+    n = graph.shape[0]
+    n_values = min(n_values, n)
+    degree = np.asarray(graph.sum(axis=1)).ravel()
+    scale = sparse.diags(1.0 / np.sqrt(np.maximum(degree, 1e-12)))
+    laplacian = sparse.identity(n) - scale @ graph @ scale
+    if n <= EIGENGAP_DENSE_ROWS or n_values >= n - 1:
+        values = np.linalg.eigvalsh(laplacian.toarray())[:n_values]
+    else:
+        start = np.random.default_rng(seed).uniform(size=n)
+        values = eigsh(
+            laplacian.tocsc(), k=n_values, sigma=-1e-3, which="LM", v0=start
+        )[0]
+    return np.clip(np.sort(values), 0.0, 2.0)
+
+
+def eigengap_components(embedding, max_components, seed, n_neighbors=None, max_rows=None):
+    """The number of clusters that the neighbour graph of ``embedding`` shows.
+
+    The eigengap heuristic (von Luxburg, 2007, "A tutorial on spectral
+    clustering", Statistics and Computing 17(4)): the normalised Laplacian
+    of a graph made of ``K`` groups with few edges between them has ``K``
+    eigenvalues near 0 and a jump to the next one. ``K`` is the number of
+    smallest eigenvalues before the largest jump, among 2 to
+    ``max_components``. The graph joins each row to its ``n_neighbors``
+    (default ``EIGENGAP_NEIGHBORS``) nearest rows, on a seeded subset of at
+    most ``max_rows`` (default ``EIGENGAP_ROWS``) rows.
+
+    Returns
+    -------
+    n_components : int
+        In ``[2, max_components]`` (1 when ``max_components`` is 1 or the
+        rows are too few for a graph).
+    eigenvalues : ndarray of shape (max_components + 1,) or (n_rows,)
+        The smallest eigenvalues of the graph's normalised Laplacian.
+    """
+    n_neighbors = EIGENGAP_NEIGHBORS if n_neighbors is None else n_neighbors
+    max_rows = EIGENGAP_ROWS if max_rows is None else max_rows
+    rng = np.random.default_rng(seed)
+    rows = seeded_rows(embedding.shape[0], max_rows, rng)
+    if max_components < 2 or len(rows) < 3:
+        return 1, np.zeros(0)
+    graph = neighbour_graph(embedding[rows], n_neighbors)
+    values = laplacian_spectrum(graph, max_components + 1, int(rng.integers(2**31 - 1)))
+    gaps = np.diff(values)[1:]  # gaps[i] lies after the (i + 2)-th eigenvalue
+    n_components = int(np.argmax(gaps[: max_components - 1])) + 2
+    return n_components, values
+
+
 def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=None):
     """Spectral clustering of the rows of ``embedding`` on their
     symmetrised ``n_neighbors``-nearest-neighbour graph.
@@ -299,7 +379,6 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     """
     import warnings
 
-    from scipy import sparse
     from sklearn.cluster import KMeans
     from sklearn.manifold import spectral_embedding
 
@@ -310,11 +389,7 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     subset = embedding[rows]
     if len(subset) <= n_components:
         return None
-    near = neighbor_indices(subset, n_neighbors)
-    n = len(subset)
-    edges = (np.repeat(np.arange(n), near.shape[1]), near.ravel())
-    graph = sparse.csr_matrix((np.ones(near.size), edges), shape=(n, n))
-    graph = ((graph + graph.T) > 0).astype(np.float64)
+    graph = neighbour_graph(subset, n_neighbors)
     state = int(rng.integers(0, 2**31 - 1))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*not fully connected.*")

@@ -14,7 +14,12 @@ import numpy as np
 import torch
 
 from . import _elbo
-from ._init import initial_components, neighbor_indices, split_components
+from ._init import (
+    eigengap_components,
+    initial_components,
+    neighbor_indices,
+    split_components,
+)
 from ._model import init_seed_state, standard_normal
 
 TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
@@ -271,7 +276,9 @@ def encode_means(net, X, batch_size):
     return out
 
 
-def init_from_autoencoder(net, X, batch_size, seed, init="consensus", n_neighbors=None):
+def init_from_autoencoder(
+    net, X, batch_size, seed, init="consensus", n_neighbors=None, choose_components=False
+):
     """Prepare the pretrained autoencoder for the ELBO phase.
 
     The prior's components start at the clusters of the posterior means of
@@ -280,6 +287,11 @@ def init_from_autoencoder(net, X, batch_size, seed, init="consensus", n_neighbor
     starts with a variance small next to the spread of the embedding, so
     the first sampled epochs keep what pretraining learned; the decoder's
     variances start at the per-feature residual variance.
+
+    With ``choose_components``, the number of components is chosen first,
+    up to the network's, by the eigengap of the embedding's neighbour graph
+    (:func:`skgmvae._init.eigengap_components`), and the prior network is
+    resized to it.
 
     Returns the rows' coordinates for the neighbour graph (a tensor: the
     start's UMAP layout where it covers every row, else the embedding) and
@@ -305,8 +317,12 @@ def init_from_autoencoder(net, X, batch_size, seed, init="consensus", n_neighbor
             centred = embedding - weighted_sum(embedding.T, weights) / X.shape[0]
             spread = weighted_sum(centred.pow(2).T, weights) / (X.shape[0] - 1)
         net.set_posterior_variance(torch.clamp(0.01 * spread, min=1e-3).cpu())
+    rows = embedding.double().cpu().numpy()
+    if choose_components:
+        n_components = eigengap_components(rows, net.n_components, seed)[0]
+        net.resize_prior(max(n_components, 1))
     means, variances, labels, layout = initial_components(
-        embedding.double().cpu().numpy(),
+        rows,
         net.n_components,
         seed,
         init,
@@ -495,6 +511,9 @@ class FitParams:
     n_neighbors : int
         Neighbours of each row in the graph of the neighbour term and of the
         spectral start.
+    choose_components : bool
+        Whether the start chooses the number of components, up to the
+        network's (``n_components="auto"``).
     """
 
     max_iter: int
@@ -511,6 +530,7 @@ class FitParams:
     init_params: Any = "consensus"
     graph_weight: float = 0.0
     n_neighbors: int = 25
+    choose_components: bool = False
 
 
 @dataclass
@@ -637,6 +657,8 @@ class Trainer:
             self.generator = init_seed_state(self.seed)
             if self.state is None:
                 start = self._pretrain()
+                if self.params.choose_components:
+                    n_components = self.net.n_components
                 self.state = RunState(self.params.learning_rate, n_components)
                 self._start_graph(*start)
             else:
@@ -684,6 +706,7 @@ class Trainer:
             self.seed,
             self.params.init_params,
             self.params.n_neighbors,
+            self.params.choose_components,
         )
         self.notify("on_pretrain_end")
         return start

@@ -116,7 +116,9 @@ def test_usage_errors_exit_2(capsys, no_fit, tmp_path):
     assert main(["fit", str(path)]) == 2  # no --n-components
     assert "--n-components" in capsys.readouterr().err
     assert main(["fit", str(path), "-k", "0"]) == 2
-    assert "integer >= 1" in capsys.readouterr().err
+    assert "integer >= 1 or 'auto'" in capsys.readouterr().err
+    assert main(["fit", str(path), "-k", "many"]) == 2
+    assert "integer >= 1 or 'auto'" in capsys.readouterr().err
     assert main(["demo", "--seeds", "0"]) == 2
     assert main(["cluster"]) == 2
 
@@ -496,3 +498,19 @@ def test_live_status_leaves_the_models_callbacks_as_they_were(small_model):
         model.fit(X)
     assert model.callbacks is None
     assert "\repoch 2/2 | ELBO " in term.getvalue()
+
+
+def test_fit_with_auto_reports_the_clusters_found(tmp_path, capsys, small_model):
+    from sklearn.datasets import make_blobs
+
+    X, _ = make_blobs(150, n_features=3, centers=3, cluster_std=0.3, random_state=0)
+    data = _csv(tmp_path / "data.csv", X)
+    out = tmp_path / "labels.csv"
+    argv = ["fit", str(data), "-k", "auto", "-o", str(out), "--random-state", "0"]
+    assert main(argv) == 0
+    (model,) = small_model
+    assert model.n_components == "auto"
+    report = capsys.readouterr().out
+    assert f"Clusters found (--n-components auto): {model.n_components_}." in report
+    labels = np.loadtxt(out, dtype=int)
+    assert labels.max() < model.n_components_

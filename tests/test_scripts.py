@@ -90,3 +90,18 @@ def test_bench_select_k_quick(tmp_path, run_benchmark):
     table = out.with_suffix(".md").read_text()
     for name, chosen in run["chosen"].items():
         assert f"| {name} | {int(chosen == 3)}/1 |" in table
+
+
+def test_bench_auto_k_quick(tmp_path, run_benchmark):
+    run_benchmark("bench_auto_k.py", "--quick", "--out-dir", tmp_path)
+    cells = json.loads((tmp_path / "auto_k_quick.json").read_text())["cells"]
+    assert set(cells) == {
+        f"{name}/0" for name in ("digits-3", "blobs-3")
+    }
+    for key, cell in cells.items():
+        assert cell["true_k"] == int(key.split("/")[0].split("-")[1])
+        for field in ("auto_k", "bgmm_raw_k", "bgmm_embedding_k"):
+            assert 1 <= cell[field] <= 20
+        assert 0 < cell["auto_accuracy"] <= 1 and 0 < cell["fixed_accuracy"] <= 1
+    table = (tmp_path / "auto_k_quick.md").read_text()
+    assert "| digits | 3 | 1 |" in table and "| blobs | 3 | 1 |" in table

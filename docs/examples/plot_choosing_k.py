@@ -1,28 +1,29 @@
 """
 ===========================================
-Choosing the number of clusters with BIC
+Choosing the number of clusters
 ===========================================
 
-How many clusters are in the data? Searching ``n_components`` with
-:class:`~sklearn.model_selection.GridSearchCV` and the estimator's default
-score, the mean held-out bound, tends to pick the largest value of the grid:
-a model with more components describes the density at least as well.
-:func:`skgmvae.model_selection.bic_score` subtracts from the held-out bound
-the Bayesian information criterion's penalty for the parameters of the
-latent mixture, so that a component has to earn its place.
+How many clusters are in the data? ``GMVAEClustering(n_components="auto")``
+answers in one fit: after pretraining, it counts the groups of the
+embedding's neighbour graph (the eigengap of its Laplacian) and trains that
+many components. The second way is a search: ``n_components`` in
+:class:`~sklearn.model_selection.GridSearchCV` with
+:func:`skgmvae.model_selection.bic_score`, which subtracts from the held-out
+bound the Bayesian information criterion's penalty for the latent mixture
+(the default score, the mean held-out bound, tends to pick the largest value
+of the grid: a model with more components describes the density at least as
+well).
 
 The data are the images of the digits 0, 1 and 2 from
-:func:`sklearn.datasets.load_digits`: three classes, which the search is not
+:func:`sklearn.datasets.load_digits`: three classes, which neither way is
 told about.
 """
 
 # %%
-# One search, two scores
-# ----------------------
-# ``scoring`` can hold several scorers; ``refit="bic"`` refits the candidate
-# with the best BIC score on all rows. The fits are shortened
-# (``max_iter=40``, ``pretrain_epochs=40``) to keep the example quick; the
-# warnings that they stopped before converging are silenced.
+# One fit: ``n_components="auto"``
+# --------------------------------
+# ``max_components`` bounds the count (20 by default); ``n_components_`` is
+# the number found.
 import warnings
 
 import matplotlib.pyplot as plt
@@ -37,6 +38,18 @@ from skgmvae.model_selection import bic_score
 
 X, y = load_digits(return_X_y=True)
 X, y = X[y < 3], y[y < 3]
+
+auto = GMVAEClustering(n_components="auto", random_state=1).fit(X)
+print(f"K found by n_components='auto': {auto.n_components_}")
+print(f"accuracy against the digits:    {clustering_accuracy(y, auto.labels_):.3f}")
+
+# %%
+# A search: one fit per candidate and fold
+# ----------------------------------------
+# ``scoring`` can hold several scorers; ``refit="bic"`` refits the candidate
+# with the best BIC score on all rows. The fits are shortened
+# (``max_iter=40``, ``pretrain_epochs=40``) to keep the example quick; the
+# warnings that they stopped before converging are silenced.
 grid = [2, 3, 4, 5, 6]
 
 
@@ -81,6 +94,7 @@ plt.show()
 # %%
 # How often it works
 # ------------------
-# ``benchmarks/bench_select_k.py`` repeats such a search over 10 seeds for 3,
-# 5 and 7 digit classes and reports how often each criterion finds the true
-# number; the user guide's page on choosing K gives its figures.
+# ``benchmarks/bench_auto_k.py`` counts how often ``n_components="auto"``
+# finds the true number over 10 seeds for 3, 5 and 7 digit classes and for
+# blobs; ``benchmarks/bench_select_k.py`` does the same for the searches. The
+# user guide's page on choosing K gives their figures.

@@ -1,0 +1,108 @@
+"""n_components="auto": the number of clusters chosen by the eigengap of
+the pretrained embedding's neighbour graph."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from skgmvae import GMVAEClustering
+from skgmvae._init import eigengap_components, laplacian_spectrum, neighbour_graph
+
+FAST = dict(
+    latent_dim=3,
+    noise_dim=2,
+    hidden_layer_sizes=(32,),
+    prior_hidden=16,
+    max_iter=10,
+    pretrain_epochs=30,
+    kl_warmup=2,
+    batch_size=64,
+    n_score_samples=4,
+    random_state=0,
+)
+
+
+def _blobs(k, n_per=60, seed=0, dim=2):
+    return make_blobs(
+        n_samples=n_per * k,
+        centers=k,
+        n_features=dim,
+        cluster_std=0.5,
+        center_box=(-20, 20),
+        random_state=seed,
+    )
+
+
+@pytest.mark.parametrize("k", [2, 3, 5, 6])
+def test_eigengap_counts_separated_groups(k):
+    X, _ = _blobs(k, seed=k)
+    found, values = eigengap_components(X, 10, seed=0)
+    assert found == k
+    # k eigenvalues near 0 (one per group), then the largest jump
+    assert values[k - 1] < 0.1 and values[k] > 0.5
+
+
+def test_sparse_and_dense_spectra_agree(monkeypatch):
+    import skgmvae._init as init
+
+    X, _ = _blobs(4, n_per=40)
+    graph = neighbour_graph(X, 20)
+    dense = laplacian_spectrum(graph, 8)
+    monkeypatch.setattr(init, "EIGENGAP_DENSE_ROWS", 10)
+    sparse = init.laplacian_spectrum(graph, 8)
+    np.testing.assert_allclose(sparse, dense, atol=1e-6)
+    assert np.all(np.diff(dense) >= -1e-12)
+
+
+def test_eigengap_respects_its_bound():
+    X, _ = _blobs(6)
+    assert eigengap_components(X, 3, seed=0)[0] <= 3
+
+
+def test_auto_fit_finds_the_clusters():
+    X, y = _blobs(4, dim=5, seed=1)
+    model = GMVAEClustering("auto", **FAST).fit(X)
+    assert model.n_components_ == 4
+    assert model.predict_proba(X).shape == (len(X), 4)
+    assert set(np.unique(model.predict(X))) <= set(range(4))
+    assert adjusted_rand_score(y, model.labels_) > 0.95
+    sampled, components = model.sample(50)
+    assert sampled.shape == (50, 5) and components.max() < 4
+
+
+def test_int_n_components_is_kept():
+    X, _ = _blobs(3, dim=5)
+    model = GMVAEClustering(5, **FAST).fit(X)
+    assert model.n_components_ == 5
+    assert model.predict_proba(X).shape == (len(X), 5)
+
+
+def test_auto_model_round_trips_and_continues():
+    X, _ = _blobs(3, dim=5, seed=2)
+    model = GMVAEClustering("auto", **FAST).fit(X)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.predict_proba(X), model.predict_proba(X))
+    for m in (model, copy):
+        m.set_params(warm_start=True, max_iter=2).fit(X)
+    np.testing.assert_array_equal(copy.predict_proba(X), model.predict_proba(X))
+    assert copy.n_components_ == model.n_components_ == 3
+    # partial_fit continues the chosen components too
+    model.partial_fit(X)
+    assert model.n_components_ == 3
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"pretrain_epochs": 0}, "pretrained embedding"),
+        ({"grow_from": 2}, "grow_from needs an int n_components"),
+        ({"max_components": 1}, "max_components"),
+    ],
+)
+def test_auto_refuses_what_cannot_choose(params, match):
+    X, _ = _blobs(3, dim=5)
+    with pytest.raises(ValueError, match=match):
+        GMVAEClustering("auto", **{**FAST, **params}).fit(X)
