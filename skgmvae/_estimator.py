@@ -306,7 +306,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Float32 input is used as is.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -341,7 +341,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             One chunk of training rows.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -373,7 +373,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to assign.
 
         Returns
@@ -389,7 +389,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to assign.
 
         Returns
@@ -405,7 +405,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -422,7 +422,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to embed.
 
         Returns
@@ -443,7 +443,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -462,7 +462,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -512,6 +512,7 @@ class GMVAEClustering(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.non_deterministic = False
+        tags.input_tags.sparse = True
         return tags
 
     def __getstate__(self):
