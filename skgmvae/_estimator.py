@@ -66,9 +66,12 @@ class GMVAEClustering(
         Width of the prior network's hidden (tanh) layer.
 
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        Observation model. ``"gaussian"`` works on any real data: features
-        are standardised internally and :meth:`score_samples` is reported in
-        the original units. ``"bernoulli"`` needs data in [0, 1] (images).
+        Observation model. ``"gaussian"`` works on any real data, sparse
+        TF-IDF matrices included: features are standardised internally
+        (from the stored values of a sparse matrix, never made dense as a
+        whole) and :meth:`score_samples` is reported in the original units.
+        ``"bernoulli"`` needs data in [0, 1] (images); it fits TF-IDF values
+        poorly (see the user guide, "Sparse input and text").
 
     n_mc_samples : int, default=1
         Monte Carlo samples ``M`` of ``(x, w)`` per row and step.
