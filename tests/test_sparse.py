@@ -158,6 +158,12 @@ def test_non_finite_stored_values_are_refused_with_advice(
         assert ("NaN" if np.isnan(bad) else "infinity") in str(info.value)
 
 
+def test_sparse_rows_of_another_width_are_refused_as_dense_ones(fitted_pair):
+    _, sparse = fitted_pair
+    with pytest.raises(ValueError, match="31 features.*same columns"):
+        sparse.predict(sp.random(5, 31, density=0.3, format="csr", random_state=0))
+
+
 def test_bernoulli_refuses_sparse_values_above_one(dense_and_csr):
     _, S = dense_and_csr
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
