@@ -62,7 +62,7 @@ class TrainingRows:
     A CSR matrix stays as it is, on the host, whatever the device: each
     batch's rows are gathered from it and made dense, scaled as a dense
     array's rows would be, and moved to the device. No more than one batch
-    is ever dense.
+    (or one block of ``block_rows`` rows) is dense at a time.
 
     Parameters
     ----------
@@ -106,6 +106,7 @@ class TrainingRows:
             self._rows[idx.to(self.device)] = plain[idx].to(self.device)
 
     def _set_scaling(self, shift, scale):
+        """Keep ``shift`` and ``scale`` (None: the rows are not scaled)."""
         if shift is not None:
             # scaled in float64, so that values beyond float32's range
             # (1e300 in float64 input) become ordinary numbers first
