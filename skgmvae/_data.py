@@ -1,17 +1,21 @@
 """Rows in and out of the estimator: input validation with advice on what
 to do, the standardisation of the features, and blocks of rows that keep
-inference memory bounded."""
+inference memory bounded. Sparse input (CSR or CSC) is kept sparse: only
+blocks of rows are made dense, one at a time."""
 
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import _check_sample_weight, check_array, validate_data
 
-from ._train import TrainingRows
+from ._train import TrainingRows, sparse_block_rows
 
 #: Rows per block in predict / transform / score_samples.
 INFERENCE_BATCH = 4096
+#: Stored values of a sparse matrix read at a time for its column statistics.
+SPARSE_CHUNK = 2**22
 
 #: What to do about the input errors of scikit-learn's validation, keyed by a
 #: piece of its message.
@@ -39,6 +43,21 @@ _INPUT_HINTS = (
     ("sample(s)", "Pass more rows: fit needs at least 2, predict at least 1."),
     ("feature(s)", "X needs at least one column."),
 )
+
+
+def sparse_input_error(exc):
+    """``exc``, a ValueError of the validation of a sparse matrix, with what
+    to do about it (or ``exc`` itself when there is nothing to add)."""
+    message = str(exc)
+    for key, what in (("contains NaN", "NaN"), ("contains infinity", "infinity")):
+        if key in message:
+            return ValueError(
+                f"Input X is a sparse matrix whose stored values (X.data) "
+                f"contain {what}. GMVAEClustering needs finite values: replace "
+                "them, e.g. X.data[~np.isfinite(X.data)] = 0 (then "
+                "X.eliminate_zeros()), or drop the rows that hold them."
+            )
+    return input_error(exc)
 
 
 def input_error(exc):
@@ -72,20 +91,29 @@ def check_range(X, likelihood):
 
 def validate(estimator, X, reset, min_samples=1):
     """``validate_data`` for float input, with advice on errors and the
-    likelihood's range check."""
+    likelihood's range check.
+
+    A sparse matrix or array comes back as a CSR matrix in canonical format
+    (sorted indices, no duplicates; copied only when it is not CSR or not
+    canonical); its stored values are checked, never densified.
+    """
+    sparse = sp.issparse(X)
     try:
         X = validate_data(
             estimator,
             X,
             reset=reset,
+            accept_sparse=["csr", "csc"],
             dtype=[np.float64, np.float32],
             ensure_min_samples=min_samples,
         )
     except ValueError as exc:
-        better = input_error(exc)
+        better = sparse_input_error(exc) if sparse else input_error(exc)
         if better is exc:
             raise
         raise better from None
+    if sp.issparse(X):
+        X = canonical_csr(X)
     check_range(X, estimator.likelihood)
     return X
 
@@ -130,10 +158,32 @@ def check_weights(sample_weight, X, min_rows):
     return rows, weights / weights.mean()
 
 
+def canonical_csr(X):
+    """``X`` as a ``scipy.sparse.csr_matrix`` with sorted indices and no
+    duplicate entries; ``X`` itself when it already is one."""
+    if not (sp.isspmatrix_csr(X) and X.has_canonical_format):
+        X = sp.csr_matrix(X, copy=True)
+        X.sum_duplicates()
+    return X
+
+
+def block_size(X):
+    """Rows per inference block of the validated ``X``: ``INFERENCE_BATCH``,
+    fewer for a sparse matrix with many columns, whose blocks are made dense
+    (see :func:`skgmvae._train.sparse_block_rows`)."""
+    if sp.issparse(X):
+        return min(INFERENCE_BATCH, sparse_block_rows(X.shape[1]))
+    return INFERENCE_BATCH
+
+
 def plain_blocks(X):
-    """Number of rows of the validated ``X`` and an iterator over its blocks."""
-    n = X.shape[0]
-    return n, (X[i : i + INFERENCE_BATCH] for i in range(0, n, INFERENCE_BATCH))
+    """Number of rows of the validated ``X`` and an iterator over its blocks
+    (numpy arrays: the blocks of a sparse matrix are made dense one at a
+    time)."""
+    n, step = X.shape[0], block_size(X)
+    if sp.issparse(X):
+        return n, (X[i : i + step].toarray() for i in range(0, n, step))
+    return n, (X[i : i + step] for i in range(0, n, step))
 
 
 def inference_blocks(estimator, X):
@@ -171,11 +221,74 @@ def inference_blocks(estimator, X):
 
 
 def column_mean_std(X, weights=None):
+    """Column means and standard deviations in float64 of the validated
+    ``X``, dense or sparse, weighted by ``weights`` when given; see
+    :func:`dense_column_mean_std` and :func:`sparse_column_mean_std`."""
+    if sp.issparse(X):
+        if weights is not None:
+            return weighted_sparse_column_mean_std(X, weights)
+        return sparse_column_mean_std(X)
+    return dense_column_mean_std(X, weights)
+
+
+def weighted_sparse_column_mean_std(X, weights):
+    """Weighted column means and standard deviations of a sparse ``X``,
+    from its stored values (a copy of them, never a dense array)."""
+    norm = float(weights.sum())
+    mean = np.asarray(X.T @ weights).ravel() / norm
+    squares = np.asarray(X.multiply(X).T @ weights).ravel() / norm
+    return mean, np.sqrt(np.maximum(squares - mean**2, 0.0))
+
+
+def sparse_column_mean_std(X):
+    """Column means and standard deviations in float64 of a canonical CSR
+    matrix, from its stored values only: the implicit zeros of a column
+    enter as a count.
+
+    The stored values are read in chunks of ``SPARSE_CHUNK``, so that the
+    temporaries stay bounded whatever the number of stored values. The sums
+    follow :func:`dense_column_mean_std`: the means add the rows in the same
+    order and blocks, and the deviations are divided by the column's
+    largest magnitude before squaring.
+    """
+    n, d = X.shape
+    data, columns, indptr = X.data, X.indices, X.indptr
+    total = np.zeros(d)
+    largest = np.zeros(d)
+    count = np.zeros(d)
+    for start in range(0, n, INFERENCE_BATCH):
+        stop = min(start + INFERENCE_BATCH, n)
+        block = np.zeros(d)
+        for lo, hi in _chunks(indptr[start], indptr[stop]):
+            values, cols = data[lo:hi].astype(np.float64), columns[lo:hi]
+            block += np.bincount(cols, weights=values, minlength=d)
+            np.maximum.at(largest, cols, np.abs(values))
+            count += np.bincount(cols, minlength=d)
+        total += block
+    mean = total / n
+    unit = np.where(largest > 0, largest, 1.0)
+    squares = (n - count) * np.square(mean / unit)
+    for lo, hi in _chunks(0, X.nnz):
+        cols = columns[lo:hi]
+        dev = (data[lo:hi].astype(np.float64) - mean[cols]) / unit[cols]
+        squares += np.bincount(cols, weights=dev * dev, minlength=d)
+    return mean, unit * np.sqrt(squares / n)
+
+
+def _chunks(start, stop):
+    """``(lo, hi)`` pairs that cover ``range(start, stop)`` in pieces of at
+    most ``SPARSE_CHUNK``."""
+    start, stop = int(start), int(stop)
+    for lo in range(start, stop, SPARSE_CHUNK):
+        yield lo, min(lo + SPARSE_CHUNK, stop)
+
+
+def dense_column_mean_std(X, weights=None):
     """Column means and standard deviations in float64 (weighted by
     ``weights`` when given), in blocks of rows, so that no temporary of the
-    size of ``X`` is made. Deviations are divided by the column's largest
-    magnitude before squaring, so values near float64's limit (1e300) do not
-    overflow."""
+    size of ``X`` is made. Deviations are divided by
+    the column's largest magnitude before squaring, so values near float64's
+    limit (1e300) do not overflow."""
     n = X.shape[0]
     total = np.zeros(X.shape[1])
     largest = np.zeros(X.shape[1])

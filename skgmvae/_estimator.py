@@ -71,9 +71,11 @@ class GMVAEClustering(
         Width of the prior network's hidden (tanh) layer.
 
     likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        Observation model. ``"gaussian"`` works on any real data: features
-        are standardised internally and :meth:`score_samples` is reported in
-        the original units. ``"bernoulli"`` needs data in [0, 1] (images).
+        Observation model. ``"gaussian"`` works on any real data, sparse
+        TF-IDF included: features are standardised internally and
+        :meth:`score_samples` is reported in the original units.
+        ``"bernoulli"`` needs data in [0, 1] (images), not TF-IDF (user
+        guide, "Sparse input and text").
 
     n_mc_samples : int, default=1
         Monte Carlo samples ``M`` of ``(x, w)`` per row and step.
@@ -317,7 +319,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Float32 input is used as is.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -356,7 +358,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             One chunk of training rows.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -391,7 +393,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to assign.
 
         Returns
@@ -407,7 +409,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to assign.
 
         Returns
@@ -423,7 +425,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -442,7 +444,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to embed.
 
         Returns
@@ -463,7 +465,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -482,7 +484,7 @@ class GMVAEClustering(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -523,6 +525,7 @@ class GMVAEClustering(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.non_deterministic = False
+        tags.input_tags.sparse = True
         return tags
 
     def __getstate__(self):

@@ -37,8 +37,10 @@ def elbo_rows(net, Xt, scaling, eval_seed, n_draws):
     the units of the data (the scaling's log-determinant removed)."""
     net.eval()
     out = np.empty(Xt.shape[0])
+    # the rows of a sparse matrix are made dense a block at a time
+    block = min(sampled_block(n_draws), getattr(Xt, "block_rows", Xt.shape[0]))
     with torch.no_grad():
-        for idx in iter_batches(Xt.shape[0], sampled_block(n_draws)):
+        for idx in iter_batches(Xt.shape[0], max(1, block)):
             y = Xt[idx.to(Xt.device)]
             terms = net.elbo_terms(y, fixed_noise(eval_seed, n_draws, net, y))
             # written into one preallocated array: small per-block arrays
@@ -83,6 +85,7 @@ def map_blocks(estimator, X, fn, validated=False):
                 out = np.empty((n_rows, *result.shape[1:]), result.numpy().dtype)
             out[start : start + len(block)] = result.numpy()
             start += len(block)
+            del block, result  # before the next block is made
     return out, dtype
 
 

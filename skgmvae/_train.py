@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from . import _elbo
@@ -29,6 +30,15 @@ TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
 GRAPH_MEMORY = 0.99
 #: Rows per block when the neighbours' assignments are averaged.
 GRAPH_BLOCK = 65536
+#: Values (rows times columns) of a block of a sparse matrix made dense at a
+#: time outside the minibatches: in inference, the bound and the checksum.
+SPARSE_BLOCK_VALUES = 2**22
+
+
+def sparse_block_rows(n_features):
+    """Rows of a block of a sparse matrix made dense at a time:
+    ``SPARSE_BLOCK_VALUES // n_features``, at least one."""
+    return max(1, SPARSE_BLOCK_VALUES // max(1, int(n_features)))
 
 
 def iter_batches(n_rows, batch_size, generator=None):
@@ -54,14 +64,27 @@ class TrainingRows:
     it is drawn, so fitting needs no second copy of the data. On an
     accelerator the scaled rows are copied to device memory once, in blocks.
 
+    A CSR matrix stays as it is, on the host, whatever the device: each
+    batch's rows are gathered from it and made dense, scaled as a dense
+    array's rows would be, and moved to the device. No more than one batch
+    (or one block of ``block_rows`` rows) is dense at a time.
+
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32 or float64
+    X : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features)
+        float32 or float64.
     shift, scale : ndarray of shape (n_features,) or None
     device : torch.device
     weights : ndarray of shape (n_samples,) or None, default=None
         Weight of each row, of mean 1 (None: every row counts once). Kept
         as ``self.weights``, a float32 tensor on ``device``.
+
+    Attributes
+    ----------
+    block_rows : int
+        Rows to read at a time outside the minibatches (a whole pass over
+        the rows in blocks): ``COPY_BLOCK``, fewer for a sparse matrix with
+        many columns (see :func:`sparse_block_rows`).
     """
 
     #: Rows converted at a time when copying to an accelerator.
@@ -74,30 +97,45 @@ class TrainingRows:
         self.weights = None
         if weights is not None:
             self.weights = torch.as_tensor(weights, dtype=torch.float32).to(self.device)
+        self._sparse = None
+        self.block_rows = self.COPY_BLOCK
+        if sp.issparse(X):
+            self._sparse = X.tocsr()
+            self.block_rows = min(self.COPY_BLOCK, sparse_block_rows(X.shape[1]))
+            self._set_scaling(shift, scale)
+            return
         if self.device.type == "cpu":
             with warnings.catch_warnings():
                 # the array is only read from, never written
                 warnings.filterwarnings("ignore", message=".*not writable.*")
                 self._rows = torch.from_numpy(np.asarray(X))
-            if shift is not None:
-                # scaled in float64, so that values beyond float32's range
-                # (1e300 in float64 input) become ordinary numbers first
-                self._shift = torch.as_tensor(shift, dtype=torch.float64)
-                self._scale = torch.as_tensor(scale, dtype=torch.float64)
+            self._set_scaling(shift, scale)
             return
         plain = TrainingRows(X, shift, scale, "cpu")
         self._rows = torch.empty(self.shape, dtype=torch.float32, device=self.device)
         for idx in iter_batches(self.shape[0], self.COPY_BLOCK):
             self._rows[idx.to(self.device)] = plain[idx].to(self.device)
 
+    def _set_scaling(self, shift, scale):
+        """Keep ``shift`` and ``scale`` (None: the rows are not scaled)."""
+        if shift is not None:
+            # scaled in float64, so that values beyond float32's range
+            # (1e300 in float64 input) become ordinary numbers first
+            self._shift = torch.as_tensor(shift, dtype=torch.float64)
+            self._scale = torch.as_tensor(scale, dtype=torch.float64)
+
     def __len__(self):
         return self.shape[0]
 
     def __getitem__(self, idx):
-        y = self._rows[idx]
+        if self._sparse is not None:
+            rows = torch.as_tensor(idx).cpu().numpy()
+            y = torch.from_numpy(self._sparse[rows].toarray())
+        else:
+            y = self._rows[idx]
         if self._shift is not None:
             y = (y.to(torch.float64) - self._shift) / self._scale
-        return y.to(torch.float32)
+        return y.to(torch.float32).to(self.device)
 
     def weights_of(self, idx):
         """The weights of the rows ``idx``, or None when rows are unweighted."""
@@ -355,7 +393,8 @@ def rows_checksum(X):
     """A number that tells one training set from another: the sum of all
     entries and of the first column weighted by row number."""
     total = weighted = 0.0
-    for idx in iter_batches(X.shape[0], TrainingRows.COPY_BLOCK):
+    block = getattr(X, "block_rows", TrainingRows.COPY_BLOCK)
+    for idx in iter_batches(X.shape[0], block):
         y = X[idx.to(X.device)].double()
         total += float(y.sum())
         weighted += float((y[:, 0] * (idx.to(y.device) + 1)).sum())

@@ -531,12 +531,6 @@ def test_bad_training_data_is_a_clear_value_error(X, match):
         GMVAEClustering(n_components=1).fit(X)
 
 
-def test_sparse_input_is_rejected_clearly():
-    sp = pytest.importorskip("scipy.sparse")
-    with pytest.raises(TypeError, match="dense data is required"):
-        GMVAEClustering(n_components=2).fit(sp.random(10, 3, density=0.5, format="csr"))
-
-
 def test_more_components_than_rows():
     with pytest.raises(
         ValueError, match="n_components=5 must be <= n_samples=3.*n_components=3 or"

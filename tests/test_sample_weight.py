@@ -211,3 +211,16 @@ def test_fewer_weighted_rows_than_clusters_is_a_clear_error():
     weights[:2] = 1
     with pytest.raises(ValueError, match="n_components=3 must be <= n_samples=2"):
         GMVAEClustering(**FAST).fit(X, sample_weight=weights)
+
+
+def test_sparse_rows_take_weights_as_dense_rows_do():
+    from scipy import sparse
+
+    X, _ = _blobs()
+    X = np.abs(X) * (np.random.default_rng(0).random(X.shape) < 0.5)
+    weights = np.random.default_rng(1).integers(0, 4, size=len(X)).astype(float)
+    dense = GMVAEClustering(**FAST).fit(X, sample_weight=weights)
+    csr = GMVAEClustering(**FAST).fit(sparse.csr_matrix(X), sample_weight=weights)
+    np.testing.assert_allclose(csr._scaling.shift, dense._scaling.shift, rtol=1e-10)
+    np.testing.assert_allclose(csr._scaling.scale, dense._scaling.scale, rtol=1e-8)
+    np.testing.assert_array_equal(csr.labels_, dense.labels_)

@@ -105,3 +105,23 @@ def test_bench_auto_k_quick(tmp_path, run_benchmark):
         assert 0 < cell["auto_accuracy"] <= 1 and 0 < cell["fixed_accuracy"] <= 1
     table = (tmp_path / "auto_k_quick.md").read_text()
     assert "| digits | 3 | 1 |" in table and "| blobs | 3 | 1 |" in table
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/status").exists(), reason="reads /proc (Linux)"
+)
+def test_bench_memory_sparse_quick(tmp_path, run_benchmark):
+    out = tmp_path / "memory_sparse.json"
+    run_benchmark(
+        "bench_memory_sparse.py", "--quick", "--rows", 3000, "--features", 400,
+        "--density", 0.01, "--work-dir", tmp_path, "--out", out,
+    )
+    saved = json.loads(out.read_text())
+    assert {(r["model"], r["what"]) for r in saved["results"]} == {
+        (m, w) for m in ("GMVAEClustering", "KMeans") for w in ("fit", "predict")
+    }
+    for r in saved["results"]:
+        assert r["rows"] == 3000 and r["features"] == 400
+        assert 0.005 < r["nnz"] / (3000 * 400) < 0.015
+        assert r["dense_float64_mib"] == pytest.approx(3000 * 400 * 8 / 2**20)
+        assert 0 <= r["extra_mib"] < 2000 and r["seconds"] > 0
