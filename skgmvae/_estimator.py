@@ -398,8 +398,8 @@ class GMVAEClustering(
 
         Returns
         -------
-        proba : ndarray of shape (n_samples, n_components_)
-            Rows sum to 1.
+        proba : ndarray of shape (n_samples, n_clusters)
+            One column per cluster (``n_components_``); rows sum to 1.
         """
         check_is_fitted(self)
         return _inference.proba(self, X)
