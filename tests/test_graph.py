@@ -122,3 +122,49 @@ def test_the_umap_start_falls_back_to_spectral_without_umap(monkeypatch):
     spectral = _init.initial_components(X, 3, 0, "spectral", return_labels=True)
     for got, expected in zip(umap_start, spectral):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_graph_leak_is_the_mean_share_of_edges_leaving_each_cluster():
+    # two triangles joined by one edge (2-3); neighbours given per row
+    near = np.array([[1, 2], [0, 2], [0, 3], [4, 5], [3, 5], [3, 4]])
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    # each triangle holds 7 edge ends, one of which (2-3 / 3-2) leaves it
+    assert _init.graph_leak(near, labels, 2) == pytest.approx(1 / 7)
+    # a cluster cut through a triangle leaks more; an empty one counts as 1
+    assert _init.graph_leak(near, np.array([0, 0, 1, 1, 1, 1]), 2) > 1 / 7
+    assert _init.graph_leak(near, labels, 3) == pytest.approx((2 / 7 + 1) / 3)
+
+
+def test_the_checked_start_refuses_a_partition_that_cuts_a_group(monkeypatch):
+    X, y = make_blobs(300, centers=3, cluster_std=0.5, random_state=1)
+    near = _init.neighbor_indices(X, 25)
+    spectral = _init.spectral_labels(X, 3, seed=0)
+    assert clustering_accuracy(y, spectral) == 1.0
+    # one blob split in two and the other two merged: refused
+    bad = np.where(y == 2, 0, 1 + (X[:, 0] > np.median(X[y == 0, 0])) * (y == 0))
+    assert not _init.umap_partition_holds(near, bad, spectral, 3)
+    # as good as the spectral partition (up to the names): kept
+    assert _init.umap_partition_holds(near, (spectral + 1) % 3, spectral, 3)
+    # the bound decides
+    excess = _init.graph_leak(near, bad, 3) - _init.graph_leak(near, spectral, 3)
+    monkeypatch.setattr(_init, "CHECKED_MAX_EXTRA_LEAK", excess + 1e-9)
+    assert _init.umap_partition_holds(near, bad, spectral, 3)
+
+
+def test_the_checked_start_keeps_a_good_umap_partition_and_its_layout():
+    pytest.importorskip("umap", reason="umap-learn is optional: pip install -e \".[umap]\"")
+    X, y = make_blobs(300, centers=3, cluster_std=0.5, random_state=1)
+    labels, layout = _init.checked_labels(X, 3, seed=0)
+    expected, umap_layout = _init.umap_labels(X, 3, seed=0)
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_array_equal(layout, umap_layout)
+    assert clustering_accuracy(y, labels) == 1.0
+
+
+def test_the_checked_start_is_the_spectral_start_without_umap(monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "umap", None)
+    X, _ = make_blobs(300, centers=3, random_state=0)
+    checked = _init.initial_components(X, 3, 0, "checked", return_labels=True)
+    spectral = _init.initial_components(X, 3, 0, "spectral", return_labels=True)
+    for got, expected in zip(checked, spectral):
+        np.testing.assert_array_equal(got, expected)
