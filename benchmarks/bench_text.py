@@ -41,11 +41,10 @@ with the worst seed, NMI and fit seconds::
 
 import argparse
 import json
-import time
-import warnings
 
 import numpy as np
 from _common import add_run_arguments, saved_cells
+from bench_suite import fit_and_score
 
 MODELS = ("GMVAE", "GMVAE-bernoulli", "SVD+GMVAE", "KMeans", "SVD+KMeans")
 
@@ -141,25 +140,6 @@ def make_model(name, k, seed, params):
     if name == "KMeans":
         return kmeans
     return make_pipeline(*lsa, kmeans)
-
-
-def fit_and_score(model, X, y):
-    """Hungarian accuracy, NMI, ARI and fit seconds of one fit."""
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
-    from skgmvae.metrics import clustering_accuracy
-
-    tic = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        labels = model.fit_predict(X)
-    seconds = time.perf_counter() - tic
-    return {
-        "accuracy": float(clustering_accuracy(y, labels)),
-        "nmi": float(normalized_mutual_info_score(y, labels)),
-        "ari": float(adjusted_rand_score(y, labels)),
-        "fit_seconds": seconds,
-    }
 
 
 def gmvae_fingerprint(params):

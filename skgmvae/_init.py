@@ -301,16 +301,21 @@ def neighbor_indices(embedding, n_neighbors):
     return search.kneighbors(return_distance=False)
 
 
-def neighbour_graph(embedding, n_neighbors):
-    """The symmetrised, unweighted ``n_neighbors``-nearest-neighbour graph
-    of the rows of ``embedding``, a sparse (n, n) matrix of ones."""
+def symmetric_graph(near):
+    """The symmetrised, unweighted graph joining each row to the rows
+    ``near[row]``: a sparse (n, n) matrix of ones."""
     from scipy import sparse
 
-    near = neighbor_indices(embedding, n_neighbors)
-    n = len(embedding)
+    n = len(near)
     edges = (np.repeat(np.arange(n), near.shape[1]), near.ravel())
     graph = sparse.csr_matrix((np.ones(near.size), edges), shape=(n, n))
     return ((graph + graph.T) > 0).astype(np.float64)
+
+
+def neighbour_graph(embedding, n_neighbors):
+    """The symmetrised, unweighted ``n_neighbors``-nearest-neighbour graph
+    of the rows of ``embedding`` (see :func:`symmetric_graph`)."""
+    return symmetric_graph(neighbor_indices(embedding, n_neighbors))
 
 
 def laplacian_spectrum(graph, n_values, seed=0):
@@ -470,12 +475,7 @@ def graph_leak(near, labels, n_components):
     symmetrised graph whose rows' neighbours are ``near``) that lead to
     another cluster: the normalised cut divided by ``n_components``. Rows
     labelled -1 are left out; an empty cluster counts as all leak."""
-    from scipy import sparse
-
-    n = len(labels)
-    edges = (np.repeat(np.arange(n), near.shape[1]), near.ravel())
-    graph = sparse.csr_matrix((np.ones(near.size), edges), shape=(n, n))
-    graph = ((graph + graph.T) > 0).tocoo()
+    graph = symmetric_graph(near).tocoo()
     row, col = graph.row, graph.col
     kept = (labels[row] >= 0) & (labels[col] >= 0)
     row, col = row[kept], col[kept]
