@@ -62,9 +62,11 @@ UMAP_GMM_INIT = 5
 #: on, at most.
 EIGENGAP_NEIGHBORS = 50
 EIGENGAP_ROWS = 5000
-#: Up to this many rows the graph's spectrum is computed densely; above, by
-#: shift-invert Lanczos iterations.
+#: Up to this many rows the spectrum that chooses the number of components
+#: is computed densely; above (and for the spectral start's eigenvectors),
+#: by at most ``LOBPCG_MAX_ITER`` block iterations.
 EIGENGAP_DENSE_ROWS = 2500
+LOBPCG_MAX_ITER = 1000
 
 #: The "checked" start keeps the UMAP partition unless its clusters lose, on
 #: average, more than this share of their neighbour-graph edges beyond what
@@ -318,29 +320,62 @@ def neighbour_graph(embedding, n_neighbors):
     return symmetric_graph(neighbor_indices(embedding, n_neighbors))
 
 
-def laplacian_spectrum(graph, n_values, seed=0):
-    """The ``n_values`` smallest eigenvalues of the normalised Laplacian
-    ``I - D^-1/2 A D^-1/2`` of ``graph``, in increasing order.
+def leading_eigenvectors(graph, n_vectors, seed=0):
+    """The ``n_vectors`` largest eigenvalues, in decreasing order, and their
+    eigenvectors of the normalised adjacency ``D^-1/2 A D^-1/2`` of
+    ``graph`` (those of the smallest eigenvalues ``1 - value`` of its
+    normalised Laplacian).
 
-    Computed densely up to ``EIGENGAP_DENSE_ROWS`` rows and by shift-invert
-    Lanczos iterations above; both find each of several zero eigenvalues
-    (one per connected piece of the graph).
+    A block method (LOBPCG, scipy's :func:`~scipy.sparse.linalg.lobpcg`)
+    started from seeded random vectors and the known leading eigenvector
+    ``D^1/2 1``: each step costs a product with the sparse graph, so a graph
+    of 20,000 rows takes a fraction of a second, and a block finds each of
+    several equal eigenvalues (one per connected piece of the graph), where
+    single-vector Lanczos iterations can miss the repeats. Factorising the
+    Laplacian (shift-invert, as :func:`sklearn.manifold.spectral_embedding`
+    does) costs seconds on an image embedding and minutes on a graph of
+    noise, whose factors fill in.
     """
+    import warnings
+
     from scipy import sparse
-    from scipy.sparse.linalg import eigsh
+    from scipy.sparse.linalg import lobpcg
 
     n = graph.shape[0]
-    n_values = min(n_values, n)
-    degree = np.asarray(graph.sum(axis=1)).ravel()
-    scale = sparse.diags(1.0 / np.sqrt(np.maximum(degree, 1e-12)))
-    laplacian = sparse.identity(n) - scale @ graph @ scale
-    if n <= EIGENGAP_DENSE_ROWS or n_values >= n - 1:
-        values = np.linalg.eigvalsh(laplacian.toarray())[:n_values]
+    n_vectors = min(int(n_vectors), n)
+    root = np.sqrt(np.maximum(np.asarray(graph.sum(axis=1)).ravel(), 1e-12))
+    scale = sparse.diags(1.0 / root)
+    adjacency = (scale @ graph @ scale).tocsr()
+    if n < 5 * n_vectors + 5:
+        values, vectors = np.linalg.eigh(adjacency.toarray())
     else:
-        start = np.random.default_rng(seed).uniform(size=n)
-        values = eigsh(
-            laplacian.tocsc(), k=n_values, sigma=-1e-3, which="LM", v0=start
-        )[0]
+        start = np.random.default_rng(seed).normal(size=(n, n_vectors))
+        start[:, 0] = root
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values, vectors = lobpcg(
+                adjacency, start, largest=True, tol=1e-8, maxiter=LOBPCG_MAX_ITER
+            )
+    order = np.argsort(-values, kind="stable")[:n_vectors]
+    return values[order], vectors[:, order]
+
+
+def laplacian_spectrum(graph, n_values, seed=0):
+    """The ``n_values`` smallest eigenvalues of the normalised Laplacian
+    ``I - D^-1/2 A D^-1/2`` of ``graph``, in increasing order: computed
+    densely up to ``EIGENGAP_DENSE_ROWS`` rows, by
+    :func:`leading_eigenvectors` above.
+    """
+    from scipy import sparse
+
+    n = graph.shape[0]
+    if n <= EIGENGAP_DENSE_ROWS or n_values >= n - 1:
+        degree = np.asarray(graph.sum(axis=1)).ravel()
+        scale = sparse.diags(1.0 / np.sqrt(np.maximum(degree, 1e-12)))
+        laplacian = sparse.identity(n) - scale @ graph @ scale
+        values = np.linalg.eigvalsh(laplacian.toarray())[: min(n_values, n)]
+    else:
+        values = 1.0 - leading_eigenvectors(graph, n_values, seed)[0]
     return np.clip(np.sort(values), 0.0, 2.0)
 
 
@@ -382,7 +417,7 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     symmetrised ``n_neighbors``-nearest-neighbour graph.
 
     The ``n_components`` leading eigenvectors of the graph's normalised
-    Laplacian (:func:`sklearn.manifold.spectral_embedding`), each row scaled
+    adjacency (:func:`leading_eigenvectors`), each row scaled
     to unit length, are cut by KMeans (Ng, Jordan and Weiss, 2001, "On
     spectral clustering: analysis and an algorithm", NIPS). Rows connected
     through the graph end up together whatever the shape of their group,
@@ -390,10 +425,7 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     Computed on a seeded subset of at most ``max_rows`` rows (default
     ``SPECTRAL_ROWS``); the other rows get -1.
     """
-    import warnings
-
     from sklearn.cluster import KMeans
-    from sklearn.manifold import spectral_embedding
 
     n_neighbors = SPECTRAL_NEIGHBORS if n_neighbors is None else n_neighbors
     max_rows = SPECTRAL_ROWS if max_rows is None else max_rows
@@ -404,11 +436,7 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
         return None
     graph = neighbour_graph(subset, n_neighbors)
     state = int(rng.integers(0, 2**31 - 1))
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*not fully connected.*")
-        maps = spectral_embedding(
-            graph, n_components=n_components, random_state=state, drop_first=False
-        )
+    maps = leading_eigenvectors(graph, n_components, state)[1]
     maps /= np.maximum(np.linalg.norm(maps, axis=1, keepdims=True), 1e-12)
     labels = KMeans(
         n_components, n_init=SPECTRAL_KMEANS_INIT, random_state=state

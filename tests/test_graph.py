@@ -34,6 +34,24 @@ def test_spectral_labels_on_a_subset_leave_the_other_rows_out():
     np.testing.assert_array_equal(labels, _init.spectral_labels(X, 3, 0, max_rows=200))
 
 
+@pytest.mark.parametrize("n_rows", [400, 6000])
+def test_leading_eigenvectors_match_a_dense_solve_and_find_repeats(n_rows):
+    # five far-apart groups: five separate pieces, eigenvalue 1 five times
+    X, y = make_blobs(n_rows, n_features=4, centers=5, cluster_std=0.3,
+                      center_box=(-100, 100), random_state=0)
+    graph = _init.neighbour_graph(X, 10)
+    values, vectors = _init.leading_eigenvectors(graph, 7, seed=0)
+    np.testing.assert_allclose(values[:5], 1.0, atol=1e-6)
+    assert values[5] < 0.999
+    root = np.sqrt(np.asarray(graph.sum(axis=1)).ravel())
+    adjacency = graph.multiply(1 / root[:, None]).multiply(1 / root[None, :])
+    np.testing.assert_allclose(adjacency @ vectors, vectors * values, atol=1e-5)
+    if n_rows < 1000:
+        dense = np.sort(np.linalg.eigvalsh(adjacency.toarray()))[::-1][:7]
+        np.testing.assert_allclose(values, dense, atol=1e-8)
+    assert clustering_accuracy(y, _init.spectral_labels(X, 5, seed=0, n_neighbors=10)) == 1.0
+
+
 def test_initial_components_return_the_partition_of_the_start():
     X, y = make_blobs(600, centers=3, cluster_std=0.5, random_state=1)
     means, variances, labels = _init.initial_components(
