@@ -45,6 +45,12 @@ SPECTRAL_ROWS = 20_000
 #: Neighbours of each row in the graph of the spectral partition, when the
 #: caller gives none.
 SPECTRAL_NEIGHBORS = 25
+#: Eigenvectors of the spectral embedding, per component.
+SPECTRAL_MAPS = 2
+#: Each eigenvector of the spectral embedding is scaled by its eigenvalue to
+#: this power (the diffusion map after this many steps of a random walk on
+#: the graph).
+SPECTRAL_DIFFUSION_TIME = 3
 #: Restarts of the KMeans run on the spectral embedding.
 SPECTRAL_KMEANS_INIT = 10
 
@@ -436,7 +442,9 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
         return None
     graph = neighbour_graph(subset, n_neighbors)
     state = int(rng.integers(0, 2**31 - 1))
-    maps = leading_eigenvectors(graph, n_components, state)[1]
+    n_maps = min(SPECTRAL_MAPS * n_components, len(subset) - 1)
+    values, maps = leading_eigenvectors(graph, n_maps, state)
+    maps = maps * np.power(np.clip(values, 0.0, None), SPECTRAL_DIFFUSION_TIME)
     maps /= np.maximum(np.linalg.norm(maps, axis=1, keepdims=True), 1e-12)
     labels = KMeans(
         n_components, n_init=SPECTRAL_KMEANS_INIT, random_state=state

@@ -1,0 +1,117 @@
+"""How many spectral eigenvectors, and how weighted, for the spectral start.
+
+For each data set of the small quality suite (``benchmarks/bench_suite.py``)
+and each seed, the default ``GMVAEClustering`` pretrains its autoencoder
+(one ELBO epoch after, which does not change the embedding) and the
+pretrained embedding is kept. On it, the start's partition is computed for
+every setting of
+
+* ``--neighbors``: neighbours of each row in the graph;
+* ``--maps``: eigenvectors of the graph's normalised adjacency, as a multiple
+  of the number of clusters;
+* ``--times``: each eigenvector is scaled by its eigenvalue to this power
+  (the diffusion map after that many steps; 0 leaves them unscaled),
+
+then rows scaled to unit length and cut by KMeans, as
+``skgmvae._init.spectral_labels`` does. The table gives the Hungarian
+accuracy of the start's partition, mean over seeds (worst seed); the fitted
+model's own figures come from ``bench_suite.py``. Usage::
+
+    python benchmarks/experiments/bench_spectral_maps.py [--seeds 4]
+        [--neighbors 10 15 25] [--maps 1 2] [--times 0 3]
+
+Writes ``benchmarks/experiments/results/spectral_maps.{json,md}``.
+"""
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DATA_DIR, EXPERIMENT_RESULTS  # noqa: E402
+from bench_start_choice import Embedding  # noqa: E402
+from bench_suite import SMALL, load  # noqa: E402
+
+
+def start_labels(embedding, n_clusters, seed, n_neighbors, n_maps, time):
+    """The spectral start's partition for one setting."""
+    from sklearn.cluster import KMeans
+
+    from skgmvae import _init
+
+    graph = _init.neighbour_graph(embedding, n_neighbors)
+    values, maps = _init.leading_eigenvectors(graph, n_maps, seed)
+    if time:
+        maps = maps * np.power(np.clip(values, 0.0, None), time)
+    maps /= np.maximum(np.linalg.norm(maps, axis=1, keepdims=True), 1e-12)
+    return KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(maps)
+
+
+def pretrained(X, n_clusters, seed, quick):
+    from skgmvae import GMVAEClustering
+
+    keep = Embedding()
+    params = {"pretrain_epochs": 2} if quick else {}
+    GMVAEClustering(
+        n_clusters, random_state=seed, max_iter=1, callbacks=[keep], **params
+    ).fit(X)
+    return keep.value
+
+
+def main(argv=None):
+    from skgmvae.metrics import clustering_accuracy
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--datasets", nargs="+", default=list(SMALL), choices=SMALL)
+    parser.add_argument("--neighbors", nargs="+", type=int, default=[10, 15, 25])
+    parser.add_argument("--maps", nargs="+", type=float, default=[1, 2])
+    parser.add_argument("--times", nargs="+", type=int, default=[0, 3])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    settings = [
+        (nn, m, t) for nn in args.neighbors for m in args.maps for t in args.times
+    ]
+    table = {}
+    for name in args.datasets:
+        X, y = load(name, DATA_DIR)
+        if args.quick:
+            X, y = X[:300], y[:300]
+        k = len(np.unique(y))
+        scores = {s: [] for s in settings}
+        for seed in range(args.seeds):
+            emb = pretrained(X, k, seed, args.quick).astype(np.float64)
+            for nn, m, t in settings:
+                labels = start_labels(emb, k, seed, nn, max(int(round(m * k)), 1), t)
+                scores[(nn, m, t)].append(clustering_accuracy(y, labels))
+        table[name] = {f"{nn}/{m:g}K/t{t}": v for (nn, m, t), v in scores.items()}
+        print(name, " ".join(f"{c} {np.mean(v):.3f}" for c, v in table[name].items()),
+              flush=True)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "spectral_maps.json").write_text(json.dumps(table, indent=1))
+    cols = list(next(iter(table.values())))
+    lines = [
+        "Accuracy of the spectral start's partition on the pretrained embedding, "
+        "mean over seeds (worst). Columns: neighbours / eigenvectors per cluster / "
+        "diffusion time.",
+        "",
+        "| data | " + " | ".join(cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
+    for name, row in table.items():
+        cells = [f"{np.mean(v):.3f} ({min(v):.3f})" for v in row.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    (out / "spectral_maps.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {out / 'spectral_maps.md'}")
+
+
+if __name__ == "__main__":
+    main()
