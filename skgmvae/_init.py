@@ -45,6 +45,9 @@ SPECTRAL_ROWS = 20_000
 #: Neighbours of each row in the graph of the spectral partition, when the
 #: caller gives none.
 SPECTRAL_NEIGHBORS = 25
+#: The spectral graph's weights scale each row's distances by its distance
+#: to this nearest neighbour (see :func:`self_tuning_graph`).
+SELF_TUNING_LOCAL = 7
 #: Eigenvectors of the spectral embedding, per component.
 SPECTRAL_MAPS = 2
 #: Each eigenvector of the spectral embedding is scaled by its eigenvalue to
@@ -366,6 +369,32 @@ def leading_eigenvectors(graph, n_vectors, seed=0):
     return values[order], vectors[:, order]
 
 
+def self_tuning_graph(embedding, n_neighbors, local=None):
+    """The ``n_neighbors``-nearest-neighbour graph of the rows of
+    ``embedding`` with locally scaled Gaussian weights.
+
+    The edge between rows ``i`` and ``j`` weighs
+    ``exp(-d_ij**2 / (s_i * s_j))``, where ``s_i`` is the distance from row
+    ``i`` to its ``local``-th nearest row (default ``SELF_TUNING_LOCAL``):
+    a dense group and a sparse one both get weights near 1 inside and small
+    ones across a gap (Zelnik-Manor and Perona, 2004, "Self-tuning spectral
+    clustering", NIPS). Symmetrised by the larger weight of the two
+    directions; a sparse (n, n) matrix.
+    """
+    from scipy import sparse
+    from sklearn.neighbors import NearestNeighbors
+
+    n = embedding.shape[0]
+    n_neighbors = min(int(n_neighbors), n - 1)
+    local = min(SELF_TUNING_LOCAL if local is None else local, n_neighbors)
+    dist, near = NearestNeighbors(n_neighbors=n_neighbors).fit(embedding).kneighbors()
+    scale = np.maximum(dist[:, local - 1], 1e-12)
+    weights = np.exp(-(dist**2) / (scale[:, None] * scale[near]))
+    edges = (np.repeat(np.arange(n), n_neighbors), near.ravel())
+    graph = sparse.csr_matrix((weights.ravel(), edges), shape=(n, n))
+    return graph.maximum(graph.T).tocsr()
+
+
 def laplacian_spectrum(graph, n_values, seed=0):
     """The ``n_values`` smallest eigenvalues of the normalised Laplacian
     ``I - D^-1/2 A D^-1/2`` of ``graph``, in increasing order: computed
@@ -420,12 +449,17 @@ def eigengap_components(embedding, max_components, seed, n_neighbors=None, max_r
 
 def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=None):
     """Spectral clustering of the rows of ``embedding`` on their
-    symmetrised ``n_neighbors``-nearest-neighbour graph.
+    locally scaled ``n_neighbors``-nearest-neighbour graph
+    (:func:`self_tuning_graph`).
 
-    The ``n_components`` leading eigenvectors of the graph's normalised
-    adjacency (:func:`leading_eigenvectors`), each row scaled
-    to unit length, are cut by KMeans (Ng, Jordan and Weiss, 2001, "On
-    spectral clustering: analysis and an algorithm", NIPS). Rows connected
+    The rows of a diffusion map of the graph (Coifman and Lafon, 2006,
+    "Diffusion maps", Applied and Computational Harmonic Analysis 21(1)):
+    the ``SPECTRAL_MAPS * n_components`` leading eigenvectors of its
+    normalised adjacency (:func:`leading_eigenvectors`), each scaled by its
+    eigenvalue to the power ``SPECTRAL_DIFFUSION_TIME``, each row then
+    scaled to unit length, are cut by KMeans (as Ng, Jordan and Weiss,
+    2001, "On spectral clustering: analysis and an algorithm", NIPS, cut
+    the ``n_components`` leading ones). Rows connected
     through the graph end up together whatever the shape of their group,
     where a Gaussian mixture cuts a curved or nested group in pieces.
     Computed on a seeded subset of at most ``max_rows`` rows (default
@@ -440,7 +474,7 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     subset = embedding[rows]
     if len(subset) <= n_components:
         return None
-    graph = neighbour_graph(subset, n_neighbors)
+    graph = self_tuning_graph(subset, n_neighbors)
     state = int(rng.integers(0, 2**31 - 1))
     n_maps = min(SPECTRAL_MAPS * n_components, len(subset) - 1)
     values, maps = leading_eigenvectors(graph, n_maps, state)

@@ -52,6 +52,21 @@ def test_leading_eigenvectors_match_a_dense_solve_and_find_repeats(n_rows):
     assert clustering_accuracy(y, _init.spectral_labels(X, 5, seed=0, n_neighbors=10)) == 1.0
 
 
+def test_self_tuning_graph_is_symmetric_local_and_scale_free():
+    rng = np.random.default_rng(0)
+    # a tight group and a group a hundred times wider, far apart
+    X = np.vstack([rng.normal(0, 0.01, (200, 3)), rng.normal(50, 1.0, (200, 3))])
+    graph = _init.self_tuning_graph(X, 10)
+    assert abs(graph - graph.T).max() == 0
+    assert graph.data.min() > 0 and graph.data.max() <= 1
+    assert (np.diff(graph.indptr) >= 10).all()
+    assert graph[:200, 200:].nnz == 0
+    # each group's weights are alike although their spreads differ 100-fold
+    tight, wide = graph[:200, :200].data, graph[200:, 200:].data
+    assert abs(np.median(tight) - np.median(wide)) < 0.1
+    np.testing.assert_allclose((_init.self_tuning_graph(7.0 * X, 10) - graph).data, 0, atol=1e-12)
+
+
 def test_initial_components_return_the_partition_of_the_start():
     X, y = make_blobs(600, centers=3, cluster_std=0.5, random_state=1)
     means, variances, labels = _init.initial_components(

@@ -6,6 +6,8 @@ and each seed, the default ``GMVAEClustering`` pretrains its autoencoder
 pretrained embedding is kept. On it, the start's partition is computed for
 every setting of
 
+* ``--graphs``: ``knn`` (edges of weight 1) or ``self-tuning`` (locally
+  scaled Gaussian weights, ``skgmvae._init.self_tuning_graph``);
 * ``--neighbors``: neighbours of each row in the graph;
 * ``--maps``: eigenvectors of the graph's normalised adjacency, as a multiple
   of the number of clusters;
@@ -18,7 +20,7 @@ accuracy of the start's partition, mean over seeds (worst seed); the fitted
 model's own figures come from ``bench_suite.py``. Usage::
 
     python benchmarks/experiments/bench_spectral_maps.py [--seeds 4]
-        [--neighbors 10 15 25] [--maps 1 2] [--times 0 3]
+        [--graphs knn self-tuning] [--neighbors 10 15 25] [--maps 1 2] [--times 0 3]
 
 Writes ``benchmarks/experiments/results/spectral_maps.{json,md}``.
 """
@@ -38,13 +40,16 @@ from bench_start_choice import Embedding  # noqa: E402
 from bench_suite import SMALL, load  # noqa: E402
 
 
-def start_labels(embedding, n_clusters, seed, n_neighbors, n_maps, time):
+def start_labels(embedding, n_clusters, seed, graph, n_neighbors, n_maps, time):
     """The spectral start's partition for one setting."""
     from sklearn.cluster import KMeans
 
     from skgmvae import _init
 
-    graph = _init.neighbour_graph(embedding, n_neighbors)
+    if graph == "knn":
+        graph = _init.neighbour_graph(embedding, n_neighbors)
+    else:
+        graph = _init.self_tuning_graph(embedding, n_neighbors)
     values, maps = _init.leading_eigenvectors(graph, n_maps, seed)
     if time:
         maps = maps * np.power(np.clip(values, 0.0, None), time)
@@ -69,6 +74,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--datasets", nargs="+", default=list(SMALL), choices=SMALL)
+    parser.add_argument(
+        "--graphs", nargs="+", default=["knn", "self-tuning"], choices=["knn", "self-tuning"]
+    )
     parser.add_argument("--neighbors", nargs="+", type=int, default=[10, 15, 25])
     parser.add_argument("--maps", nargs="+", type=float, default=[1, 2])
     parser.add_argument("--times", nargs="+", type=int, default=[0, 3])
@@ -77,7 +85,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     settings = [
-        (nn, m, t) for nn in args.neighbors for m in args.maps for t in args.times
+        (g, nn, m, t)
+        for g in args.graphs
+        for nn in args.neighbors
+        for m in args.maps
+        for t in args.times
     ]
     table = {}
     for name in args.datasets:
@@ -88,10 +100,10 @@ def main(argv=None):
         scores = {s: [] for s in settings}
         for seed in range(args.seeds):
             emb = pretrained(X, k, seed, args.quick).astype(np.float64)
-            for nn, m, t in settings:
-                labels = start_labels(emb, k, seed, nn, max(int(round(m * k)), 1), t)
-                scores[(nn, m, t)].append(clustering_accuracy(y, labels))
-        table[name] = {f"{nn}/{m:g}K/t{t}": v for (nn, m, t), v in scores.items()}
+            for g, nn, m, t in settings:
+                labels = start_labels(emb, k, seed, g, nn, max(int(round(m * k)), 1), t)
+                scores[(g, nn, m, t)].append(clustering_accuracy(y, labels))
+        table[name] = {f"{g} {nn}/{m:g}K/t{t}": v for (g, nn, m, t), v in scores.items()}
         print(name, " ".join(f"{c} {np.mean(v):.3f}" for c, v in table[name].items()),
               flush=True)
     out = Path(args.out_dir)
@@ -100,8 +112,8 @@ def main(argv=None):
     cols = list(next(iter(table.values())))
     lines = [
         "Accuracy of the spectral start's partition on the pretrained embedding, "
-        "mean over seeds (worst). Columns: neighbours / eigenvectors per cluster / "
-        "diffusion time.",
+        "mean over seeds (worst). Columns: graph, neighbours / eigenvectors per "
+        "cluster / diffusion time.",
         "",
         "| data | " + " | ".join(cols) + " |",
         "|---|" + "---|" * len(cols),
