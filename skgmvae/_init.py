@@ -54,6 +54,12 @@ SPECTRAL_MAPS = 2
 #: this power (the diffusion map after this many steps of a random walk on
 #: the graph).
 SPECTRAL_DIFFUSION_TIME = 3
+#: The spectral start keeps the partition of the diffusion map unless the
+#: partition of the ``n_components`` leading eigenvectors alone cuts less
+#: than this share of its graph weight (see :func:`weighted_cut`): more
+#: eigenvectors than clusters can split one large spread-out group instead
+#: of parting it from small ones, which shows as a cut many times larger.
+SPECTRAL_MAX_CUT_RATIO = 0.5
 #: Restarts of the KMeans run on the spectral embedding.
 SPECTRAL_KMEANS_INIT = 10
 
@@ -459,7 +465,10 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     eigenvalue to the power ``SPECTRAL_DIFFUSION_TIME``, each row then
     scaled to unit length, are cut by KMeans (as Ng, Jordan and Weiss,
     2001, "On spectral clustering: analysis and an algorithm", NIPS, cut
-    the ``n_components`` leading ones). Rows connected
+    the ``n_components`` leading ones). That partition is kept unless
+    the one that KMeans cuts from the ``n_components`` leading eigenvectors
+    alone has a normalised cut (:func:`weighted_cut`) below
+    ``SPECTRAL_MAX_CUT_RATIO`` times its own. Rows connected
     through the graph end up together whatever the shape of their group,
     where a Gaussian mixture cuts a curved or nested group in pieces.
     Computed on a seeded subset of at most ``max_rows`` rows (default
@@ -477,12 +486,18 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     graph = self_tuning_graph(subset, n_neighbors)
     state = int(rng.integers(0, 2**31 - 1))
     n_maps = min(SPECTRAL_MAPS * n_components, len(subset) - 1)
-    values, maps = leading_eigenvectors(graph, n_maps, state)
-    maps = maps * np.power(np.clip(values, 0.0, None), SPECTRAL_DIFFUSION_TIME)
-    maps /= np.maximum(np.linalg.norm(maps, axis=1, keepdims=True), 1e-12)
-    labels = KMeans(
-        n_components, n_init=SPECTRAL_KMEANS_INIT, random_state=state
-    ).fit_predict(maps)
+    values, vectors = leading_eigenvectors(graph, n_maps, state)
+    diffusion = vectors * np.power(np.clip(values, 0.0, None), SPECTRAL_DIFFUSION_TIME)
+    labels = None
+    for maps in (diffusion, vectors[:, :n_components]):
+        maps = maps / np.maximum(np.linalg.norm(maps, axis=1, keepdims=True), 1e-12)
+        cut = KMeans(
+            n_components, n_init=SPECTRAL_KMEANS_INIT, random_state=state
+        ).fit_predict(maps)
+        if labels is None:
+            labels, leak = cut, weighted_cut(graph, cut, n_components)
+        elif weighted_cut(graph, cut, n_components) < SPECTRAL_MAX_CUT_RATIO * leak:
+            labels = cut
     out = np.full(embedding.shape[0], -1, dtype=np.intp)
     out[rows] = labels
     return out
@@ -538,6 +553,19 @@ def umap_labels(embedding, n_components, seed, max_rows=None):
     out = np.full(embedding.shape[0], -1, dtype=np.intp)
     out[rows] = labels
     return out, layout
+
+
+def weighted_cut(graph, labels, n_components):
+    """The normalised cut of ``labels`` on the weighted ``graph``, divided
+    by ``n_components``: the mean over clusters of the share of each
+    cluster's edge weight that leads to another cluster (an empty cluster
+    counts as all cut)."""
+    coo = graph.tocoo()
+    head, tail = labels[coo.row], labels[coo.col]
+    volume = np.bincount(head, weights=coo.data, minlength=n_components)
+    cut = np.bincount(head[head != tail], weights=coo.data[head != tail],
+                      minlength=n_components)
+    return float(np.where(volume > 0, cut / np.maximum(volume, 1e-300), 1.0).mean())
 
 
 def graph_leak(near, labels, n_components):

@@ -67,6 +67,24 @@ def test_self_tuning_graph_is_symmetric_local_and_scale_free():
     np.testing.assert_allclose((_init.self_tuning_graph(7.0 * X, 10) - graph).data, 0, atol=1e-12)
 
 
+def test_the_spectral_start_parts_small_groups_from_a_large_one():
+    # 500, 100 and 50 rows: the extra eigenvectors of the diffusion map cut
+    # the large group in pieces, and the K-eigenvector partition is kept
+    X, y = make_blobs(1500, centers=3, random_state=170)
+    X = np.vstack([X[y == 0][:500], X[y == 1][:100], X[y == 2][:50]])
+    y = np.repeat([0, 1, 2], [500, 100, 50])
+    assert clustering_accuracy(y, _init.spectral_labels(X, 3, seed=0)) == 1.0
+
+
+def test_weighted_cut_is_the_mean_share_of_weight_leaving_each_cluster():
+    from scipy import sparse
+
+    graph = sparse.csr_matrix(np.array([[0, 3, 1], [3, 0, 0], [1, 0, 0]], float))
+    # cluster 0 = rows 0, 1 (volume 4 + 3, cut 1); cluster 1 = row 2 (volume 1, cut 1)
+    assert _init.weighted_cut(graph, np.array([0, 0, 1]), 2) == (1 / 7 + 1) / 2
+    assert _init.weighted_cut(graph, np.array([0, 0, 0]), 2) == (0 + 1) / 2
+
+
 def test_initial_components_return_the_partition_of_the_start():
     X, y = make_blobs(600, centers=3, cluster_std=0.5, random_state=1)
     means, variances, labels = _init.initial_components(
