@@ -381,7 +381,9 @@ def self_tuning_graph(embedding, n_neighbors, local=None):
 
     The edge between rows ``i`` and ``j`` weighs
     ``exp(-d_ij**2 / (s_i * s_j))``, where ``s_i`` is the distance from row
-    ``i`` to its ``local``-th nearest row (default ``SELF_TUNING_LOCAL``):
+    ``i`` to its ``local``-th nearest row (default ``SELF_TUNING_LOCAL``;
+    copies of row ``i`` are skipped, so repeated rows stay joined to the
+    rest):
     a dense group and a sparse one both get weights near 1 inside and small
     ones across a gap (Zelnik-Manor and Perona, 2004, "Self-tuning spectral
     clustering", NIPS). Symmetrised by the larger weight of the two
@@ -394,7 +396,11 @@ def self_tuning_graph(embedding, n_neighbors, local=None):
     n_neighbors = min(int(n_neighbors), n - 1)
     local = min(SELF_TUNING_LOCAL if local is None else local, n_neighbors)
     dist, near = NearestNeighbors(n_neighbors=n_neighbors).fit(embedding).kneighbors()
-    scale = np.maximum(dist[:, local - 1], 1e-12)
+    # copies of a row (distance 0) do not count towards its scale
+    copies = (dist <= 0).sum(axis=1)
+    scale = dist[np.arange(n), np.minimum(copies + local - 1, n_neighbors - 1)]
+    positive = dist[dist > 0]
+    scale = np.maximum(scale, 1e-12 if positive.size == 0 else 1e-3 * positive.mean())
     weights = np.exp(-(dist**2) / (scale[:, None] * scale[near]))
     edges = (np.repeat(np.arange(n), n_neighbors), near.ravel())
     graph = sparse.csr_matrix((weights.ravel(), edges), shape=(n, n))

@@ -76,6 +76,19 @@ def test_the_spectral_start_parts_small_groups_from_a_large_one():
     assert clustering_accuracy(y, _init.spectral_labels(X, 3, seed=0)) == 1.0
 
 
+def test_self_tuning_graph_keeps_repeated_rows_joined_to_their_group():
+    from scipy.sparse.csgraph import connected_components
+
+    # every row 10 times: its 7th neighbour is a copy, yet its edges to
+    # the other rows of its blob must keep a weight
+    X, y = make_blobs(30, centers=3, cluster_std=0.5, random_state=0)
+    graph = _init.self_tuning_graph(np.repeat(X, 10, axis=0), 25)
+    graph.eliminate_zeros()
+    n_pieces, pieces = connected_components(graph)
+    assert n_pieces == 3
+    assert clustering_accuracy(np.repeat(y, 10), pieces) == 1.0
+
+
 def test_weighted_cut_is_the_mean_share_of_weight_leaving_each_cluster():
     from scipy import sparse
 
