@@ -335,6 +335,16 @@ def neighbour_graph(embedding, n_neighbors):
     return symmetric_graph(neighbor_indices(embedding, n_neighbors))
 
 
+def normalised_adjacency(graph):
+    """``D^-1/2 A D^-1/2`` of ``graph`` (CSR) and the square roots of its
+    degrees (at least 1e-6)."""
+    from scipy import sparse
+
+    root = np.sqrt(np.maximum(np.asarray(graph.sum(axis=1)).ravel(), 1e-12))
+    scale = sparse.diags(1.0 / root)
+    return (scale @ graph @ scale).tocsr(), root
+
+
 def leading_eigenvectors(graph, n_vectors, seed=0):
     """The ``n_vectors`` largest eigenvalues, in decreasing order, and their
     eigenvectors of the normalised adjacency ``D^-1/2 A D^-1/2`` of
@@ -353,14 +363,11 @@ def leading_eigenvectors(graph, n_vectors, seed=0):
     """
     import warnings
 
-    from scipy import sparse
     from scipy.sparse.linalg import lobpcg
 
     n = graph.shape[0]
     n_vectors = min(int(n_vectors), n)
-    root = np.sqrt(np.maximum(np.asarray(graph.sum(axis=1)).ravel(), 1e-12))
-    scale = sparse.diags(1.0 / root)
-    adjacency = (scale @ graph @ scale).tocsr()
+    adjacency, root = normalised_adjacency(graph)
     if n < 5 * n_vectors + 5:
         values, vectors = np.linalg.eigh(adjacency.toarray())
     else:
@@ -417,9 +424,7 @@ def laplacian_spectrum(graph, n_values, seed=0):
 
     n = graph.shape[0]
     if n <= EIGENGAP_DENSE_ROWS or n_values >= n - 1:
-        degree = np.asarray(graph.sum(axis=1)).ravel()
-        scale = sparse.diags(1.0 / np.sqrt(np.maximum(degree, 1e-12)))
-        laplacian = sparse.identity(n) - scale @ graph @ scale
+        laplacian = sparse.identity(n) - normalised_adjacency(graph)[0]
         values = np.linalg.eigvalsh(laplacian.toarray())[: min(n_values, n)]
     else:
         values = 1.0 - leading_eigenvectors(graph, n_values, seed)[0]
@@ -480,8 +485,6 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     Computed on a seeded subset of at most ``max_rows`` rows (default
     ``SPECTRAL_ROWS``); the other rows get -1.
     """
-    from sklearn.cluster import KMeans
-
     n_neighbors = SPECTRAL_NEIGHBORS if n_neighbors is None else n_neighbors
     max_rows = SPECTRAL_ROWS if max_rows is None else max_rows
     rng = np.random.default_rng(seed)
@@ -494,19 +497,23 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     n_maps = min(SPECTRAL_MAPS * n_components, len(subset) - 1)
     values, vectors = leading_eigenvectors(graph, n_maps, state)
     diffusion = vectors * np.power(np.clip(values, 0.0, None), SPECTRAL_DIFFUSION_TIME)
-    labels = None
-    for maps in (diffusion, vectors[:, :n_components]):
-        maps = maps / np.maximum(np.linalg.norm(maps, axis=1, keepdims=True), 1e-12)
-        cut = KMeans(
-            n_components, n_init=SPECTRAL_KMEANS_INIT, random_state=state
-        ).fit_predict(maps)
-        if labels is None:
-            labels, leak = cut, weighted_cut(graph, cut, n_components)
-        elif weighted_cut(graph, cut, n_components) < SPECTRAL_MAX_CUT_RATIO * leak:
-            labels = cut
+    labels = cut_spectral_rows(diffusion, n_components, state)
+    fewer = cut_spectral_rows(vectors[:, :n_components], n_components, state)
+    leak = weighted_cut(graph, labels, n_components)
+    if weighted_cut(graph, fewer, n_components) < SPECTRAL_MAX_CUT_RATIO * leak:
+        labels = fewer
     out = np.full(embedding.shape[0], -1, dtype=np.intp)
     out[rows] = labels
     return out
+
+
+def cut_spectral_rows(maps, n_components, seed):
+    """KMeans (``SPECTRAL_KMEANS_INIT`` restarts) on the rows of ``maps``,
+    each scaled to unit length."""
+    from sklearn.cluster import KMeans
+
+    maps = maps / np.maximum(np.linalg.norm(maps, axis=1, keepdims=True), 1e-12)
+    return KMeans(n_components, n_init=SPECTRAL_KMEANS_INIT, random_state=seed).fit_predict(maps)
 
 
 def umap_labels(embedding, n_components, seed, max_rows=None):
@@ -564,13 +571,15 @@ def umap_labels(embedding, n_components, seed, max_rows=None):
 def weighted_cut(graph, labels, n_components):
     """The normalised cut of ``labels`` on the weighted ``graph``, divided
     by ``n_components``: the mean over clusters of the share of each
-    cluster's edge weight that leads to another cluster (an empty cluster
-    counts as all cut)."""
+    cluster's edge weight that leads to another cluster. Rows labelled -1
+    are left out; an empty cluster counts as all cut."""
     coo = graph.tocoo()
     head, tail = labels[coo.row], labels[coo.col]
-    volume = np.bincount(head, weights=coo.data, minlength=n_components)
-    cut = np.bincount(head[head != tail], weights=coo.data[head != tail],
-                      minlength=n_components)
+    kept = (head >= 0) & (tail >= 0)
+    head, tail, weight = head[kept], tail[kept], coo.data[kept]
+    volume = np.bincount(head, weights=weight, minlength=n_components)
+    leaving = head != tail
+    cut = np.bincount(head[leaving], weights=weight[leaving], minlength=n_components)
     return float(np.where(volume > 0, cut / np.maximum(volume, 1e-300), 1.0).mean())
 
 
@@ -578,15 +587,9 @@ def graph_leak(near, labels, n_components):
     """Mean over clusters of the share of each cluster's edge ends (in the
     symmetrised graph whose rows' neighbours are ``near``) that lead to
     another cluster: the normalised cut divided by ``n_components``. Rows
-    labelled -1 are left out; an empty cluster counts as all leak."""
-    graph = symmetric_graph(near).tocoo()
-    row, col = graph.row, graph.col
-    kept = (labels[row] >= 0) & (labels[col] >= 0)
-    row, col = row[kept], col[kept]
-    volume = np.bincount(labels[row], minlength=n_components)
-    cut = np.bincount(labels[row][labels[row] != labels[col]], minlength=n_components)
-    shares = np.where(volume > 0, cut / np.maximum(volume, 1), 1.0)
-    return float(shares.mean())
+    labelled -1 are left out; an empty cluster counts as all leak (see
+    :func:`weighted_cut`, here with every edge of weight 1)."""
+    return weighted_cut(symmetric_graph(near), labels, n_components)
 
 
 def checked_labels(embedding, n_components, seed, n_neighbors=None):

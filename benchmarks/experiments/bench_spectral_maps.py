@@ -42,8 +42,6 @@ from bench_suite import SMALL, load  # noqa: E402
 
 def start_labels(embedding, n_clusters, seed, graph, n_neighbors, n_maps, time):
     """The spectral start's partition for one setting."""
-    from sklearn.cluster import KMeans
-
     from skgmvae import _init
 
     if graph == "knn":
@@ -53,8 +51,7 @@ def start_labels(embedding, n_clusters, seed, graph, n_neighbors, n_maps, time):
     values, maps = _init.leading_eigenvectors(graph, n_maps, seed)
     if time:
         maps = maps * np.power(np.clip(values, 0.0, None), time)
-    maps /= np.maximum(np.linalg.norm(maps, axis=1, keepdims=True), 1e-12)
-    return KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(maps)
+    return _init.cut_spectral_rows(maps, n_clusters, seed)
 
 
 def pretrained(X, n_clusters, seed, quick):
