@@ -99,3 +99,24 @@ PUBLISHED = {
     ("mnist", "train-test", 30): "GMVAE paper 0.928 ± 0.016; AAE 0.959",
     ("mnist", "all", 10): "VaDE 0.945; DEC 0.843",
 }
+
+
+def package_fingerprint():
+    """The package's upper-case constants (its rules behind "auto" values)
+    and a hash of its source files: a saved GMVAE fit is reused only while
+    both are unchanged, so a new default or any change to the code refits."""
+    import hashlib
+
+    import skgmvae
+    from skgmvae import _data, _fitting, _init, _train, _utils
+
+    constants = [
+        getattr(module, name)
+        for module in (_data, _fitting, _init, _train, _utils)
+        for name in sorted(vars(module))
+        if name.isupper() and isinstance(getattr(module, name), (int, float, tuple))
+    ]
+    source = hashlib.sha256()
+    for path in sorted(Path(skgmvae.__file__).parent.glob("*.py")):
+        source.update(path.name.encode() + b"\0" + path.read_bytes())
+    return constants, source.hexdigest()

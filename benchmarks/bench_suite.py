@@ -23,8 +23,8 @@ The baselines, as a data scientist writes them:
 
 Each finished fit is saved at once in
 ``benchmarks/results/suite[_<overrides>].json`` and a rerun skips it (a
-GMVAE fit only while the GMVAE's parameters and the package's constants are
-those it ran with: a new default refits it), so a
+GMVAE fit only while the GMVAE's parameters and the package's code are
+those it ran with: a new default or a code change refits it), so a
 long run can be stopped and resumed. ``key=value`` arguments override GMVAE
 parameters. The Markdown table (``.md`` beside the JSON) gives Hungarian
 accuracy as mean ± std over seeds with the worst seed, NMI, and fit seconds,
@@ -41,7 +41,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import add_run_arguments, saved_cells
+from _common import add_run_arguments, package_fingerprint, saved_cells
 
 SMALL = ("iris", "wine", "breast_cancer", "digits", "moons", "circles", "aniso")
 IMAGES = ("mnist", "fashion-mnist")
@@ -118,20 +118,12 @@ def fit_and_score(model, X, y):
 
 
 def gmvae_fingerprint(params):
-    """The GMVAE's parameters and the package's rules behind "auto" values:
-    a saved GMVAE fit is reused only while these are unchanged, so a new
-    default refits the GMVAE (and leaves the baselines alone)."""
-    from skgmvae import _fitting, _init, _train, _utils
-
+    """The GMVAE's parameters and the package's constants and code (see
+    :func:`package_fingerprint`): a new default or a code change refits the
+    GMVAE and leaves the baselines alone."""
     est = make_model("GMVAE", 2, 0, False, params).get_params()
     est.pop("random_state")
-    constants = [
-        getattr(module, name)
-        for module in (_fitting, _init, _train, _utils)
-        for name in sorted(vars(module))
-        if name.isupper() and isinstance(getattr(module, name), (int, float, tuple))
-    ]
-    return repr((sorted(est.items()), constants))
+    return repr((sorted(est.items()), package_fingerprint()))
 
 
 def summary(values):

@@ -30,7 +30,7 @@ The models, each with K = the number of topics:
 Seed ``s`` draws the documents and seeds the models, so the spread covers
 both. Each finished fit is saved at once in
 ``benchmarks/results/text[_<overrides>].json`` and a rerun skips it (a GMVAE
-fit only while its parameters and the package's constants are unchanged);
+fit only while its parameters and the package's constants and code are unchanged);
 ``key=value`` arguments override GMVAE parameters. The Markdown table
 (``.md`` beside the JSON) gives Hungarian accuracy as mean ± std over seeds
 with the worst seed, NMI and fit seconds::
@@ -43,7 +43,7 @@ import argparse
 import json
 
 import numpy as np
-from _common import add_run_arguments, saved_cells
+from _common import add_run_arguments, package_fingerprint, saved_cells
 from bench_suite import fit_and_score
 
 MODELS = ("GMVAE", "GMVAE-bernoulli", "SVD+GMVAE", "KMeans", "SVD+KMeans")
@@ -143,19 +143,12 @@ def make_model(name, k, seed, params):
 
 
 def gmvae_fingerprint(params):
-    """The GMVAE's parameters and the package's constants: a saved GMVAE
-    fit is reused only while these are unchanged."""
-    from skgmvae import _data, _fitting, _init, _train, _utils
-
+    """The GMVAE's parameters and the package's constants and code (see
+    :func:`package_fingerprint`): a saved GMVAE fit is reused only while
+    these are unchanged."""
     est = make_model("GMVAE", 2, 0, params).get_params()
     est.pop("random_state")
-    constants = [
-        getattr(module, name)
-        for module in (_data, _fitting, _init, _train, _utils)
-        for name in sorted(vars(module))
-        if name.isupper() and isinstance(getattr(module, name), (int, float, tuple))
-    ]
-    return repr((sorted(est.items()), constants))
+    return repr((sorted(est.items()), package_fingerprint()))
 
 
 def markdown(cells, models, seeds, describe):

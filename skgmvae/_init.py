@@ -382,21 +382,25 @@ def leading_eigenvectors(graph, n_vectors, seed=0):
     return values[order], vectors[:, order]
 
 
-def self_tuning_graph(embedding, n_neighbors, local=None):
-    """The ``n_neighbors``-nearest-neighbour graph of the rows of
-    ``embedding`` with locally scaled Gaussian weights.
+def self_tuning_weights(embedding, n_neighbors, local=None):
+    """Each row's ``n_neighbors`` nearest other rows of ``embedding`` and
+    the locally scaled Gaussian weights of those edges.
 
-    The edge between rows ``i`` and ``j`` weighs
+    The edge from row ``i`` to row ``j`` weighs
     ``exp(-d_ij**2 / (s_i * s_j))``, where ``s_i`` is the distance from row
     ``i`` to its ``local``-th nearest row (default ``SELF_TUNING_LOCAL``;
     copies of row ``i`` are skipped, so repeated rows stay joined to the
-    rest):
-    a dense group and a sparse one both get weights near 1 inside and small
-    ones across a gap (Zelnik-Manor and Perona, 2004, "Self-tuning spectral
-    clustering", NIPS). Symmetrised by the larger weight of the two
-    directions; a sparse (n, n) matrix.
+    rest): a dense group and a sparse one both get weights near 1 inside
+    and small ones across a gap (Zelnik-Manor and Perona, 2004,
+    "Self-tuning spectral clustering", NIPS).
+
+    Returns
+    -------
+    near : ndarray of shape (n, k), int
+        ``k = min(n_neighbors, n - 1)`` nearest other rows of each row.
+    weights : ndarray of shape (n, k)
+        The weight of each of those edges, in (0, 1].
     """
-    from scipy import sparse
     from sklearn.neighbors import NearestNeighbors
 
     n = embedding.shape[0]
@@ -408,8 +412,19 @@ def self_tuning_graph(embedding, n_neighbors, local=None):
     scale = dist[np.arange(n), np.minimum(copies + local - 1, n_neighbors - 1)]
     positive = dist[dist > 0]
     scale = np.maximum(scale, 1e-12 if positive.size == 0 else 1e-3 * positive.mean())
-    weights = np.exp(-(dist**2) / (scale[:, None] * scale[near]))
-    edges = (np.repeat(np.arange(n), n_neighbors), near.ravel())
+    return near, np.exp(-(dist**2) / (scale[:, None] * scale[near]))
+
+
+def self_tuning_graph(embedding, n_neighbors, local=None):
+    """The ``n_neighbors``-nearest-neighbour graph of the rows of
+    ``embedding`` with the locally scaled Gaussian weights of
+    :func:`self_tuning_weights`, symmetrised by the larger weight of the
+    two directions; a sparse (n, n) matrix."""
+    from scipy import sparse
+
+    near, weights = self_tuning_weights(embedding, n_neighbors, local)
+    n = embedding.shape[0]
+    edges = (np.repeat(np.arange(n), near.shape[1]), near.ravel())
     graph = sparse.csr_matrix((weights.ravel(), edges), shape=(n, n))
     return graph.maximum(graph.T).tocsr()
 

@@ -79,6 +79,7 @@ def run_state_to_plain(state):
             "neighbors": to_numpy(graph.neighbors),
             "memory": to_numpy(graph.memory),
             "checksum": tuple(graph.checksum),
+            "weights": to_numpy(graph.weights),
         }
     return plain
 

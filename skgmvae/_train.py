@@ -18,7 +18,7 @@ from . import _elbo
 from ._init import (
     eigengap_components,
     initial_components,
-    neighbor_indices,
+    self_tuning_weights,
     split_components,
 )
 from ._model import init_seed_state, standard_normal
@@ -414,21 +414,29 @@ class NeighbourGraph:
         of its z-posterior, started at the partition of the mixture's start.
     checksum : tuple
         :func:`rows_checksum` of the rows it was built on.
+    weights : torch.Tensor of shape (n, k) or None
+        The share of each neighbour in its row's target (rows sum to 1);
+        None: equal shares.
     """
 
     neighbors: Any
     memory: Any
     checksum: tuple
+    weights: Any = None
 
 
 def build_graph(net, X, batch_size, n_neighbors, embedding=None, labels=None):
-    """The :class:`NeighbourGraph` of ``X``: neighbours in ``embedding``
-    (the current posterior means when None); the memory starts one-hot at
-    ``labels`` and, for rows without one (-1 or None), at the current
-    z-posterior."""
+    """The :class:`NeighbourGraph` of ``X``: the ``n_neighbors`` nearest
+    neighbours in ``embedding`` (the current posterior means when None),
+    each weighed as in the spectral start's graph
+    (:func:`skgmvae._init.self_tuning_weights`), so that the few neighbours
+    a row has across a gap count little in its target; the memory starts
+    one-hot at ``labels`` and, for rows without one (-1 or None), at the
+    current z-posterior."""
     if embedding is None:
         embedding = encode_means(net, X, batch_size)
-    near = neighbor_indices(embedding.double().cpu().numpy(), n_neighbors)
+    near, weights = self_tuning_weights(embedding.double().cpu().numpy(), n_neighbors)
+    weights = weights / np.maximum(weights.sum(1, keepdims=True), 1e-300)
     memory = posterior_probs(net, X, batch_size)
     if labels is not None:
         labels = torch.as_tensor(labels, device=memory.device)
@@ -437,7 +445,8 @@ def build_graph(net, X, batch_size, n_neighbors, embedding=None, labels=None):
             labels[known], net.n_components
         ).to(memory.dtype)
     neighbors = torch.as_tensor(near, dtype=torch.int32, device=X.device)
-    return NeighbourGraph(neighbors, memory, rows_checksum(X))
+    weights = torch.as_tensor(weights, dtype=memory.dtype, device=X.device)
+    return NeighbourGraph(neighbors, memory, rows_checksum(X), weights)
 
 
 @torch.no_grad()
@@ -446,7 +455,7 @@ def neighbour_targets(graph, net, X, batch_size):
 
     The memory moves a ``1 - GRAPH_MEMORY`` share towards the current
     z-posterior of each row; a row's target is the mean of its neighbours'
-    memories. A row is thus pulled towards the component that its
+    memories, weighed by the graph's ``weights``. A row is thus pulled towards the component that its
     neighbourhood has held, which keeps the groups of the graph in one
     component even where a Gaussian would rather cut them.
     """
@@ -458,10 +467,15 @@ def neighbour_targets(graph, net, X, batch_size):
             net, X, batch_size
         )
     neighbors = graph.neighbors.to(X.device)
+    weights = None if graph.weights is None else graph.weights.to(X.device)
     targets = torch.empty_like(memory)
     for idx in iter_batches(X.shape[0], GRAPH_BLOCK):
         idx = idx.to(X.device)
-        targets[idx] = memory[neighbors[idx].long()].mean(1)
+        near = memory[neighbors[idx].long()]
+        if weights is None:
+            targets[idx] = near.mean(1)
+        else:
+            targets[idx] = (near * weights[idx].unsqueeze(2)).sum(1)
     return targets, memory
 
 

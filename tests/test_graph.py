@@ -119,7 +119,7 @@ def test_neighbour_indices_leave_each_row_out():
     assert _init.neighbor_indices(X, 50).shape == (6, 5)
 
 
-def test_targets_are_the_neighbours_mean_of_the_moved_memory():
+def test_targets_are_the_neighbours_weighted_mean_of_the_moved_memory():
     X, _ = make_blobs(60, centers=3, random_state=0)
     model = GMVAEClustering(3, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
     net, rows = model._net, model._scaling.tensor(X, "cpu")
@@ -130,9 +130,32 @@ def test_targets_are_the_neighbours_mean_of_the_moved_memory():
     probs = _train.posterior_probs(net, rows, 32)
     m = _train.GRAPH_MEMORY
     torch.testing.assert_close(memory, m * graph.memory + (1 - m) * probs)
-    expected = memory[graph.neighbors.long()].mean(1)
+    assert graph.weights.shape == (60, 4)
+    torch.testing.assert_close(graph.weights.sum(1), torch.ones(60))
+    expected = (memory[graph.neighbors.long()] * graph.weights[:, :, None]).sum(1)
     torch.testing.assert_close(targets, expected)
     torch.testing.assert_close(targets.sum(1), torch.ones(60))
+    # a graph without weights (saved by an earlier version) takes equal shares
+    graph.weights = None
+    targets, memory = _train.neighbour_targets(graph, net, rows, 32)
+    torch.testing.assert_close(targets, memory[graph.neighbors.long()].mean(1))
+
+
+def test_neighbours_across_a_gap_count_little_in_a_target():
+    # two tight groups 10 apart; each row's 12 nearest neighbours include
+    # rows of the other group, whose memory must barely reach its target
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 0.1, (10, 2)), rng.normal(10, 0.1, (10, 2))])
+    model = GMVAEClustering(2, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
+    net, rows = model._net, model._scaling.tensor(X, "cpu")
+    side = np.repeat([0, 1], 10)
+    graph = _train.build_graph(net, rows, 32, 12, embedding=torch.as_tensor(X), labels=side)
+    crossing = side[graph.neighbors.numpy()] != side[:, None]
+    assert crossing.any(axis=1).all()
+    assert graph.weights.numpy()[crossing].max() < 1e-6
+    graph.memory = torch.nn.functional.one_hot(torch.as_tensor(side), 2).float()
+    targets, _ = _train.neighbour_targets(graph, net, rows, 32)
+    assert (targets.numpy()[np.arange(20), side] > 0.99 * _train.GRAPH_MEMORY).all()
 
 
 def test_default_fit_keeps_each_moon_whole():

@@ -183,7 +183,7 @@ def test_round_trip_restores_the_run_state_exactly(fitted, how, tmp_path):
         assert after.graph is None
     else:
         assert after.graph.checksum == before.graph.checksum
-        for name in ("neighbors", "memory"):
+        for name in ("neighbors", "memory", "weights"):
             a, b = getattr(after.graph, name), getattr(before.graph, name)
             assert a.dtype == b.dtype and torch.equal(a, b.cpu())
 
@@ -382,6 +382,21 @@ def test_attributes_of_a_newer_version_are_kept_and_ignored(graph_weight):
     _assert_same_model(loaded, model, X)
 
 
+def test_a_graph_saved_without_weights_loads_with_equal_shares():
+    """States of format 5 written before the graph kept its edge weights
+    load with ``weights=None`` (each neighbour's equal share) and go on
+    training."""
+    model, X = _fit(1.0)
+    state = model.__getstate__()
+    del state["_train_state"]["graph"]["weights"]
+    loaded = GMVAEClustering.__new__(GMVAEClustering)
+    loaded.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert loaded._train_state.graph.weights is None
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    loaded.set_params(max_iter=2).fit(X)
+    assert np.isfinite(loaded.lower_bound_)
+
+
 def test_format_5_layout(fitted):
     """The layout that format 5 promises later versions. A change here needs
     a new format number (and a reader for format 5 kept in load)."""
@@ -410,5 +425,8 @@ def test_format_5_layout(fitted):
     for moments in run["optimizer"]["state"].values():
         assert {"step", "exp_avg", "exp_avg_sq"} <= moments.keys()
     if run["graph"] is not None:
-        assert run["graph"].keys() == {"neighbors", "memory", "checksum"}
+        # "weights" was added within format 5: a reader that does not know
+        # it drops it (equal shares); a state without it loads with None
+        assert run["graph"].keys() == {"neighbors", "memory", "checksum", "weights"}
         assert run["graph"]["neighbors"].dtype == np.int32
+        assert run["graph"]["weights"].shape == run["graph"]["neighbors"].shape
