@@ -5,7 +5,9 @@ GaussianMixture, on data nobody tuned for, in one run.
 Data sets: ``iris``, ``wine``, ``breast_cancer`` (raw features), ``digits``
 (``load_digits``), ``moons`` (2,000 rows, noise 0.06), ``circles`` (2,000
 rows, noise 0.04, factor 0.5), ``aniso`` (three blobs sheared by a linear
-map, 1,500 rows), ``mnist`` and ``fashion-mnist`` (all 70,000 images, pixels
+map, 1,500 rows), ``varied`` (three blobs of standard deviations 1, 2.5 and
+0.5, 1,500 rows), ``moons_small`` and ``circles_small`` (the same moons and
+circles with 200 rows), ``mnist`` and ``fashion-mnist`` (all 70,000 images, pixels
 in [0, 1]; the GMVAE uses ``likelihood="bernoulli"`` there, as for any image
 data). K is the number of classes. Every model gets the same K and seed.
 
@@ -43,7 +45,18 @@ from pathlib import Path
 import numpy as np
 from _common import add_run_arguments, package_fingerprint, saved_cells
 
-SMALL = ("iris", "wine", "breast_cancer", "digits", "moons", "circles", "aniso")
+SMALL = (
+    "iris",
+    "wine",
+    "breast_cancer",
+    "digits",
+    "moons",
+    "circles",
+    "aniso",
+    "varied",
+    "moons_small",
+    "circles_small",
+)
 IMAGES = ("mnist", "fashion-mnist")
 MODELS = ("GMVAE", "KMeans", "KMeans-scaled", "GMM-full", "UMAP+GMM")
 
@@ -66,6 +79,12 @@ def load(name, data_dir, quick=False):
     if name == "aniso":
         X, y = datasets.make_blobs(1500, centers=3, random_state=170)
         return X @ np.array([[0.6, -0.6], [-0.4, 0.8]]), y
+    if name == "varied":
+        return datasets.make_blobs(1500, cluster_std=[1.0, 2.5, 0.5], random_state=170)
+    if name == "moons_small":
+        return datasets.make_moons(200, noise=0.06, random_state=0)
+    if name == "circles_small":
+        return datasets.make_circles(200, noise=0.04, factor=0.5, random_state=0)
     loader = getattr(datasets, f"load_{name}")
     return loader(return_X_y=True)
 
