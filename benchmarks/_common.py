@@ -101,10 +101,18 @@ PUBLISHED = {
 }
 
 
-def package_fingerprint():
-    """The package's upper-case constants (its rules behind "auto" values)
-    and a hash of its source files: a saved GMVAE fit is reused only while
-    both are unchanged, so a new default or any change to the code refits."""
+def gmvae_fingerprint(estimator):
+    """The parameters of the GMVAE ``estimator`` but its seed, the package's
+    upper-case constants (its rules behind "auto" values) and a hash of its
+    source files, as a string: a saved GMVAE fit is reused only while these
+    are unchanged, so a new default or any change to the code refits it."""
+    params = estimator.get_params()
+    params.pop("random_state")
+    return repr((sorted(params.items()), _package_fingerprint()))
+
+
+def _package_fingerprint():
+    """The package's upper-case constants and the hash of its source."""
     import hashlib
 
     import skgmvae

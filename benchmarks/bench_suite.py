@@ -43,7 +43,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import add_run_arguments, package_fingerprint, saved_cells
+from _common import add_run_arguments, gmvae_fingerprint, saved_cells
 
 SMALL = (
     "iris",
@@ -136,15 +136,6 @@ def fit_and_score(model, X, y):
     }
 
 
-def gmvae_fingerprint(params):
-    """The GMVAE's parameters and the package's constants and code (see
-    :func:`package_fingerprint`): a new default or a code change refits the
-    GMVAE and leaves the baselines alone."""
-    est = make_model("GMVAE", 2, 0, False, params).get_params()
-    est.pop("random_state")
-    return repr((sorted(est.items()), package_fingerprint()))
-
-
 def summary(values):
     values = np.asarray(values, dtype=float)
     return values.mean(), values.std(), values.min()
@@ -210,7 +201,7 @@ def main(argv=None):
         params = {"max_iter": 2, "pretrain_epochs": 2, **params}
     models = available_models(args.models)
     path, cells = saved_cells(args.out_dir, "suite", args.overrides, args.quick)
-    current = gmvae_fingerprint(params)
+    current = gmvae_fingerprint(make_model("GMVAE", 2, 0, False, params))
     for data in args.datasets:
         X, y = load(data, args.data_dir, args.quick)
         k = len(np.unique(y))

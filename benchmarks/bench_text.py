@@ -43,7 +43,7 @@ import argparse
 import json
 
 import numpy as np
-from _common import add_run_arguments, package_fingerprint, saved_cells
+from _common import add_run_arguments, gmvae_fingerprint, saved_cells
 from bench_suite import fit_and_score
 
 MODELS = ("GMVAE", "GMVAE-bernoulli", "SVD+GMVAE", "KMeans", "SVD+KMeans")
@@ -142,15 +142,6 @@ def make_model(name, k, seed, params):
     return make_pipeline(*lsa, kmeans)
 
 
-def gmvae_fingerprint(params):
-    """The GMVAE's parameters and the package's constants and code (see
-    :func:`package_fingerprint`): a saved GMVAE fit is reused only while
-    these are unchanged."""
-    est = make_model("GMVAE", 2, 0, params).get_params()
-    est.pop("random_state")
-    return repr((sorted(est.items()), package_fingerprint()))
-
-
 def markdown(cells, models, seeds, describe):
     """One row per model: accuracy mean ± std (worst seed), NMI, ARI and
     fit seconds over the seeds."""
@@ -205,7 +196,7 @@ def main(argv=None):
     stored = json.loads(path.read_text()) if path.exists() else {}
     if stored.get("data") not in (None, sizes):
         cells = {}  # other documents: start again
-    current = gmvae_fingerprint(params)
+    current = gmvae_fingerprint(make_model("GMVAE", 2, 0, params))
     describe = ""
     for seed in range(args.seeds):
         X, y = load(seed, **sizes)
