@@ -20,7 +20,7 @@ from ._data import Scaling, check_weights, validate
 from ._inference import elbo_rows, labels
 from ._model import build_net
 from ._train import FitParams, Trainer
-from ._utils import resolve_device, torch_threads, training_threads
+from ._utils import flush_denormals, resolve_device, torch_threads, training_threads
 
 #: Rows that pretrain_epochs="auto" passes through the autoencoder (20,000
 #: minibatches of 128), and its epoch bounds.
@@ -286,7 +286,8 @@ def _run_all(est, runs, Xt, params, device):
             net = build_net(est._net_config, seed).to(device)
         trainer = Trainer(net, Xt, params, seed, _callbacks(est, params), state)
         n_weights = sum(p.numel() for p in net.parameters())
-        with torch_threads(training_threads(n_weights, trainer.batch_size)):
+        threads = training_threads(n_weights, trainer.batch_size)
+        with torch_threads(threads), flush_denormals():
             result = trainer.fit()
             bound = elbo_rows(
                 net, Xt, est._scaling, est._eval_seed, est.n_score_samples

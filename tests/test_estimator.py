@@ -393,6 +393,40 @@ def test_training_never_exceeds_the_thread_limit(monkeypatch):
     assert threads.seen == [1]
 
 
+class DenormalState(Callback):
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, trainer, record):
+        from skgmvae._utils import denormals_flushed
+
+        self.seen.append(denormals_flushed())
+
+
+@pytest.mark.parametrize("before", [False, True])
+def test_training_flushes_denormals_and_restores_the_setting(before):
+    from skgmvae._utils import denormals_flushed
+
+    if not torch.set_flush_denormal(before) and before:
+        pytest.skip("this CPU cannot flush denormals")
+    try:
+        state = DenormalState()
+        _model(max_iter=2, pretrain_epochs=1, callbacks=[state]).fit(_blobs()[0])
+        assert state.seen == [True, True]
+        assert denormals_flushed() == before
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def test_denormal_probe_sees_the_setting():
+    from skgmvae._utils import denormals_flushed, flush_denormals
+
+    assert not denormals_flushed()
+    with flush_denormals():
+        assert denormals_flushed() == torch.set_flush_denormal(True)
+    assert not denormals_flushed()
+
+
 def test_raw_unscaled_wine_trains_stably():
     X, y = load_wine(return_X_y=True)
     model = GMVAEClustering(
