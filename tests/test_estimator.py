@@ -178,31 +178,35 @@ def test_auto_pretraining_length(n_samples, batch_size, expected):
 
 
 @pytest.mark.parametrize(
-    "n_samples, batch, rate",
+    "n_samples, batch, rate, epochs",
     [
-        (150, 128, 1e-3),
-        (20_000, 128, 1e-3),
-        (40_000, 256, 1e-3 * 2**0.5),
-        (70_000, 512, 2e-3),
-        (10**7, 1024, 1e-3 * 8**0.5),
+        (150, 128, 1e-3, 100),
+        (20_000, 128, 1e-3, 100),
+        (23_000, 128, 1e-3, 100),
+        (40_000, 256, 2e-3, 58),
+        (70_000, 256, 2e-3, 33),
+        (10**7, 256, 2e-3, 10),
     ],
 )
-def test_auto_batch_size_and_step_size_grow_with_the_data(n_samples, batch, rate):
-    model = GMVAEClustering(batch_size="auto", learning_rate="auto")
-    params = fit_params(model, n_samples, 100, 0.0, 10)
-    assert params.batch_size == batch
-    assert params.learning_rate == pytest.approx(rate, rel=1e-12)
-    # the defaults: 128 rows and 1e-3 at any size
-    params = fit_params(GMVAEClustering(), n_samples, 100, 0.0, 10)
-    assert (params.batch_size, params.learning_rate) == (128, 1e-3)
+def test_auto_schedule_follows_the_size_of_the_data(n_samples, batch, rate, epochs):
+    # the defaults are "auto"
+    for model in (GMVAEClustering(), GMVAEClustering(max_iter="auto", batch_size="auto")):
+        params = fit_params(model, n_samples, None, 0.0, 10)
+        assert params.batch_size == batch
+        assert params.learning_rate == pytest.approx(rate, rel=1e-12)
+        assert params.max_iter == epochs
     # explicit values are kept as they are
-    model = GMVAEClustering(batch_size=32, learning_rate=0.01)
-    params = fit_params(model, n_samples, 100, 0.0, 10)
-    assert (params.batch_size, params.learning_rate) == (32, 0.01)
-    # an explicit batch size with the automatic step size
-    model = GMVAEClustering(batch_size=512, learning_rate="auto")
-    params = fit_params(model, n_samples, 100, 0.0, 10)
-    assert params.learning_rate == pytest.approx(2e-3, rel=1e-12)
+    model = GMVAEClustering(batch_size=32, learning_rate=0.01, max_iter=7)
+    params = fit_params(model, n_samples, None, 0.0, 10)
+    assert (params.batch_size, params.learning_rate, params.max_iter) == (32, 0.01, 7)
+    # a call's own number of epochs (partial_fit: 1) wins over max_iter
+    assert fit_params(GMVAEClustering(), n_samples, 1, 0.0, 10).max_iter == 1
+    # an explicit batch size with the automatic step size: in proportion up
+    # to twice the step size at 128 rows
+    for rows, expected in ((64, 1e-3), (192, 1.5e-3), (512, 2e-3)):
+        model = GMVAEClustering(batch_size=rows)
+        params = fit_params(model, n_samples, None, 0.0, 10)
+        assert params.learning_rate == pytest.approx(expected, rel=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -739,7 +743,8 @@ def test_divergence_rolls_back_and_retries_with_a_smaller_step(monkeypatch):
     rollbacks = [r for r in model.history_ if r["phase"] == "rollback"]
     assert len(rollbacks) == 1
     assert rollbacks[0]["epoch"] == 3
-    assert rollbacks[0]["learning_rate"] == pytest.approx(model.learning_rate / 10)
+    # a tenth of the automatic step size at 64 rows a minibatch, 1e-3
+    assert rollbacks[0]["learning_rate"] == pytest.approx(1e-3 / 10)
     assert model.n_iter_ == 5  # the diverged epoch was run again
     assert [r["epoch"] for r in model.history_ if r["phase"] == "elbo"] == [
         1,
