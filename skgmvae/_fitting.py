@@ -86,24 +86,28 @@ def layer_sizes(value):
     return tuple(int(s) for s in sizes)
 
 
+def _epochs(value, n_samples, rows, bounds):
+    """``value``, or for "auto" the epochs over ``n_samples`` rows that pass
+    about ``rows`` rows, within ``bounds``."""
+    if value != "auto":
+        return int(value)
+    return int(np.clip(round(rows / max(n_samples, 1)), *bounds))
+
+
 def pretrain_epochs(estimator, n_samples):
     """The number of pretraining epochs: ``pretrain_epochs``, or for "auto"
     the epochs that pass about ``AUTO_PRETRAIN_ROWS`` rows, within
     ``AUTO_PRETRAIN_EPOCHS``."""
-    if estimator.pretrain_epochs != "auto":
-        return int(estimator.pretrain_epochs)
-    low, high = AUTO_PRETRAIN_EPOCHS
-    return int(np.clip(round(AUTO_PRETRAIN_ROWS / n_samples), low, high))
+    return _epochs(
+        estimator.pretrain_epochs, n_samples, AUTO_PRETRAIN_ROWS, AUTO_PRETRAIN_EPOCHS
+    )
 
 
 def elbo_epochs(estimator, n_samples):
     """The most ELBO epochs of a call to fit: ``max_iter``, or for "auto"
     the epochs that pass about ``AUTO_ELBO_ROWS`` rows, within
     ``AUTO_ELBO_EPOCHS``."""
-    if estimator.max_iter != "auto":
-        return int(estimator.max_iter)
-    low, high = AUTO_ELBO_EPOCHS
-    return int(np.clip(round(AUTO_ELBO_ROWS / max(n_samples, 1)), low, high))
+    return _epochs(estimator.max_iter, n_samples, AUTO_ELBO_ROWS, AUTO_ELBO_EPOCHS)
 
 
 def batch_size(estimator, n_samples):
