@@ -514,3 +514,15 @@ def test_fit_with_auto_reports_the_clusters_found(tmp_path, capsys, small_model)
     assert f"Clusters found (--n-components auto): {model.n_components_}." in report
     labels = np.loadtxt(out, dtype=int)
     assert labels.max() < model.n_components_
+
+
+def test_max_iter_defaults_to_auto_and_takes_auto(tmp_path, small_model, capsys):
+    data = tmp_path / "data.npy"
+    np.save(data, _blobs())
+    for extra in ([], ["--max-iter", "auto"], ["--max-iter", "AUTO"]):
+        argv = ["fit", str(data), "-k", "3", "-o", str(tmp_path / "l.npy"), *extra]
+        assert main(argv) == 0
+        assert small_model[-1].max_iter == "auto"
+    capsys.readouterr()
+    assert main(["fit", str(data), "-k", "3", "--max-iter", "many"]) == 2
+    assert "expected an integer >= 1 or 'auto'" in capsys.readouterr().err
