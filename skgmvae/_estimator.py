@@ -106,10 +106,10 @@ class GMVAEClustering(
         variances)``; "auto": "spectral" to 20,000 rows, then "consensus".
 
     graph_weight : float or "auto", default="auto"
-        Weight of the neighbour term of the loss, which keeps rows that are
-        neighbours in the pretrained embedding in one component (see the
-        user guide, Training). 0 gives the plain ELBO; "auto" is 1.0 up to
-        20,000 rows and 0 above.
+        Weight of the neighbour term of the loss, which keeps neighbours in
+        the pretrained embedding in one component (user guide, Training).
+        0: the plain ELBO; "auto": 1.0 up to 20,000 rows, 0 above, and 3.0
+        with targets fixed at the start when the graph separates its clusters.
 
     n_neighbors : int, default=25
         Neighbours of each row in the graph of both.

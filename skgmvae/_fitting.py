@@ -151,6 +151,7 @@ def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_ch
     est = estimator
     batch = batch_size(est, n_samples)
     init, weight = start_and_graph(est, n_samples)
+    auto_weight = isinstance(est.graph_weight, str) and est.graph_weight == "auto"
     return FitParams(
         max_iter=elbo_epochs(est, n_samples) if max_iter is None else int(max_iter),
         pretrain_epochs=pretrain_epochs(est, n_samples),
@@ -165,6 +166,7 @@ def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_ch
         grow_from=None if est.grow_from is None else int(est.grow_from),
         init_params=init,
         graph_weight=weight,
+        hold_start=auto_weight,
         n_neighbors=int(est.n_neighbors),
         choose_components=_auto_components(est),
     )

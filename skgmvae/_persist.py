@@ -80,6 +80,7 @@ def run_state_to_plain(state):
             "memory": to_numpy(graph.memory),
             "checksum": tuple(graph.checksum),
             "weights": to_numpy(graph.weights),
+            "held": bool(graph.held),
         }
     return plain
 

@@ -28,6 +28,12 @@ TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
 #: Share of a row's smoothed assignment that carries over from one ELBO
 #: epoch to the next; the rest is the row's current z-posterior.
 GRAPH_MEMORY = 0.99
+#: A start is held (see :func:`start_leak`) when, on average, less than this
+#: share of a row's neighbour weight falls on rows of other clusters.
+HOLD_MAX_LEAK = 0.02
+#: Weight of the neighbour term, relative to ``graph_weight``, while it
+#: holds a start.
+HOLD_GRAPH_WEIGHT = 3.0
 #: Rows per block when the neighbours' assignments are averaged.
 GRAPH_BLOCK = 65536
 #: Values (rows times columns) of a block of a sparse matrix made dense at a
@@ -417,26 +423,59 @@ class NeighbourGraph:
     weights : torch.Tensor of shape (n, k) or None
         The share of each neighbour in its row's target (rows sum to 1);
         None: equal shares.
+    held : bool
+        Whether the memory stays at the start's partition (see
+        :func:`start_leak`) instead of following the z-posterior.
     """
 
     neighbors: Any
     memory: Any
     checksum: tuple
     weights: Any = None
+    held: bool = False
 
 
-def build_graph(net, X, batch_size, n_neighbors, embedding=None, labels=None):
+def start_leak(near, weights, labels):
+    """How much the partition ``labels`` cuts through the neighbour graph:
+    the mean over rows of the share of a row's neighbour weight that falls
+    on rows of another cluster (0 for clusters with no edge between them).
+
+    Parameters
+    ----------
+    near : ndarray of shape (n, k)
+        Neighbours of each row.
+    weights : ndarray of shape (n, k)
+        Their shares, rows summing to 1.
+    labels : ndarray of shape (n,)
+    """
+    labels = np.asarray(labels)
+    return float((weights * (labels[near] != labels[:, None])).sum(1).mean())
+
+
+def build_graph(
+    net, X, batch_size, n_neighbors, embedding=None, labels=None, hold=False
+):
     """The :class:`NeighbourGraph` of ``X``: the ``n_neighbors`` nearest
     neighbours in ``embedding`` (the current posterior means when None),
     each weighed as in the spectral start's graph
     (:func:`skgmvae._init.self_tuning_weights`), so that the few neighbours
     a row has across a gap count little in its target; the memory starts
     one-hot at ``labels`` and, for rows without one (-1 or None), at the
-    current z-posterior."""
+    current z-posterior.
+
+    With ``hold``, a start whose clusters the graph separates (a
+    :func:`start_leak` under ``HOLD_MAX_LEAK``, every row labelled) is
+    held: the graph is marked ``held``."""
     if embedding is None:
         embedding = encode_means(net, X, batch_size)
     near, weights = self_tuning_weights(embedding.double().cpu().numpy(), n_neighbors)
     weights = weights / np.maximum(weights.sum(1, keepdims=True), 1e-300)
+    held = bool(
+        hold
+        and labels is not None
+        and np.all(np.asarray(labels) >= 0)
+        and start_leak(near, weights, labels) < HOLD_MAX_LEAK
+    )
     memory = posterior_probs(net, X, batch_size)
     if labels is not None:
         labels = torch.as_tensor(labels, device=memory.device)
@@ -446,7 +485,7 @@ def build_graph(net, X, batch_size, n_neighbors, embedding=None, labels=None):
         ).to(memory.dtype)
     neighbors = torch.as_tensor(near, dtype=torch.int32, device=X.device)
     weights = torch.as_tensor(weights, dtype=memory.dtype, device=X.device)
-    return NeighbourGraph(neighbors, memory, rows_checksum(X), weights)
+    return NeighbourGraph(neighbors, memory, rows_checksum(X), weights, held)
 
 
 @torch.no_grad()
@@ -454,7 +493,8 @@ def neighbour_targets(graph, net, X, batch_size):
     """The targets of an ELBO epoch and the memory to keep after it.
 
     The memory moves a ``1 - GRAPH_MEMORY`` share towards the current
-    z-posterior of each row; a row's target is the mean of its neighbours'
+    z-posterior of each row (it stays as it is in a ``held`` graph); a
+    row's target is the mean of its neighbours'
     memories, weighed by the graph's ``weights``. A row is thus pulled
     towards the component that its neighbourhood has held, which keeps the
     groups of the graph in one component even where a Gaussian would rather
@@ -463,7 +503,7 @@ def neighbour_targets(graph, net, X, batch_size):
     memory = graph.memory.to(X.device)
     if memory.shape[1] != net.n_components:  # after a split
         memory = posterior_probs(net, X, batch_size)
-    else:
+    elif not graph.held:
         memory = GRAPH_MEMORY * memory + (1 - GRAPH_MEMORY) * posterior_probs(
             net, X, batch_size
         )
@@ -562,6 +602,11 @@ class FitParams:
         How the mixture starts on the pretrained embedding.
     graph_weight : float
         Weight of the neighbour term (0: the plain ELBO).
+    hold_start : bool
+        Whether the neighbour term holds a start whose clusters its graph
+        separates (see :func:`build_graph`): its targets then stay at the
+        start's partition and it weighs ``HOLD_GRAPH_WEIGHT`` times
+        ``graph_weight``.
     n_neighbors : int
         Neighbours of each row in the graph of the neighbour term and of the
         spectral start.
@@ -583,6 +628,7 @@ class FitParams:
     grow_from: Optional[int] = None
     init_params: Any = "consensus"
     graph_weight: float = 0.0
+    hold_start: bool = False
     n_neighbors: int = 25
     choose_components: bool = False
 
@@ -773,7 +819,13 @@ class Trainer:
             self.state.graph = None
             return
         self.state.graph = build_graph(
-            self.net, self.X, self.batch_size, self.params.n_neighbors, embedding, labels
+            self.net,
+            self.X,
+            self.batch_size,
+            self.params.n_neighbors,
+            embedding,
+            labels,
+            hold=self.params.hold_start,
         )
 
     def _check_graph(self):
@@ -811,10 +863,13 @@ class Trainer:
         self.notify("on_epoch_begin", epoch=epoch)
         tic = time.perf_counter()
         targets = memory = None
-        if self.state.graph is not None and self.params.graph_weight > 0:
+        weight = self.params.graph_weight
+        if self.state.graph is not None and weight > 0:
             targets, memory = neighbour_targets(
                 self.state.graph, self.net, self.X, self.batch_size
             )
+            if self.state.graph.held:
+                weight = HOLD_GRAPH_WEIGHT * weight
         record = elbo_epoch(
             self.net,
             self.optimizer,
@@ -825,7 +880,7 @@ class Trainer:
             self.kl_weight,
             self.params.min_information,
             targets,
-            self.params.graph_weight,
+            weight,
         )
         if not math.isfinite(record["elbo"]):
             self.retry = False

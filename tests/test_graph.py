@@ -1,5 +1,7 @@
 """The spectral start and the neighbour term of the loss."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -255,3 +257,58 @@ def test_the_checked_start_is_the_spectral_start_without_umap(monkeypatch):
     spectral = _init.initial_components(X, 3, 0, "spectral", return_labels=True)
     for got, expected in zip(checked, spectral):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_start_leak_is_the_mean_share_of_neighbour_weight_across_clusters():
+    near = np.array([[1, 2], [0, 2], [0, 1]])
+    weights = np.array([[0.75, 0.25], [1.0, 0.0], [0.5, 0.5]])
+    # row 0 sends 0.25 to the other cluster, row 1 nothing, row 2 all of it
+    assert _train.start_leak(near, weights, [0, 0, 1]) == pytest.approx(1.25 / 3)
+    assert _train.start_leak(near, weights, [1, 1, 1]) == 0.0
+
+
+def test_a_start_whose_clusters_the_graph_separates_is_held():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 0.1, (10, 2)), rng.normal(10, 0.1, (10, 2))])
+    model = GMVAEClustering(2, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
+    net, rows = model._net, model._scaling.tensor(X, "cpu")
+    side = np.repeat([0, 1], 10)
+
+    def graph(labels, hold=True):
+        embedding = torch.as_tensor(X)
+        return _train.build_graph(net, rows, 32, 5, embedding, labels, hold=hold)
+
+    held = graph(side)
+    assert held.held
+    assert not graph(side, hold=False).held
+    assert not graph(np.arange(20) % 2).held  # cuts through both groups
+    assert not graph(None).held
+    assert not graph(np.where(np.arange(20) < 3, -1, side)).held  # rows unlabelled
+    # a held graph keeps its memory at the start's partition
+    targets, memory = _train.neighbour_targets(held, net, rows, 32)
+    torch.testing.assert_close(memory, held.memory)
+    np.testing.assert_array_equal(targets.argmax(1).numpy(), side)
+    moving = graph(side, hold=False)
+    _, moved = _train.neighbour_targets(moving, net, rows, 32)
+    assert not torch.equal(moved, moving.memory)
+
+
+def test_only_the_auto_graph_weight_holds_a_start():
+    from skgmvae._fitting import fit_params
+
+    def params(**kw):
+        return fit_params(GMVAEClustering(2, **kw), 200, None, 0.0, 10)
+
+    assert params().hold_start and params().graph_weight == 1.0
+    assert not params(graph_weight=1.0).hold_start
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_default_fit_holds_small_moons_it_starts_right(seed):
+    # 200 rows: the spectral start is right, and the bound alone, or a
+    # neighbour term that follows the model, gives up rows at the tips
+    X, y = make_moons(200, noise=0.06, random_state=0)
+    model = GMVAEClustering(2, random_state=seed).fit(X)
+    assert model._train_state.graph.held
+    assert clustering_accuracy(y, model.labels_) >= 0.98
+    assert pickle.loads(pickle.dumps(model))._train_state.graph.held

@@ -384,14 +384,17 @@ def test_attributes_of_a_newer_version_are_kept_and_ignored(graph_weight):
 
 def test_a_graph_saved_without_weights_loads_with_equal_shares():
     """States of format 5 written before the graph kept its edge weights
-    load with ``weights=None`` (each neighbour's equal share) and go on
-    training."""
-    model, X = _fit(1.0)
+    (and whether it holds the start) load with ``weights=None`` (each
+    neighbour's equal share), not held, and go on training."""
+    model, X = _fit("auto")
     state = model.__getstate__()
+    assert state["_train_state"]["graph"]["held"]  # separate blobs: held
     del state["_train_state"]["graph"]["weights"]
+    del state["_train_state"]["graph"]["held"]
     loaded = GMVAEClustering.__new__(GMVAEClustering)
     loaded.__setstate__(pickle.loads(pickle.dumps(state)))
     assert loaded._train_state.graph.weights is None
+    assert not loaded._train_state.graph.held
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     loaded.set_params(max_iter=2).fit(X)
     assert np.isfinite(loaded.lower_bound_)
@@ -425,8 +428,12 @@ def test_format_5_layout(fitted):
     for moments in run["optimizer"]["state"].values():
         assert {"step", "exp_avg", "exp_avg_sq"} <= moments.keys()
     if run["graph"] is not None:
-        # "weights" was added within format 5: a reader that does not know
-        # it drops it (equal shares); a state without it loads with None
-        assert run["graph"].keys() == {"neighbors", "memory", "checksum", "weights"}
+        # "weights" and "held" were added within format 5: a reader that
+        # does not know them drops them (equal shares, a memory that
+        # follows the posteriors); a state without them loads that way
+        assert run["graph"].keys() == {
+            "neighbors", "memory", "checksum", "weights", "held"
+        }
+        assert isinstance(run["graph"]["held"], bool)
         assert run["graph"]["neighbors"].dtype == np.int32
         assert run["graph"]["weights"].shape == run["graph"]["neighbors"].shape

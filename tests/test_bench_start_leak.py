@@ -1,0 +1,26 @@
+"""benchmarks/experiments/bench_start_leak.py runs end to end in its quick form."""
+
+import json
+
+
+def test_quick_run_measures_the_start_and_both_fits(tmp_path, run_benchmark):
+    run_benchmark(
+        "experiments/bench_start_leak.py", "--quick", "--seeds", "1",
+        "--datasets", "circles_small", "iris", "--out-dir", tmp_path,
+    )
+    table = json.loads((tmp_path / "start_leak.json").read_text())
+    assert set(table) == {"circles_small", "iris"}
+    (circles,), (iris,) = table["circles_small"], table["iris"]
+    for row in (circles, iris):
+        assert 0.3 <= row["start"] <= 1.0 and 0.0 <= row["leak"] <= 1.0
+        assert 0.3 <= row["default"] <= 1.0 and 0.3 <= row["follow"] <= 1.0
+        assert 0.3 <= row["hold_all"] <= 1.0
+    from skgmvae._train import HOLD_MAX_LEAK
+
+    for row in (circles, iris):
+        assert row["held"] == (row["leak"] < HOLD_MAX_LEAK)
+        if not row["held"]:  # "auto" then is graph_weight=1.0, bit for bit
+            assert row["default"] == row["follow"]
+        else:  # a held start is held in both
+            assert row["default"] == row["hold_all"]
+    assert "| iris | 1 |" in (tmp_path / "start_leak.md").read_text()
