@@ -363,6 +363,12 @@ class PrintProgress(Callback):
 
     def on_elbo_begin(self, trainer):
         self._begin(trainer.first_epoch + 1, trainer.last_epoch)
+        graph = trainer.state.graph
+        if trainer.first_epoch == 0 and graph is not None and graph.held:
+            self._print(
+                "[elbo] the neighbour graph separates the start's clusters: "
+                "the neighbour term holds them"
+            )
 
     def on_epoch_end(self, trainer, record):
         if not self.verbose:

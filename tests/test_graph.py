@@ -303,12 +303,20 @@ def test_only_the_auto_graph_weight_holds_a_start():
     assert not params(graph_weight=1.0).hold_start
 
 
+def test_an_explicit_graph_weight_never_holds(capsys):
+    X, _ = make_moons(200, noise=0.06, random_state=0)
+    model = GMVAEClustering(2, graph_weight=1.0, random_state=1, verbose=1).fit(X)
+    assert not model._train_state.graph.held
+    assert "holds them" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("seed", [1, 2])
-def test_default_fit_holds_small_moons_it_starts_right(seed):
+def test_default_fit_holds_small_moons_it_starts_right(seed, capsys):
     # 200 rows: the spectral start is right, and the bound alone, or a
     # neighbour term that follows the model, gives up rows at the tips
     X, y = make_moons(200, noise=0.06, random_state=0)
-    model = GMVAEClustering(2, random_state=seed).fit(X)
+    model = GMVAEClustering(2, random_state=seed, verbose=1).fit(X)
     assert model._train_state.graph.held
+    assert "the neighbour term holds them" in capsys.readouterr().out
     assert clustering_accuracy(y, model.labels_) >= 0.98
     assert pickle.loads(pickle.dumps(model))._train_state.graph.held
