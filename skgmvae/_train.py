@@ -425,7 +425,8 @@ class NeighbourGraph:
         None: equal shares.
     held : bool
         Whether the memory stays at the start's partition (see
-        :func:`start_leak`) instead of following the z-posterior.
+        :func:`start_leak`) instead of following the z-posterior; a split
+        of the components ends the hold.
     """
 
     neighbors: Any
@@ -863,12 +864,12 @@ class Trainer:
         self.notify("on_epoch_begin", epoch=epoch)
         tic = time.perf_counter()
         targets = memory = None
-        weight = self.params.graph_weight
-        if self.state.graph is not None and weight > 0:
-            targets, memory = neighbour_targets(
-                self.state.graph, self.net, self.X, self.batch_size
-            )
-            if self.state.graph.held:
+        weight, graph = self.params.graph_weight, self.state.graph
+        if graph is not None and weight > 0:
+            if graph.memory.shape[1] != self.net.n_components:
+                graph.held = False  # a split ends the hold of the start
+            targets, memory = neighbour_targets(graph, self.net, self.X, self.batch_size)
+            if graph.held:
                 weight = HOLD_GRAPH_WEIGHT * weight
         record = elbo_epoch(
             self.net,

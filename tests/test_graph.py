@@ -320,3 +320,11 @@ def test_default_fit_holds_small_moons_it_starts_right(seed, capsys):
     assert "the neighbour term holds them" in capsys.readouterr().out
     assert clustering_accuracy(y, model.labels_) >= 0.98
     assert pickle.loads(pickle.dumps(model))._train_state.graph.held
+
+
+def test_a_split_ends_the_hold_of_the_start():
+    X, _ = make_blobs(300, centers=3, cluster_std=0.5, random_state=1)
+    kw = dict(max_iter=4, pretrain_epochs=5, random_state=0)
+    assert GMVAEClustering(3, **kw).fit(X)._train_state.graph.held
+    grown = GMVAEClustering(6, grow_from=3, **kw).fit(X)
+    assert grown.n_iter_ == 4 and not grown._train_state.graph.held
