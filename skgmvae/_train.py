@@ -495,8 +495,8 @@ def neighbour_targets(graph, net, X, batch_size):
 
     The memory moves a ``1 - GRAPH_MEMORY`` share towards the current
     z-posterior of each row (it stays as it is in a ``held`` graph); a
-    row's target is the mean of its neighbours'
-    memories, weighed by the graph's ``weights``. A row is thus pulled
+    row's target is the mean of its neighbours' memories, weighed by the
+    graph's ``weights``. A row is thus pulled
     towards the component that its neighbourhood has held, which keeps the
     groups of the graph in one component even where a Gaussian would rather
     cut them.
