@@ -143,14 +143,19 @@ def test_targets_are_the_neighbours_weighted_mean_of_the_moved_memory():
     torch.testing.assert_close(targets, memory[graph.neighbors.long()].mean(1))
 
 
-def test_neighbours_across_a_gap_count_little_in_a_target():
-    # two tight groups 10 apart; each row's 12 nearest neighbours include
-    # rows of the other group, whose memory must barely reach its target
+def _two_groups():
+    """Two tight groups of ten rows, 10 apart, a short fit on them, its
+    network and scaled rows, and each row's group."""
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(0, 0.1, (10, 2)), rng.normal(10, 0.1, (10, 2))])
     model = GMVAEClustering(2, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
-    net, rows = model._net, model._scaling.tensor(X, "cpu")
-    side = np.repeat([0, 1], 10)
+    return X, model._net, model._scaling.tensor(X, "cpu"), np.repeat([0, 1], 10)
+
+
+def test_neighbours_across_a_gap_count_little_in_a_target():
+    # two tight groups 10 apart; each row's 12 nearest neighbours include
+    # rows of the other group, whose memory must barely reach its target
+    X, net, rows, side = _two_groups()
     graph = _train.build_graph(net, rows, 32, 12, embedding=torch.as_tensor(X), labels=side)
     crossing = side[graph.neighbors.numpy()] != side[:, None]
     assert crossing.any(axis=1).all()
@@ -268,11 +273,7 @@ def test_start_leak_is_the_mean_share_of_neighbour_weight_across_clusters():
 
 
 def test_a_start_whose_clusters_the_graph_separates_is_held():
-    rng = np.random.default_rng(0)
-    X = np.vstack([rng.normal(0, 0.1, (10, 2)), rng.normal(10, 0.1, (10, 2))])
-    model = GMVAEClustering(2, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
-    net, rows = model._net, model._scaling.tensor(X, "cpu")
-    side = np.repeat([0, 1], 10)
+    X, net, rows, side = _two_groups()
 
     def graph(labels, hold=True):
         embedding = torch.as_tensor(X)
