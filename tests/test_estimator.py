@@ -500,7 +500,13 @@ def test_verbose_prints_one_line_per_epoch(capsys, monkeypatch):
     pretrain = [line for line in lines if line.startswith("[pretrain]")]
     assert len(pretrain) == 1 and "4 autoencoder epochs" in pretrain[0]
     assert lines[-1].startswith("GMVAEClustering:") and "lower_bound_" in lines[-1]
-    assert len(lines) == 5
+    # the blobs are apart: one line says that the neighbour term holds them
+    assert model._train_state.graph.held
+    assert lines[1] == (
+        "[elbo] the neighbour graph separates the start's clusters: "
+        "the neighbour term holds them"
+    )
+    assert len(lines) == 6
 
 
 def test_verbose_zero_prints_nothing(capsys):
