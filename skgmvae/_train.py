@@ -832,12 +832,15 @@ class Trainer:
     def _check_graph(self):
         """A continued run keeps its graph while it trains on the same rows;
         on other rows (``partial_fit`` on a new chunk), or without a graph,
-        the graph is built again."""
+        the graph is built again. A held start stays held only while the
+        parameters ask for it."""
         graph = self.state.graph
         if self.params.graph_weight > 0 and (
             graph is None or graph.checksum != rows_checksum(self.X)
         ):
             self._start_graph()
+        elif graph is not None and not self.params.hold_start:
+            graph.held = False
 
     def _elbo_epochs(self):
         """Up to ``params.max_iter`` ELBO epochs; the optimiser's and the

@@ -309,6 +309,11 @@ def test_an_explicit_graph_weight_never_holds(capsys):
     model = GMVAEClustering(2, graph_weight=1.0, random_state=1, verbose=1).fit(X)
     assert not model._train_state.graph.held
     assert "holds them" not in capsys.readouterr().out
+    # nor when a held run is continued with one
+    model = GMVAEClustering(2, max_iter=2, warm_start=True, random_state=1).fit(X)
+    assert model._train_state.graph.held
+    model.set_params(graph_weight=1.0).fit(X)
+    assert not model._train_state.graph.held
 
 
 @pytest.mark.parametrize("seed", [1, 2])
