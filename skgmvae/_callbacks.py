@@ -363,17 +363,18 @@ class PrintProgress(Callback):
 
     def on_elbo_begin(self, trainer):
         self._begin(trainer.first_epoch + 1, trainer.last_epoch)
-        graph = trainer.state.graph
-        if trainer.first_epoch == 0 and graph is not None and graph.held:
-            self._print(
-                "[elbo] the neighbour graph separates the start's clusters: "
-                "the neighbour term holds them"
-            )
 
     def on_epoch_end(self, trainer, record):
         if not self.verbose:
             return
         epoch = record["epoch"]
+        graph = trainer.state.graph
+        if epoch == 1 and graph is not None and graph.held:
+            # said after the first epoch, which a split may have released
+            self._print(
+                "[elbo] the neighbour graph separates the start's clusters: "
+                "the neighbour term holds them"
+            )
         warmup = ""
         if record["kl_weight"] < 1.0:
             warmup = f" | KL weight {record['kl_weight']:.2f}"

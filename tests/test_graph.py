@@ -328,9 +328,14 @@ def test_default_fit_holds_small_moons_it_starts_right(seed, capsys):
     assert pickle.loads(pickle.dumps(model))._train_state.graph.held
 
 
-def test_a_split_ends_the_hold_of_the_start():
+def test_a_split_ends_the_hold_of_the_start(capsys):
     X, _ = make_blobs(300, centers=3, cluster_std=0.5, random_state=1)
     kw = dict(max_iter=4, pretrain_epochs=5, random_state=0)
     assert GMVAEClustering(3, **kw).fit(X)._train_state.graph.held
     grown = GMVAEClustering(6, grow_from=3, **kw).fit(X)
     assert grown.n_iter_ == 4 and not grown._train_state.graph.held
+    # a split before the first epoch: no epoch is held, and none is said to be
+    kw.update(max_iter=1, verbose=1)
+    grown = GMVAEClustering(6, grow_from=3, **kw).fit(X)
+    out = capsys.readouterr().out
+    assert "split to 6" in out and "holds them" not in out

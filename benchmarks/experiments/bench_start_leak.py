@@ -21,9 +21,9 @@ fits, mean over seeds (worst seed), and the leak's range. Usage::
 
     python benchmarks/experiments/bench_start_leak.py [--seeds 5] [--datasets iris moons_small]
 
-Writes ``benchmarks/experiments/results/start_leak.{json,md}``; each finished
-data set is saved at once, and a rerun skips those already there with the
-same seeds.
+Writes ``benchmarks/experiments/results/start_leak.{json,md}``
+(``start_leak_quick`` with ``--quick``); each finished data set is saved at
+once, and a rerun skips those already there with the same seeds.
 """
 
 import argparse
@@ -71,7 +71,7 @@ def _cell(values):
     return f"{np.mean(values):.3f} ({min(values):.3f})"
 
 
-def write_table(table, out):
+def write_table(table, path):
     lines = [
         "Hungarian accuracy, mean over seeds (worst seed): the start's partition, "
         "the default fit (graph_weight='auto', which holds a start whose leak is "
@@ -93,7 +93,7 @@ def write_table(table, out):
             f"{_cell([r['follow'] for r in rows])} | "
             f"{_cell([r['hold_all'] for r in rows])} |"
         )
-    (out / "start_leak.md").write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def main(argv=None):
@@ -106,7 +106,8 @@ def main(argv=None):
     warnings.simplefilter("ignore")
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "start_leak.json"
+    stem = "start_leak_quick" if args.quick else "start_leak"
+    path = out / f"{stem}.json"
     table = json.loads(path.read_text()) if path.exists() else {}
     for name in args.datasets:
         if len(table.get(name, [])) == args.seeds:
@@ -126,8 +127,8 @@ def main(argv=None):
             f"{_cell([r['hold_all'] for r in rows])}",
             flush=True,
         )
-    write_table({n: table[n] for n in args.datasets}, out)
-    print(f"wrote {out / 'start_leak.md'}")
+    write_table({n: table[n] for n in args.datasets}, path.with_suffix(".md"))
+    print(f"wrote {path.with_suffix('.md')}")
 
 
 if __name__ == "__main__":
