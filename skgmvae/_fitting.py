@@ -133,16 +133,19 @@ def learning_rate(estimator, batch):
 
 
 def start_and_graph(estimator, n_samples):
-    """``(init_params, graph_weight)`` with "auto" resolved for
-    ``n_samples`` rows (see :data:`NEIGHBOUR_MAX_ROWS`)."""
+    """``(init_params, graph_weight, hold_start)`` with "auto" resolved for
+    ``n_samples`` rows (see :data:`NEIGHBOUR_MAX_ROWS`); ``hold_start``:
+    whether the neighbour term may hold the start, which only
+    ``graph_weight="auto"`` does."""
     small = n_samples <= NEIGHBOUR_MAX_ROWS
     init = estimator.init_params
     if isinstance(init, str) and init == "auto":
         init = "spectral" if small else "consensus"
     weight = estimator.graph_weight
-    if isinstance(weight, str) and weight == "auto":
+    hold = isinstance(weight, str) and weight == "auto"
+    if hold:
         weight = AUTO_GRAPH_WEIGHT if small else 0.0
-    return init, float(weight)
+    return init, float(weight), hold
 
 
 def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_change):
@@ -150,8 +153,7 @@ def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_ch
     None takes the estimator's (see :func:`elbo_epochs`)."""
     est = estimator
     batch = batch_size(est, n_samples)
-    init, weight = start_and_graph(est, n_samples)
-    auto_weight = isinstance(est.graph_weight, str) and est.graph_weight == "auto"
+    init, weight, hold = start_and_graph(est, n_samples)
     return FitParams(
         max_iter=elbo_epochs(est, n_samples) if max_iter is None else int(max_iter),
         pretrain_epochs=pretrain_epochs(est, n_samples),
@@ -166,7 +168,7 @@ def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_ch
         grow_from=None if est.grow_from is None else int(est.grow_from),
         init_params=init,
         graph_weight=weight,
-        hold_start=auto_weight,
+        hold_start=hold,
         n_neighbors=int(est.n_neighbors),
         choose_components=_auto_components(est),
     )
