@@ -78,6 +78,33 @@ def test_the_spectral_start_parts_small_groups_from_a_large_one():
     assert clustering_accuracy(y, _init.spectral_labels(X, 3, seed=0)) == 1.0
 
 
+@pytest.mark.parametrize("seed", [5, 7])
+def test_the_spectral_start_parts_noisy_rings(seed):
+    # with these seeds the KMeans run of least inertia on the diffusion map
+    # cuts both rings across; another run parts them, with a far smaller cut
+    X, y = make_circles(1000, noise=0.08, factor=0.5, random_state=0)
+    assert clustering_accuracy(y, _init.spectral_labels(X, 2, seed=seed)) > 0.99
+
+
+def test_a_separating_partition_replaces_the_least_inertia_one_only_below_the_cut():
+    X, y = make_circles(1000, noise=0.08, factor=0.5, random_state=0)
+    graph = _init.self_tuning_graph(X, 25)
+    values, vectors = _init.leading_eigenvectors(graph, 4, seed=0)
+    maps = vectors * values**3
+    across = (X[:, 0] > 0).astype(int)  # both rings cut in halves
+    parted = _init.separating_partition(graph, maps, across, 2, seed=0)
+    assert clustering_accuracy(y, parted) > 0.99
+    assert _init.weighted_cut(graph, parted, 2) < _init.SPECTRAL_SEPARATED_CUT
+    # where no partition cuts that little, the given one stays
+    blobs, _ = make_blobs(300, centers=[[0, 0], [1.5, 0]], random_state=0)
+    graph = _init.self_tuning_graph(blobs, 25)
+    values, vectors = _init.leading_eigenvectors(graph, 4, seed=0)
+    given = (blobs[:, 1] > 0).astype(int)
+    kept = _init.separating_partition(graph, vectors * values**3, given, 2, seed=0)
+    assert _init.weighted_cut(graph, given, 2) > _init.SPECTRAL_SEPARATED_CUT
+    np.testing.assert_array_equal(kept, given)
+
+
 def test_self_tuning_graph_keeps_repeated_rows_joined_to_their_group():
     from scipy.sparse.csgraph import connected_components
 
