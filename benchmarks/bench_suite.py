@@ -7,7 +7,10 @@ Data sets: ``iris``, ``wine``, ``breast_cancer`` (raw features), ``digits``
 rows, noise 0.04, factor 0.5), ``aniso`` (three blobs sheared by a linear
 map, 1,500 rows), ``varied`` (three blobs of standard deviations 1, 2.5 and
 0.5, 1,500 rows), ``moons_small`` and ``circles_small`` (the same moons and
-circles with 200 rows), ``mnist`` and ``fashion-mnist`` (all 70,000 images, pixels
+circles with 200 rows), ``moons_noisy`` (1,000 rows, noise 0.12) and
+``circles_noisy`` (1,000 rows, noise 0.08, factor 0.5), ``classification``
+(``make_classification``: three Gaussian classes in 8 features, 5 of them
+informative, 1,000 rows), ``mnist`` and ``fashion-mnist`` (all 70,000 images, pixels
 in [0, 1]; the GMVAE uses ``likelihood="bernoulli"`` there, as for any image
 data). K is the number of classes. Every model gets the same K and seed.
 
@@ -56,6 +59,9 @@ SMALL = (
     "varied",
     "moons_small",
     "circles_small",
+    "moons_noisy",
+    "circles_noisy",
+    "classification",
 )
 IMAGES = ("mnist", "fashion-mnist")
 MODELS = ("GMVAE", "KMeans", "KMeans-scaled", "GMM-full", "UMAP+GMM")
@@ -85,6 +91,15 @@ def load(name, data_dir, quick=False):
         return datasets.make_moons(200, noise=0.06, random_state=0)
     if name == "circles_small":
         return datasets.make_circles(200, noise=0.04, factor=0.5, random_state=0)
+    if name == "moons_noisy":
+        return datasets.make_moons(1000, noise=0.12, random_state=0)
+    if name == "circles_noisy":
+        return datasets.make_circles(1000, noise=0.08, factor=0.5, random_state=0)
+    if name == "classification":
+        return datasets.make_classification(
+            1000, n_features=8, n_informative=5, n_classes=3,
+            n_clusters_per_class=1, random_state=0,
+        )
     loader = getattr(datasets, f"load_{name}")
     return loader(return_X_y=True)
 
@@ -141,12 +156,15 @@ def summary(values):
     return values.mean(), values.std(), values.min()
 
 
-def markdown(cells, datasets, models, seeds):
+def markdown(cells, datasets, models, seeds, current=None):
     """Per data set: each model's accuracy (worst seed), NMI and seconds,
-    and the GMVAE's margin over the best baseline's mean accuracy."""
+    and the GMVAE's margin over the best baseline's mean accuracy. GMVAE
+    cells fitted with another fingerprint than ``current`` (another
+    version of the package or other parameters) are marked †."""
     lines = [
         "Hungarian accuracy: mean ± std over seeds (worst seed); NMI mean; fit "
-        "seconds mean. Margin: GMVAE mean minus the best baseline mean.",
+        "seconds mean. Margin: GMVAE mean minus the best baseline mean. "
+        "†: GMVAE fits of an earlier version of the package, not yet refitted.",
         "",
         "| data | " + " | ".join(models) + " | margin |",
         "|---|" + "---|" * (len(models) + 1),
@@ -163,9 +181,12 @@ def markdown(cells, datasets, models, seeds):
             nmi = np.mean([r["nmi"] for r in runs])
             secs = np.mean([r["fit_seconds"] for r in runs])
             means[model] = mean
+            stale = current is not None and any(
+                r.get("gmvae", current) != current for r in runs
+            )
             row.append(
                 f"{mean:.3f} ± {std:.3f} ({worst:.3f}); NMI {nmi:.3f}; "
-                f"{secs:.1f}s; n={len(runs)}"
+                f"{secs:.1f}s; n={len(runs)}" + (" †" if stale else "")
             )
         baselines = [v for m, v in means.items() if m != "GMVAE"]
         margin = ""
@@ -227,7 +248,7 @@ def main(argv=None):
     present = {key.split("/")[0] for key in cells} | set(args.datasets)
     shown = [d for d in SMALL + IMAGES if d in present]
     models = [m for m in MODELS if m in models or any(f"/{m}/" in c for c in cells)]
-    table = markdown(cells, shown, models, args.seeds)
+    table = markdown(cells, shown, models, args.seeds, current)
     path.with_suffix(".md").write_text(table)
     print(table)
     return cells

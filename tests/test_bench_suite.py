@@ -66,3 +66,22 @@ def test_a_new_default_refits_the_gmvae_only(quick_suite, run_benchmark, monkeyp
             assert cell["gmvae"] != before[key]["gmvae"]
         else:  # kept as saved, its timing included
             assert cell == before[key]
+
+
+def test_gmvae_fits_of_another_version_are_marked(quick_suite, run_benchmark, monkeypatch, tmp_path):
+    import shutil
+
+    from skgmvae import _train
+
+    src, args = quick_suite
+    out = tmp_path / "copy"
+    shutil.copytree(src, out)
+    args = [str(out) if a == src else a for a in args]
+    assert "†" not in (out / "suite_quick.md").read_text().split("\n", 2)[2]
+    # a new version refits iris only: the saved circles fit is marked
+    monkeypatch.setattr(_train, "GRAPH_MEMORY", 0.5)
+    args[args.index("circles")] = "iris"
+    run_benchmark("bench_suite.py", *args)
+    rows = {line.split(" | ")[0]: line for line in (out / "suite_quick.md").read_text().splitlines()}
+    assert "†" in rows["| circles"].split(" | ")[1]
+    assert "†" not in rows["| iris"]
