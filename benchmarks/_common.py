@@ -67,6 +67,26 @@ def saved_cells(out_dir, stem, overrides, quick):
     return path, cells
 
 
+def write_table(out_dir, stem, table, caption, columns, cell):
+    """Write ``table`` (``{data set: {column: values}}``) to
+    ``<out_dir>/<stem>.json`` and, one row per data set with ``cell(values)``
+    in each of ``columns``, as a Markdown table under ``caption`` to
+    ``<stem>.md``; print where."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(table, indent=1))
+    lines = [
+        caption,
+        "",
+        "| data | " + " | ".join(columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for name, row in table.items():
+        lines.append(f"| {name} | " + " | ".join(cell(row[c]) for c in columns) + " |")
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print(f"wrote {out / (stem + '.md')}")
+
+
 def report(results, path, **meta):
     """Print each model's worst seed and write ``meta`` plus the per-seed
     results of :func:`skgmvae.__main__.compare_models` to ``path`` as JSON."""

@@ -25,7 +25,6 @@ pretraining; the seeds then only repeat the draws). Writes
 """
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -34,9 +33,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA_DIR, EXPERIMENT_RESULTS  # noqa: E402
-from bench_spectral_maps import pretrained  # noqa: E402
-from bench_suite import SMALL, load  # noqa: E402
+from _common import EXPERIMENT_RESULTS, write_table  # noqa: E402
+from bench_spectral_maps import pretrained, suite_sets  # noqa: E402
+from bench_suite import SMALL  # noqa: E402
 
 KINDS = ("least inertia", "least cut", "default")
 
@@ -81,11 +80,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     table = {}
-    for name in args.datasets:
-        X, y = load(name, DATA_DIR)
-        if args.quick:
-            X, y = X[:300], y[:300]
-        k = len(np.unique(y))
+    for name, X, y, k in suite_sets(args.datasets, args.quick):
         rows = {kind: {"accuracy": [], "cut": []} for kind in KINDS}
         for seed in range(args.seeds):
             if args.raw:
@@ -102,28 +97,19 @@ def main(argv=None):
         table[name] = rows
         print(name, " ".join(f"{c}: {np.mean(v['accuracy']):.3f}" for c, v in rows.items()),
               flush=True)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = "rounding" + ("_raw" if args.raw else "") + ("_quick" if args.quick else "")
-    (out / f"{stem}.json").write_text(json.dumps(table, indent=1))
-    lines = [
+    write_table(
+        args.out_dir,
+        "rounding" + ("_raw" if args.raw else "") + ("_quick" if args.quick else ""),
+        table,
         f"Accuracy of the spectral start's partition on the "
         f"{'standardised features' if args.raw else 'pretrained embedding'}, "
         f"mean over {args.seeds} seeds × {args.draws} draws of the start (worst), "
         "and its mean normalised cut, for the KMeans run of least inertia, the run "
         "of least cut, and the default rule.",
-        "",
-        "| data | " + " | ".join(KINDS) + " |",
-        "|---|" + "---|" * len(KINDS),
-    ]
-    for name, row in table.items():
-        cells = [
-            f"{np.mean(v['accuracy']):.3f} ({min(v['accuracy']):.3f}); cut {np.mean(v['cut']):.4f}"
-            for v in row.values()
-        ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out / (stem + '.md')}")
+        KINDS,
+        lambda v: f"{np.mean(v['accuracy']):.3f} ({min(v['accuracy']):.3f}); "
+        f"cut {np.mean(v['cut']):.4f}",
+    )
 
 
 if __name__ == "__main__":

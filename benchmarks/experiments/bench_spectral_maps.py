@@ -26,7 +26,6 @@ Writes ``benchmarks/experiments/results/spectral_maps.{json,md}``.
 """
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -35,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA_DIR, EXPERIMENT_RESULTS  # noqa: E402
+from _common import DATA_DIR, EXPERIMENT_RESULTS, write_table  # noqa: E402
 from bench_start_choice import Embedding  # noqa: E402
 from bench_suite import SMALL, load  # noqa: E402
 
@@ -52,6 +51,16 @@ def start_labels(embedding, n_clusters, seed, graph, n_neighbors, n_maps, time):
     if time:
         maps = maps * np.power(np.clip(values, 0.0, None), time)
     return _init.cut_spectral_rows(maps, n_clusters, seed)
+
+
+def suite_sets(names, quick):
+    """``(name, X, y, K)`` of each named small suite set (its first 300 rows
+    with ``quick``)."""
+    for name in names:
+        X, y = load(name, DATA_DIR)
+        if quick:
+            X, y = X[:300], y[:300]
+        yield name, X, y, len(np.unique(y))
 
 
 def pretrained(X, n_clusters, seed, quick):
@@ -89,11 +98,7 @@ def main(argv=None):
         for t in args.times
     ]
     table = {}
-    for name in args.datasets:
-        X, y = load(name, DATA_DIR)
-        if args.quick:
-            X, y = X[:300], y[:300]
-        k = len(np.unique(y))
+    for name, X, y, k in suite_sets(args.datasets, args.quick):
         scores = {s: [] for s in settings}
         for seed in range(args.seeds):
             emb = pretrained(X, k, seed, args.quick).astype(np.float64)
@@ -103,23 +108,14 @@ def main(argv=None):
         table[name] = {f"{g} {nn}/{m:g}K/t{t}": v for (g, nn, m, t), v in scores.items()}
         print(name, " ".join(f"{c} {np.mean(v):.3f}" for c, v in table[name].items()),
               flush=True)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "spectral_maps.json").write_text(json.dumps(table, indent=1))
-    cols = list(next(iter(table.values())))
-    lines = [
+    write_table(
+        args.out_dir, "spectral_maps", table,
         "Accuracy of the spectral start's partition on the pretrained embedding, "
         "mean over seeds (worst). Columns: graph, neighbours / eigenvectors per "
         "cluster / diffusion time.",
-        "",
-        "| data | " + " | ".join(cols) + " |",
-        "|---|" + "---|" * len(cols),
-    ]
-    for name, row in table.items():
-        cells = [f"{np.mean(v):.3f} ({min(v):.3f})" for v in row.values()]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    (out / "spectral_maps.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {out / 'spectral_maps.md'}")
+        list(next(iter(table.values()))),
+        lambda v: f"{np.mean(v):.3f} ({min(v):.3f})",
+    )
 
 
 if __name__ == "__main__":
