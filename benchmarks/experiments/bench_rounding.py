@@ -82,13 +82,13 @@ def main(argv=None):
     table = {}
     for name, X, y, k in suite_sets(args.datasets, args.quick):
         rows = {kind: {"accuracy": [], "cut": []} for kind in KINDS}
-        for seed in range(args.seeds):
-            if args.raw:
-                from sklearn.preprocessing import StandardScaler
+        raw = None
+        if args.raw:
+            from sklearn.preprocessing import StandardScaler
 
-                emb = StandardScaler().fit_transform(np.asarray(X, dtype=np.float64))
-            else:
-                emb = pretrained(X, k, seed, args.quick).astype(np.float64)
+            raw = StandardScaler().fit_transform(np.asarray(X, dtype=np.float64))
+        for seed in range(args.seeds):
+            emb = raw if args.raw else pretrained(X, k, seed, args.quick).astype(np.float64)
             graph = _init.self_tuning_graph(emb, _init.SPECTRAL_NEIGHBORS)
             for draw in range(args.draws):
                 for kind, labels in partitions(emb, k, 1000 * seed + draw).items():
