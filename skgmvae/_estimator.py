@@ -96,14 +96,14 @@ class GMVAEClustering(
         about 2.56 million rows (20,000 minibatches of 128), within 2 to 100
         epochs: 100 for up to 25,600 rows, 37 for 70,000.
 
-    init_params : {"auto", "spectral", "umap", "checked", "consensus", "gmm"} or callable, default="auto"
-        How the mixture starts on the pretrained embedding: spectral
-        clustering of its ``n_neighbors``-nearest-neighbour graph, a full
-        ``GaussianMixture`` on its UMAP layout (needs umap-learn, else
-        "spectral"), "umap" unless it cuts the graph clearly worse than
-        "spectral" ("checked"), the consensus of 20 KMeans over-clusterings,
-        a diagonal GMM, or a callable ``(embedding, K, seed) -> (means,
-        variances)``; "auto": "spectral" to 20,000 rows, then "consensus".
+    init_params : {"auto", "spectral", "gaussian", "umap", "checked", "consensus", "gmm"} or callable, default="auto"
+        The start: spectral clustering of the embedding's neighbour graph,
+        a full ``GaussianMixture`` of the input ("gaussian") or of the
+        embedding's UMAP layout (umap-learn), "umap" unless it cuts the
+        graph clearly worse than "spectral" ("checked"), a consensus of
+        KMeans runs, a diagonal GMM, or a callable ``(embedding, K, seed)
+        -> (means, variances)``; "auto": "spectral", or "gaussian" where
+        its clusters touch, then above 20,000 rows "consensus".
 
     graph_weight : float or "auto", default="auto"
         Weight of the neighbour term of the loss, which keeps neighbours in

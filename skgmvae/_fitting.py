@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from ._callbacks import Callback, default_callbacks
 from ._data import Scaling, check_weights, validate
 from ._inference import elbo_rows, labels
+from ._init import SPECTRAL_OR_GAUSSIAN
 from ._model import build_net
 from ._train import FitParams, Trainer
 from ._utils import flush_denormals, resolve_device, torch_threads, training_threads
@@ -39,8 +40,10 @@ AUTO_BATCH_SIZES = (128, 256)
 #: user guide, Training).
 AUTO_ELBO_ROWS = 2_300_000
 AUTO_ELBO_EPOCHS = (10, 100)
-#: init_params="auto" and graph_weight="auto": the spectral start and the
-#: neighbour term up to this many rows, the consensus start and the plain
+#: init_params="auto" and graph_weight="auto": the spectral start (or, where
+#: its clusters touch, a full-covariance Gaussian mixture of the input; see
+#: skgmvae._init.initial_components) and the neighbour term up to this many
+#: rows, the consensus start and the plain
 #: bound above (where the spectral start would see only a subset, and where
 #: the neighbour term held all 70,000 MNIST images at 0.79-0.90 accuracy
 #: against 0.957 without it).
@@ -140,7 +143,7 @@ def start_and_graph(estimator, n_samples):
     small = n_samples <= NEIGHBOUR_MAX_ROWS
     init = estimator.init_params
     if isinstance(init, str) and init == "auto":
-        init = "spectral" if small else "consensus"
+        init = SPECTRAL_OR_GAUSSIAN if small else "consensus"
     weight = estimator.graph_weight
     hold = isinstance(weight, str) and weight == "auto"
     if hold:

@@ -98,8 +98,23 @@ LOBPCG_MAX_ITER = 1000
 #: split setosa in two and merged the other two species.
 CHECKED_MAX_EXTRA_LEAK = 0.05
 
+#: A partition whose rows have, on average, less than this share of their
+#: neighbour weight on rows of other clusters (:func:`start_leak`) parts
+#: groups that the graph separates. The "auto" start keeps such a spectral
+#: partition; where the spectral clusters touch more than that, it starts
+#: from a full-covariance Gaussian mixture of the input rows when one can be
+#: estimated (see :func:`initial_components`). The neighbour term of the
+#: loss holds a start below the same leak.
+TOUCHING_LEAK = 0.02
+#: EM runs of the full-covariance Gaussian mixture of the input rows (the
+#: "gaussian" start); the likeliest is kept.
+INPUT_MIXTURE_INIT = 10
+
 #: The starts :func:`initial_components` knows, by name.
-INIT_METHODS = ("spectral", "umap", "checked", "consensus", "gmm")
+INIT_METHODS = ("spectral", "gaussian", "umap", "checked", "consensus", "gmm")
+#: The start that init_params="auto" takes up to 20,000 rows: "spectral", or
+#: "gaussian" where the spectral clusters touch (:func:`gaussian_or_spectral`).
+SPECTRAL_OR_GAUSSIAN = "spectral_or_gaussian"
 
 
 def seeded_rows(n_rows, max_rows, rng):
@@ -692,6 +707,77 @@ def umap_partition_holds(near, umap_part, spectral_part, n_components):
     return extra <= CHECKED_MAX_EXTRA_LEAK
 
 
+def start_leak(near, weights, labels):
+    """How much the partition ``labels`` cuts through the neighbour graph:
+    the mean over rows of the share of a row's neighbour weight that falls
+    on rows of another cluster (0 for clusters with no edge between them).
+
+    Parameters
+    ----------
+    near : ndarray of shape (n, k)
+        Neighbours of each row.
+    weights : ndarray of shape (n, k)
+        Their shares, rows summing to 1.
+    labels : ndarray of shape (n,)
+    """
+    labels = np.asarray(labels)
+    return float((weights * (labels[near] != labels[:, None])).sum(1).mean())
+
+
+def neighbour_shares(embedding, n_neighbors):
+    """Each row's ``n_neighbors`` nearest other rows of ``embedding`` and
+    their shares of the row's neighbour weight: the weights of
+    :func:`self_tuning_weights`, each row's summing to 1."""
+    near, weights = self_tuning_weights(embedding, n_neighbors)
+    return near, weights / np.maximum(weights.sum(1, keepdims=True), 1e-300)
+
+
+def full_covariance_estimable(n_rows, n_features, n_components):
+    """Whether ``n_rows`` split evenly into ``n_components`` clusters leave
+    each cluster at least as many rows as its covariance matrix has free
+    entries, ``n_features * (n_features + 1) / 2``."""
+    return n_rows >= n_components * n_features * (n_features + 1) / 2
+
+
+def input_mixture_labels(inputs, n_components, seed, weights=None):
+    """The clusters of a full-covariance ``GaussianMixture`` of the input
+    rows (the likeliest of ``INPUT_MIXTURE_INIT`` EM runs, each started
+    from KMeans), or None where such a mixture cannot be estimated (see
+    :func:`full_covariance_estimable`). With ``weights``, fitted on as many
+    rows drawn with replacement in proportion to them.
+
+    The mixture's likelihood does not depend on how the features are
+    scaled, but the KMeans runs that start EM do: the rows are scaled to
+    unit (weighted) variance first, so that no feature is too narrow for
+    KMeans to cut along it.
+
+    Parameters
+    ----------
+    inputs : ndarray of shape (n, n_features)
+        The rows as the network sees them.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    n, n_features = inputs.shape
+    if n <= n_components or not full_covariance_estimable(n, n_features, n_components):
+        return None
+    mean = np.average(inputs, axis=0, weights=weights)
+    spread = np.sqrt(np.average((inputs - mean) ** 2, axis=0, weights=weights))
+    inputs = (inputs - mean) / np.where(spread > 0, spread, 1.0)
+    train = inputs
+    if weights is not None:
+        rng = np.random.default_rng(seed)
+        train = inputs[rng.choice(n, n, p=weights / weights.sum())]
+    gmm = GaussianMixture(
+        n_components=n_components,
+        covariance_type="full",
+        reg_covar=1e-4,
+        n_init=INPUT_MIXTURE_INIT,
+        random_state=int(seed) % (2**32),
+    ).fit(train)
+    return gmm.predict(inputs)
+
+
 def gmm_components(embedding, n_components, seed, weights=None):
     """Means and variances of a diagonal ``GaussianMixture`` fitted on
     ``embedding`` (the start of VaDE). With ``weights``, on as many rows
@@ -720,6 +806,39 @@ def gmm_components(embedding, n_components, seed, weights=None):
     return gmm.means_, gmm.covariances_
 
 
+def gaussian_or_spectral(
+    embedding, inputs, n_components, seed, n_neighbors=None, touching_only=False, weights=None
+):
+    """The partition of the ``"gaussian"`` start (``touching_only``: of
+    the ``"spectral_or_gaussian"`` one), see :func:`initial_components`.
+
+    The spectral partition (:func:`spectral_labels`) parts groups that the
+    graph of the embedding separates, whatever their shape; where its
+    clusters touch, the groups are not told apart by the graph, and a
+    Gaussian mixture with a full covariance per cluster, fitted on the
+    input rows themselves, sees classes that the embedding has bent
+    together.
+    """
+    spectral = None
+    if touching_only:
+        spectral = spectral_labels(embedding, n_components, seed, n_neighbors)
+        if spectral is None or np.any(spectral < 0):
+            return spectral
+        near, shares = neighbour_shares(
+            embedding, SPECTRAL_NEIGHBORS if n_neighbors is None else n_neighbors
+        )
+        if start_leak(near, shares, spectral) < TOUCHING_LEAK:
+            return spectral
+    found = None
+    if inputs is not None:
+        found = input_mixture_labels(inputs, n_components, seed, weights)
+    if found is not None:
+        return found
+    if spectral is None:
+        spectral = spectral_labels(embedding, n_components, seed, n_neighbors)
+    return spectral
+
+
 def initial_components(
     embedding,
     n_components,
@@ -729,6 +848,7 @@ def initial_components(
     return_labels=False,
     return_layout=False,
     weights=None,
+    inputs=None,
 ):
     """Means and variances the mixture starts from.
 
@@ -740,11 +860,17 @@ def initial_components(
     n_components : int
     seed : int
         Seed of every draw.
-    method : {"spectral", "umap", "checked", "consensus", "gmm"} or callable, default="consensus"
+    method : {"spectral_or_gaussian", "spectral", "gaussian", "umap", "checked", "consensus", "gmm"} or callable, default="consensus"
         ``"spectral"``: the moments of the clusters of
         :func:`spectral_labels` on the ``n_neighbors``-nearest-neighbour
-        graph. ``"umap"``: those of :func:`umap_labels`; ``"spectral"``
-        where umap-learn is not installed. ``"checked"``: those of
+        graph. ``"gaussian"``: those of :func:`input_mixture_labels`, the
+        clusters of a full-covariance Gaussian mixture of ``inputs``;
+        ``"spectral"`` where there are none or too few rows to estimate
+        it. ``"spectral_or_gaussian"``: ``"spectral"``, unless its
+        clusters touch in the graph (a :func:`start_leak` of at least ``TOUCHING_LEAK``), then
+        ``"gaussian"`` where it can be estimated. ``"umap"``: those of
+        :func:`umap_labels`; ``"spectral"`` where umap-learn is not
+        installed. ``"checked"``: those of
         :func:`checked_labels` (the UMAP partition unless it cuts the graph
         clearly worse than the spectral one); ``"spectral"`` without
         umap-learn. ``"consensus"``: those of the
@@ -757,6 +883,17 @@ def initial_components(
         Neighbours of the spectral graph; None takes ``SPECTRAL_NEIGHBORS``.
     return_labels : bool, default=False
         Also return the partition the moments come from.
+    return_layout : bool, default=False
+        Also return the UMAP layout of the start, where there is one.
+    weights : ndarray of shape (n,) or None, default=None
+        Weights of the rows: in the moments of every partition, the KMeans
+        runs of ``"consensus"`` and the rows of ``"gmm"`` and of the input
+        mixture. The spectral and UMAP graphs, and a callable, see each row
+        once.
+    inputs : ndarray of shape (n, n_features) or None, default=None
+        The rows of the model's input that ``embedding`` encodes, as the
+        network sees them; only the ``"gaussian"`` and
+        ``"spectral_or_gaussian"`` starts read them.
 
     Returns
     -------
@@ -769,21 +906,16 @@ def initial_components(
         Only with ``return_layout``: the UMAP coordinates of every row for
         ``"umap"`` (and ``"checked"`` when it keeps the UMAP partition)
         when it used them all, else None.
-
-
-        ``"umap"`` when it used them all, else None.
-    weights : ndarray of shape (n,) or None, default=None
-        Weights of the rows: in the moments of every partition, the KMeans
-        runs of ``"consensus"`` and the rows of ``"gmm"``. The spectral and
-        UMAP graphs, and a callable, see each row once.
     """
-    if not callable(method) and method not in INIT_METHODS:
+    if not callable(method) and method not in INIT_METHODS + (SPECTRAL_OR_GAUSSIAN,):
         raise ValueError(f"unknown start {method!r}; use one of {INIT_METHODS}")
     labels = np.full(embedding.shape[0], -1, dtype=np.intp)
     rows = mixture_rows(embedding.shape[0], np.random.default_rng(seed))
     used = embedding if rows is None else embedding[rows]
     if weights is not None and rows is not None:
         weights = weights[rows]
+    if inputs is not None and rows is not None:
+        inputs = inputs[rows]
     found = layout = part = None
     if method == "umap":
         part, layout = umap_labels(used, n_components, seed)
@@ -799,7 +931,12 @@ def initial_components(
         means, variances = method(used, n_components, int(seed))
         found = np.asarray(means, dtype=float), np.asarray(variances, dtype=float)
     elif method != "gmm":
-        if method == "spectral":
+        if method in (SPECTRAL_OR_GAUSSIAN, "gaussian"):
+            touching_only = method == SPECTRAL_OR_GAUSSIAN
+            part = gaussian_or_spectral(
+                used, inputs, n_components, seed, n_neighbors, touching_only, weights
+            )
+        elif method == "spectral":
             part = spectral_labels(used, n_components, seed, n_neighbors)
         elif method == "consensus":
             part = consensus_labels(used, n_components, seed, weights=weights)

@@ -15,11 +15,15 @@ import scipy.sparse as sp
 import torch
 
 from . import _elbo
-from ._init import (
+from ._init import (  # noqa: F401 (start_leak: part of this module's API)
+    SPECTRAL_OR_GAUSSIAN,
+    TOUCHING_LEAK,
     eigengap_components,
+    full_covariance_estimable,
     initial_components,
-    self_tuning_weights,
+    neighbour_shares,
     split_components,
+    start_leak,
 )
 from ._model import init_seed_state, standard_normal
 
@@ -29,8 +33,9 @@ TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
 #: epoch to the next; the rest is the row's current z-posterior.
 GRAPH_MEMORY = 0.99
 #: A start is held (see :func:`start_leak`) when, on average, less than this
-#: share of a row's neighbour weight falls on rows of other clusters.
-HOLD_MAX_LEAK = 0.02
+#: share of a row's neighbour weight falls on rows of other clusters: the
+#: leak under which the "auto" start keeps the spectral partition.
+HOLD_MAX_LEAK = TOUCHING_LEAK
 #: Weight of the neighbour term, relative to ``graph_weight``, while it
 #: holds a start.
 HOLD_GRAPH_WEIGHT = 3.0
@@ -365,6 +370,11 @@ def init_from_autoencoder(
     if choose_components:
         n_components = eigengap_components(rows, net.n_components, seed)[0]
         net.resize_prior(max(n_components, 1))
+    inputs = None
+    if init in (SPECTRAL_OR_GAUSSIAN, "gaussian") and full_covariance_estimable(
+        X.shape[0], X.shape[1], net.n_components
+    ):
+        inputs = X[torch.arange(X.shape[0])].double().cpu().numpy()
     means, variances, labels, layout = initial_components(
         rows,
         net.n_components,
@@ -374,6 +384,7 @@ def init_from_autoencoder(
         return_labels=True,
         return_layout=True,
         weights=None if weights is None else weights.double().cpu().numpy(),
+        inputs=inputs,
     )
     net.set_prior_components(
         torch.as_tensor(means, dtype=torch.float32),
@@ -436,23 +447,6 @@ class NeighbourGraph:
     held: bool = False
 
 
-def start_leak(near, weights, labels):
-    """How much the partition ``labels`` cuts through the neighbour graph:
-    the mean over rows of the share of a row's neighbour weight that falls
-    on rows of another cluster (0 for clusters with no edge between them).
-
-    Parameters
-    ----------
-    near : ndarray of shape (n, k)
-        Neighbours of each row.
-    weights : ndarray of shape (n, k)
-        Their shares, rows summing to 1.
-    labels : ndarray of shape (n,)
-    """
-    labels = np.asarray(labels)
-    return float((weights * (labels[near] != labels[:, None])).sum(1).mean())
-
-
 def build_graph(
     net, X, batch_size, n_neighbors, embedding=None, labels=None, hold=False
 ):
@@ -469,8 +463,7 @@ def build_graph(
     held: the graph is marked ``held``."""
     if embedding is None:
         embedding = encode_means(net, X, batch_size)
-    near, weights = self_tuning_weights(embedding.double().cpu().numpy(), n_neighbors)
-    weights = weights / np.maximum(weights.sum(1, keepdims=True), 1e-300)
+    near, weights = neighbour_shares(embedding.double().cpu().numpy(), n_neighbors)
     held = bool(
         hold
         and labels is not None
@@ -600,7 +593,8 @@ class FitParams:
         Components of a fresh run before the split, see
         :class:`skgmvae._callbacks.GrowComponents`.
     init_params : str or callable
-        How the mixture starts on the pretrained embedding.
+        How the mixture starts on the pretrained embedding (a method of
+        :func:`skgmvae._init.initial_components`).
     graph_weight : float
         Weight of the neighbour term (0: the plain ELBO).
     hold_start : bool

@@ -211,7 +211,11 @@ def test_auto_schedule_follows_the_size_of_the_data(n_samples, batch, rate, epoc
 
 @pytest.mark.parametrize(
     "n_samples, start, weight",
-    [(150, "spectral", 1.0), (20_000, "spectral", 1.0), (20_001, "consensus", 0.0)],
+    [
+        (150, "spectral_or_gaussian", 1.0),
+        (20_000, "spectral_or_gaussian", 1.0),
+        (20_001, "consensus", 0.0),
+    ],
 )
 def test_auto_start_and_neighbour_term_follow_the_size_of_the_data(
     n_samples, start, weight
