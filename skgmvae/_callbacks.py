@@ -25,6 +25,16 @@ from ._train import (
 #: time with a step size ten times smaller, before fit gives up.
 MAX_DIVERGENCE_RETRIES = 3
 
+#: How the verbose output names each start of the mixture.
+START_DESCRIPTIONS = {
+    "spectral": "the spectral clusters of the embedding",
+    "gaussian": "a full Gaussian mixture of the input rows",
+    "umap": "a Gaussian mixture of the embedding's UMAP layout",
+    "consensus": "the consensus of KMeans runs on the embedding",
+    "gmm": "a diagonal Gaussian mixture of the embedding",
+    "callable": "the init_params callable",
+}
+
 
 class Callback:
     """Base class of the callbacks of the training loop; every hook does
@@ -357,8 +367,8 @@ class PrintProgress(Callback):
             f"[pretrain] {len(records)} autoencoder epochs in "
             f"{format_seconds(seconds)}, reconstruction "
             f"{records[0]['reconstruction']:.4g} -> "
-            f"{records[-1]['reconstruction']:.4g}; mixture initialised on the "
-            "embedding"
+            f"{records[-1]['reconstruction']:.4g}; mixture started from "
+            f"{START_DESCRIPTIONS.get(trainer.start_method, 'the embedding')}"
         )
 
     def on_elbo_begin(self, trainer):

@@ -810,7 +810,8 @@ def gaussian_or_spectral(
     embedding, inputs, n_components, seed, n_neighbors=None, touching_only=False, weights=None
 ):
     """The partition of the ``"gaussian"`` start (``touching_only``: of
-    the ``"spectral_or_gaussian"`` one), see :func:`initial_components`.
+    the ``"spectral_or_gaussian"`` one), see :func:`initial_components`, and
+    the start it is: ``"gaussian"`` or ``"spectral"``.
 
     The spectral partition (:func:`spectral_labels`) parts groups that the
     graph of the embedding separates, whatever their shape; where its
@@ -823,20 +824,20 @@ def gaussian_or_spectral(
     if touching_only:
         spectral = spectral_labels(embedding, n_components, seed, n_neighbors)
         if spectral is None or np.any(spectral < 0):
-            return spectral
+            return spectral, "spectral"
         near, shares = neighbour_shares(
             embedding, SPECTRAL_NEIGHBORS if n_neighbors is None else n_neighbors
         )
         if start_leak(near, shares, spectral) < TOUCHING_LEAK:
-            return spectral
+            return spectral, "spectral"
     found = None
     if inputs is not None:
         found = input_mixture_labels(inputs, n_components, seed, weights)
     if found is not None:
-        return found
+        return found, "gaussian"
     if spectral is None:
         spectral = spectral_labels(embedding, n_components, seed, n_neighbors)
-    return spectral
+    return spectral, "spectral"
 
 
 def initial_components(
@@ -849,6 +850,7 @@ def initial_components(
     return_layout=False,
     weights=None,
     inputs=None,
+    return_method=False,
 ):
     """Means and variances the mixture starts from.
 
@@ -894,6 +896,10 @@ def initial_components(
         The rows of the model's input that ``embedding`` encodes, as the
         network sees them; only the ``"gaussian"`` and
         ``"spectral_or_gaussian"`` starts read them.
+    return_method : bool, default=False
+        Also return the start that was made: ``"spectral"``,
+        ``"gaussian"``, ``"umap"``, ``"consensus"``, ``"gmm"`` (also where
+        another start fell back to it) or ``"callable"``.
 
     Returns
     -------
@@ -906,6 +912,8 @@ def initial_components(
         Only with ``return_layout``: the UMAP coordinates of every row for
         ``"umap"`` (and ``"checked"`` when it keeps the UMAP partition)
         when it used them all, else None.
+    method : str
+        Only with ``return_method``.
     """
     if not callable(method) and method not in INIT_METHODS + (SPECTRAL_OR_GAUSSIAN,):
         raise ValueError(f"unknown start {method!r}; use one of {INIT_METHODS}")
@@ -925,28 +933,36 @@ def initial_components(
             method = "spectral"
     elif method == "checked":
         part, layout = checked_labels(used, n_components, seed, n_neighbors)
+        taken = "spectral" if layout is None else "umap"
         if rows is not None or layout is None or len(layout) != len(used):
             layout = None
     if callable(method):
         means, variances = method(used, n_components, int(seed))
         found = np.asarray(means, dtype=float), np.asarray(variances, dtype=float)
+        taken = "callable"
     elif method != "gmm":
         if method in (SPECTRAL_OR_GAUSSIAN, "gaussian"):
             touching_only = method == SPECTRAL_OR_GAUSSIAN
-            part = gaussian_or_spectral(
+            part, taken = gaussian_or_spectral(
                 used, inputs, n_components, seed, n_neighbors, touching_only, weights
             )
-        elif method == "spectral":
-            part = spectral_labels(used, n_components, seed, n_neighbors)
-        elif method == "consensus":
-            part = consensus_labels(used, n_components, seed, weights=weights)
+        elif method in ("spectral", "consensus"):
+            taken = method
+            if method == "spectral":
+                part = spectral_labels(used, n_components, seed, n_neighbors)
+            else:
+                part = consensus_labels(used, n_components, seed, weights=weights)
+        elif method == "umap":
+            taken = "umap"
         if part is not None:
             found = partition_moments(used, part, n_components, weights)
             labels[slice(None) if rows is None else rows] = part
     if found is None:
         found = gmm_components(used, n_components, seed, weights)
+        taken = "gmm"
     out = (*found, labels) if return_labels else found
-    return (*out, layout) if return_layout else out
+    out = (*out, layout) if return_layout else out
+    return (*out, taken) if return_method else out
 
 
 def allocate_components(sizes, n_components):

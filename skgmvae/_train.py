@@ -326,7 +326,14 @@ def encode_means(net, X, batch_size):
 
 
 def init_from_autoencoder(
-    net, X, batch_size, seed, init="consensus", n_neighbors=None, choose_components=False
+    net,
+    X,
+    batch_size,
+    seed,
+    init="consensus",
+    n_neighbors=None,
+    choose_components=False,
+    return_method=False,
 ):
     """Prepare the pretrained autoencoder for the ELBO phase.
 
@@ -344,7 +351,8 @@ def init_from_autoencoder(
 
     Returns the rows' coordinates for the neighbour graph (a tensor: the
     start's UMAP layout where it covers every row, else the embedding) and
-    the partition the start comes from (see ``initial_components``).
+    the partition the start comes from (see ``initial_components``); with
+    ``return_method``, also the start that was made (its ``method``).
     """
     embedding = encode_means(net, X, batch_size)
     if not torch.isfinite(embedding).all():
@@ -375,7 +383,7 @@ def init_from_autoencoder(
         X.shape[0], X.shape[1], net.n_components
     ):
         inputs = X[torch.arange(X.shape[0])].double().cpu().numpy()
-    means, variances, labels, layout = initial_components(
+    means, variances, labels, layout, taken = initial_components(
         rows,
         net.n_components,
         seed,
@@ -385,12 +393,14 @@ def init_from_autoencoder(
         return_layout=True,
         weights=None if weights is None else weights.double().cpu().numpy(),
         inputs=inputs,
+        return_method=True,
     )
     net.set_prior_components(
         torch.as_tensor(means, dtype=torch.float32),
         torch.as_tensor(variances, dtype=torch.float32),
     )
-    return (embedding if layout is None else torch.as_tensor(layout)), labels
+    space = embedding if layout is None else torch.as_tensor(layout)
+    return (space, labels, taken) if return_method else (space, labels)
 
 
 @torch.no_grad()
@@ -737,6 +747,9 @@ class Trainer:
         self.kl_weight = 1.0
         self.first_epoch = self.last_epoch = 0
         self.converged = self.interrupted = self.retry = False
+        #: The start the pretraining ended with (see
+        #: :func:`skgmvae._init.initial_components`); None without one.
+        self.start_method = None
 
     def notify(self, hook, **kwargs):
         """Call ``hook`` of every callback, in order."""
@@ -794,7 +807,7 @@ class Trainer:
                     "the reconstruction loss became non-finite during pretraining; "
                     "lower learning_rate or check X for extreme values"
                 )
-        start = init_from_autoencoder(
+        *start, self.start_method = init_from_autoencoder(
             self.net,
             self.X,
             self.batch_size,
@@ -802,6 +815,7 @@ class Trainer:
             self.params.init_params,
             self.params.n_neighbors,
             self.params.choose_components,
+            return_method=True,
         )
         self.notify("on_pretrain_end")
         return start

@@ -105,3 +105,30 @@ def test_a_default_fit_finds_touching_gaussian_groups_that_the_spectral_start_cu
     spectral = GMVAEClustering(init_params="spectral", **common).fit(X)
     assert clustering_accuracy(y, auto.labels_) > 0.95
     assert clustering_accuracy(y, auto.labels_) > clustering_accuracy(y, spectral.labels_) + 0.05
+
+
+@pytest.mark.parametrize(
+    "method, inputs, expected",
+    [
+        ("spectral_or_gaussian", True, "gaussian"),
+        ("gaussian", True, "gaussian"),
+        ("gaussian", False, "spectral"),  # no input rows: the spectral start
+        ("spectral", True, "spectral"),
+        ("gmm", True, "gmm"),
+    ],
+)
+def test_initial_components_name_the_start_they_made(method, inputs, expected):
+    X, _ = parallel_bars()
+    *_, taken = _init.initial_components(
+        X, 3, 0, method, inputs=X if inputs else None, return_method=True
+    )
+    assert taken == expected
+
+
+def test_verbose_output_names_the_start(capsys):
+    X, _ = parallel_bars()
+    GMVAEClustering(n_components=3, pretrain_epochs=20, max_iter=1, random_state=0, verbose=1).fit(X)
+    assert "mixture started from a full Gaussian mixture of the input rows" in capsys.readouterr().out
+    X, _ = make_circles(300, noise=0.04, factor=0.5, random_state=0)
+    GMVAEClustering(n_components=2, pretrain_epochs=20, max_iter=1, random_state=0, verbose=1).fit(X)
+    assert "mixture started from the spectral clusters of the embedding" in capsys.readouterr().out
