@@ -732,6 +732,14 @@ def neighbour_shares(embedding, n_neighbors):
     return near, weights / np.maximum(weights.sum(1, keepdims=True), 1e-300)
 
 
+def weighted_resample(rows, weights, seed):
+    """As many of ``rows`` as there are, drawn with replacement in
+    proportion to ``weights`` with ``seed``: weighted rows for an estimator
+    that takes none (``GaussianMixture``)."""
+    n = rows.shape[0]
+    return rows[np.random.default_rng(seed).choice(n, n, p=weights / weights.sum())]
+
+
 def full_covariance_estimable(n_rows, n_features, n_components):
     """Whether ``n_rows`` split evenly into ``n_components`` clusters leave
     each cluster at least as many rows as its covariance matrix has free
@@ -764,10 +772,7 @@ def input_mixture_labels(inputs, n_components, seed, weights=None):
     mean = np.average(inputs, axis=0, weights=weights)
     spread = np.sqrt(np.average((inputs - mean) ** 2, axis=0, weights=weights))
     inputs = (inputs - mean) / np.where(spread > 0, spread, 1.0)
-    train = inputs
-    if weights is not None:
-        rng = np.random.default_rng(seed)
-        train = inputs[rng.choice(n, n, p=weights / weights.sum())]
+    train = inputs if weights is None else weighted_resample(inputs, weights, seed)
     gmm = GaussianMixture(
         n_components=n_components,
         covariance_type="full",
@@ -791,9 +796,7 @@ def gmm_components(embedding, n_components, seed, weights=None):
     from sklearn.mixture import GaussianMixture
 
     if weights is not None:
-        rng = np.random.default_rng(seed)
-        n = embedding.shape[0]
-        embedding = embedding[rng.choice(n, n, p=weights / weights.sum())]
+        embedding = weighted_resample(embedding, weights, seed)
 
     gmm = GaussianMixture(
         n_components=n_components,
@@ -933,27 +936,23 @@ def initial_components(
             method = "spectral"
     elif method == "checked":
         part, layout = checked_labels(used, n_components, seed, n_neighbors)
-        taken = "spectral" if layout is None else "umap"
+        method = "spectral" if layout is None else "umap"  # the start it made
         if rows is not None or layout is None or len(layout) != len(used):
             layout = None
+    taken = "callable" if callable(method) else method
     if callable(method):
         means, variances = method(used, n_components, int(seed))
         found = np.asarray(means, dtype=float), np.asarray(variances, dtype=float)
-        taken = "callable"
     elif method != "gmm":
         if method in (SPECTRAL_OR_GAUSSIAN, "gaussian"):
             touching_only = method == SPECTRAL_OR_GAUSSIAN
             part, taken = gaussian_or_spectral(
                 used, inputs, n_components, seed, n_neighbors, touching_only, weights
             )
-        elif method in ("spectral", "consensus"):
-            taken = method
-            if method == "spectral":
-                part = spectral_labels(used, n_components, seed, n_neighbors)
-            else:
-                part = consensus_labels(used, n_components, seed, weights=weights)
-        elif method == "umap":
-            taken = "umap"
+        elif method == "spectral" and part is None:
+            part = spectral_labels(used, n_components, seed, n_neighbors)
+        elif method == "consensus":
+            part = consensus_labels(used, n_components, seed, weights=weights)
         if part is not None:
             found = partition_moments(used, part, n_components, weights)
             labels[slice(None) if rows is None else rows] = part

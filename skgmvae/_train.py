@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import torch
 
 from . import _elbo
-from ._init import (  # noqa: F401 (start_leak: part of this module's API)
+from ._init import (
     SPECTRAL_OR_GAUSSIAN,
     TOUCHING_LEAK,
     eigengap_components,
@@ -333,7 +333,6 @@ def init_from_autoencoder(
     init="consensus",
     n_neighbors=None,
     choose_components=False,
-    return_method=False,
 ):
     """Prepare the pretrained autoencoder for the ELBO phase.
 
@@ -351,8 +350,8 @@ def init_from_autoencoder(
 
     Returns the rows' coordinates for the neighbour graph (a tensor: the
     start's UMAP layout where it covers every row, else the embedding) and
-    the partition the start comes from (see ``initial_components``); with
-    ``return_method``, also the start that was made (its ``method``).
+    the partition the start comes from (see ``initial_components``), and
+    the start that was made (its ``method``).
     """
     embedding = encode_means(net, X, batch_size)
     if not torch.isfinite(embedding).all():
@@ -400,7 +399,7 @@ def init_from_autoencoder(
         torch.as_tensor(variances, dtype=torch.float32),
     )
     space = embedding if layout is None else torch.as_tensor(layout)
-    return (space, labels, taken) if return_method else (space, labels)
+    return space, labels, taken
 
 
 @torch.no_grad()
@@ -815,7 +814,6 @@ class Trainer:
             self.params.init_params,
             self.params.n_neighbors,
             self.params.choose_components,
-            return_method=True,
         )
         self.notify("on_pretrain_end")
         return start

@@ -228,10 +228,10 @@ def test_the_umap_start_lays_out_the_neighbour_graph():
     X, _ = make_moons(300, noise=0.06, random_state=0)
     model = GMVAEClustering(2, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
     rows = model._scaling.tensor(X, "cpu")
-    space, labels = _train.init_from_autoencoder(model._net, rows, 64, 0, "umap", 25)
+    space, labels, _ = _train.init_from_autoencoder(model._net, rows, 64, 0, "umap", 25)
     assert space.shape == (300, 2)  # neighbours in the layout, not the embedding
     assert (labels >= 0).all()
-    space, _ = _train.init_from_autoencoder(model._net, rows, 64, 0, "spectral", 25)
+    space, _, _ = _train.init_from_autoencoder(model._net, rows, 64, 0, "spectral", 25)
     assert space.shape == (300, model.latent_dim)
 
 
