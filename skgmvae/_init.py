@@ -69,6 +69,13 @@ SPECTRAL_KMEANS_INIT = 10
 #: cut (see :func:`separating_partition`).
 SPECTRAL_ROUNDINGS = 50
 SPECTRAL_SEPARATED_CUT = 0.02
+#: The spectral start also parts the densest ``SPECTRAL_CORE_SHARE`` of the
+#: rows alone (by their distance to their ``SELF_TUNING_LOCAL``-th nearest
+#: row) and gives every other row the cluster most of its nearest core
+#: rows are in (see :func:`core_partition`); that partition replaces the
+#: one of all rows where it cuts the graph of all rows less than
+#: ``SPECTRAL_SEPARATED_CUT`` and less than the other.
+SPECTRAL_CORE_SHARE = 0.8
 
 #: Rows of the embedding that the UMAP start is computed on, at most.
 UMAP_ROWS = 20_000
@@ -518,7 +525,12 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     (:func:`separating_partition`). That partition is kept unless
     the one that KMeans cuts from the ``n_components`` leading eigenvectors
     alone has a normalised cut (:func:`weighted_cut`) below
-    ``SPECTRAL_MAX_CUT_RATIO`` times its own. Rows connected
+    ``SPECTRAL_MAX_CUT_RATIO`` times its own. Where noise joins the groups,
+    the same partition of the densest rows (:func:`core_partition`)
+    replaces it when it separates the graph clearly (a normalised cut under
+    ``SPECTRAL_SEPARATED_CUT``) and better. On the core's own graph a
+    sparser group that lost rows to the core can fall apart and its
+    pieces look separate, so the cut is judged on the graph of all rows. Rows connected
     through the graph end up together whatever the shape of their group,
     where a Gaussian mixture cuts a curved or nested group in pieces.
     Computed on a seeded subset of at most ``max_rows`` rows (default
@@ -533,18 +545,68 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
         return None
     graph = self_tuning_graph(subset, n_neighbors)
     state = int(rng.integers(0, 2**31 - 1))
-    n_maps = min(SPECTRAL_MAPS * n_components, len(subset) - 1)
-    values, vectors = leading_eigenvectors(graph, n_maps, state)
-    diffusion = vectors * np.power(np.clip(values, 0.0, None), SPECTRAL_DIFFUSION_TIME)
-    labels = cut_spectral_rows(diffusion, n_components, state)
-    labels = separating_partition(graph, diffusion, labels, n_components, state)
-    fewer = cut_spectral_rows(vectors[:, :n_components], n_components, state)
-    leak = weighted_cut(graph, labels, n_components)
-    if weighted_cut(graph, fewer, n_components) < SPECTRAL_MAX_CUT_RATIO * leak:
-        labels = fewer
+    labels = graph_partition(graph, n_components, state)
+    core = core_partition(subset, n_components, n_neighbors, state)
+    if core is not None:
+        cut = weighted_cut(graph, core, n_components)
+        if cut < SPECTRAL_SEPARATED_CUT and cut < weighted_cut(
+            graph, labels, n_components
+        ):
+            labels = core
     out = np.full(embedding.shape[0], -1, dtype=np.intp)
     out[rows] = labels
     return out
+
+
+def graph_partition(graph, n_components, seed):
+    """The spectral partition of the rows of ``graph`` (see
+    :func:`spectral_labels`)."""
+    n_maps = min(SPECTRAL_MAPS * n_components, graph.shape[0] - 1)
+    values, vectors = leading_eigenvectors(graph, n_maps, seed)
+    diffusion = vectors * np.power(np.clip(values, 0.0, None), SPECTRAL_DIFFUSION_TIME)
+    labels = cut_spectral_rows(diffusion, n_components, seed)
+    labels = separating_partition(graph, diffusion, labels, n_components, seed)
+    fewer = cut_spectral_rows(vectors[:, :n_components], n_components, seed)
+    leak = weighted_cut(graph, labels, n_components)
+    if weighted_cut(graph, fewer, n_components) < SPECTRAL_MAX_CUT_RATIO * leak:
+        labels = fewer
+    return labels
+
+
+def core_partition(rows, n_components, n_neighbors, seed):
+    """The spectral partition of the densest rows, extended to the others.
+
+    Noise between two groups joins them in the graph: on two noisy half
+    moons the spectral partition of all rows cuts both moons across, as a
+    Gaussian mixture does. The ``SPECTRAL_CORE_SHARE`` of ``rows`` nearest
+    to their ``SELF_TUNING_LOCAL``-th nearest row (the densest) leave the
+    sparse rows between groups out; their spectral partition
+    (:func:`graph_partition` of their own graph) parts the groups, and each
+    other row joins the cluster of most of its ``n_neighbors`` nearest core
+    rows (a density-based clustering's split of core and border points;
+    Ester et al., 1996, "A density-based algorithm for discovering clusters
+    in large spatial databases with noise", KDD).
+
+    None where the core is too small to part.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    n = rows.shape[0]
+    n_core = int(SPECTRAL_CORE_SHARE * n)
+    local = min(SELF_TUNING_LOCAL, n - 1)
+    if n_core <= max(n_components, n_neighbors, local) or local < 1:
+        return None
+    dist = NearestNeighbors(n_neighbors=local).fit(rows).kneighbors()[0][:, -1]
+    core = np.sort(np.argsort(dist, kind="stable")[:n_core])
+    core_labels = graph_partition(
+        self_tuning_graph(rows[core], n_neighbors), n_components, seed
+    )
+    near = NearestNeighbors(n_neighbors=n_neighbors).fit(rows[core]).kneighbors(rows)[1]
+    votes = np.zeros((n, n_components))
+    np.add.at(votes, (np.repeat(np.arange(n), near.shape[1]), core_labels[near].ravel()), 1)
+    labels = votes.argmax(1)
+    labels[core] = core_labels
+    return labels
 
 
 def separating_partition(
