@@ -528,10 +528,11 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     ``SPECTRAL_MAX_CUT_RATIO`` times its own. Where noise joins the groups,
     the same partition of the densest rows (:func:`core_partition`)
     replaces it when it separates the graph clearly (a normalised cut under
-    ``SPECTRAL_SEPARATED_CUT``) and better. On the core's own graph a
-    sparser group that lost rows to the core can fall apart and its
-    pieces look separate, so the cut is judged on the graph of all rows. Rows connected
-    through the graph end up together whatever the shape of their group,
+    ``SPECTRAL_SEPARATED_CUT``) and better; the cut is judged on the graph
+    of all rows, because on the core's own graph a sparser group that lost
+    rows to the core can fall apart into pieces that look separate. The
+    core partition costs as much again as the partition of all rows. Rows
+    connected through the graph end up together whatever the shape of their group,
     where a Gaussian mixture cuts a curved or nested group in pieces.
     Computed on a seeded subset of at most ``max_rows`` rows (default
     ``SPECTRAL_ROWS``); the other rows get -1.
@@ -601,9 +602,10 @@ def core_partition(rows, n_components, n_neighbors, seed):
     core_labels = graph_partition(
         self_tuning_graph(rows[core], n_neighbors), n_components, seed
     )
-    near = NearestNeighbors(n_neighbors=n_neighbors).fit(rows[core]).kneighbors(rows)[1]
+    search = NearestNeighbors(n_neighbors=n_neighbors).fit(rows[core])
+    near = core_labels[search.kneighbors(rows, return_distance=False)]
     votes = np.zeros((n, n_components))
-    np.add.at(votes, (np.repeat(np.arange(n), near.shape[1]), core_labels[near].ravel()), 1)
+    np.add.at(votes, (np.repeat(np.arange(n), near.shape[1]), near.ravel()), 1)
     labels = votes.argmax(1)
     labels[core] = core_labels
     return labels
