@@ -33,9 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import EXPERIMENT_RESULTS, write_table  # noqa: E402
-from bench_spectral_maps import pretrained, suite_sets  # noqa: E402
-from bench_suite import SMALL  # noqa: E402
+from _common import write_table  # noqa: E402
+from bench_spectral_maps import (  # noqa: E402
+    print_partitions,
+    score_partition,
+    start_arguments,
+    start_spaces,
+)
 
 KINDS = ("all rows", "core", "default")
 
@@ -60,38 +64,21 @@ def partitions(embedding, n_clusters, seed):
 
 def main(argv=None):
     from skgmvae import _init
-    from skgmvae.metrics import clustering_accuracy
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--datasets", nargs="+", default=list(SMALL), choices=SMALL)
-    parser.add_argument(
-        "--raw", action="store_true",
-        help="partition the standardised features instead of pretrained embeddings",
-    )
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
+    start_arguments(parser, seeds=5)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     table = {}
-    for name, X, y, k in suite_sets(args.datasets, args.quick):
-        rows = {kind: {"accuracy": [], "cut": []} for kind in KINDS}
-        raw = None
-        if args.raw:
-            from sklearn.preprocessing import StandardScaler
-
-            raw = StandardScaler().fit_transform(np.asarray(X, dtype=np.float64))
-        for seed in range(args.seeds):
-            emb = raw if args.raw else pretrained(X, k, seed, args.quick).astype(np.float64)
-            graph, found = partitions(emb, k, seed)
-            for kind, labels in found.items():
-                if labels is None:  # too few rows for a core
-                    labels = found["all rows"]
-                rows[kind]["accuracy"].append(float(clustering_accuracy(y, labels)))
-                rows[kind]["cut"].append(_init.weighted_cut(graph, labels, k))
-        table[name] = rows
-        print(name, " ".join(f"{c}: {np.mean(v['accuracy']):.3f}" for c, v in rows.items()),
-              flush=True)
+    for name, y, k, seed, emb in start_spaces(args):
+        rows = table.setdefault(name, {kind: {"accuracy": [], "cut": []} for kind in KINDS})
+        graph, found = partitions(emb, k, seed)
+        for kind, labels in found.items():
+            if labels is None:  # too few rows for a core
+                labels = found["all rows"]
+            score_partition(rows[kind], y, labels, graph, k)
+        if seed == args.seeds - 1:
+            print_partitions(name, rows)
     write_table(
         args.out_dir,
         "core_partition" + ("_raw" if args.raw else "") + ("_quick" if args.quick else ""),

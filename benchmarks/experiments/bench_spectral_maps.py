@@ -74,6 +74,50 @@ def pretrained(X, n_clusters, seed, quick):
     return keep.value
 
 
+def start_arguments(parser, seeds):
+    """The arguments of the start experiments on the small suite:
+    ``--seeds``, ``--datasets``, ``--raw``, ``--quick``, ``--out-dir``."""
+    parser.add_argument("--seeds", type=int, default=seeds)
+    parser.add_argument("--datasets", nargs="+", default=list(SMALL), choices=SMALL)
+    parser.add_argument(
+        "--raw", action="store_true",
+        help="partition the standardised features instead of pretrained embeddings",
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
+
+
+def start_spaces(args):
+    """``(name, y, n_clusters, seed, rows)`` for each data set and seed of
+    ``args``: the pretrained embedding of that seed, or with ``args.raw`` the
+    standardised features."""
+    for name, X, y, k in suite_sets(args.datasets, args.quick):
+        raw = None
+        if args.raw:
+            from sklearn.preprocessing import StandardScaler
+
+            raw = StandardScaler().fit_transform(np.asarray(X, dtype=np.float64))
+        for seed in range(args.seeds):
+            emb = raw if args.raw else pretrained(X, k, seed, args.quick).astype(np.float64)
+            yield name, y, k, seed, emb
+
+
+def score_partition(row, y, labels, graph, n_clusters):
+    """Append the accuracy of ``labels`` and their normalised cut of
+    ``graph`` to ``row`` (``{"accuracy": [...], "cut": [...]}``)."""
+    from skgmvae import _init
+    from skgmvae.metrics import clustering_accuracy
+
+    row["accuracy"].append(float(clustering_accuracy(y, labels)))
+    row["cut"].append(_init.weighted_cut(graph, labels, n_clusters))
+
+
+def print_partitions(name, rows):
+    """One line: the mean accuracy of each partition of ``rows``."""
+    print(name, " ".join(f"{c}: {np.mean(v['accuracy']):.3f}" for c, v in rows.items()),
+          flush=True)
+
+
 def main(argv=None):
     from skgmvae.metrics import clustering_accuracy
 

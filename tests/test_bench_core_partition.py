@@ -1,0 +1,24 @@
+"""benchmarks/experiments/bench_core_partition.py runs end to end in its quick form."""
+
+import json
+
+
+def test_quick_run_scores_the_three_partitions(tmp_path, run_benchmark):
+    run_benchmark(
+        "experiments/bench_core_partition.py", "--quick", "--seeds", "2",
+        "--datasets", "iris", "moons_noisy", "--out-dir", tmp_path,
+    )
+    table = json.loads((tmp_path / "core_partition_quick.json").read_text())
+    assert set(table) == {"iris", "moons_noisy"}
+    for row in table.values():
+        assert set(row) == {"all rows", "core", "default"}
+        for i in range(2):
+            # the default takes the core partition only where it cuts less
+            # than SPECTRAL_SEPARATED_CUT and less than the partition of all rows
+            default = (row["default"]["accuracy"][i], row["default"]["cut"][i])
+            core = (row["core"]["accuracy"][i], row["core"]["cut"][i])
+            every = (row["all rows"]["accuracy"][i], row["all rows"]["cut"][i])
+            taken = core[1] < 0.02 and core[1] < every[1]
+            assert default == (core if taken else every)
+        assert all(0.3 <= a <= 1.0 for v in row.values() for a in v["accuracy"])
+    assert "| moons_noisy |" in (tmp_path / "core_partition_quick.md").read_text()
