@@ -335,6 +335,33 @@ def partition_moments(embedding, labels, n_components, weights=None):
     return np.stack(means), np.maximum(np.stack(variances), 1e-4)
 
 
+def within_cluster_axes(embedding, labels, weights=None):
+    """Orthonormal axes of the clusters' shared shape: the eigenvectors of
+    the pooled within-cluster covariance of ``embedding`` under
+    ``labels`` (-1: left out), rows counting by their ``weights``.
+
+    In these coordinates the covariance that the clusters share is
+    diagonal, so a diagonal Gaussian per cluster describes clusters of a
+    common orientation as well as a full covariance would (the shared
+    covariance of linear discriminant analysis). Returns the
+    ``(n_features, n_features)`` matrix whose columns are the axes, by
+    increasing variance; the identity when fewer than two rows are
+    labelled.
+    """
+    kept = labels >= 0
+    dim = embedding.shape[1]
+    if kept.sum() < 2:
+        return np.eye(dim)
+    rows, found = embedding[kept], labels[kept]
+    share = np.ones(len(rows)) if weights is None else weights[kept]
+    scatter = np.zeros((dim, dim))
+    for k in np.unique(found):
+        mine = found == k
+        centred = rows[mine] - np.average(rows[mine], axis=0, weights=share[mine])
+        scatter += (centred * share[mine, None]).T @ centred
+    return np.linalg.eigh(scatter)[1]
+
+
 def neighbor_indices(embedding, n_neighbors):
     """Indices of the ``n_neighbors`` nearest other rows of each row of
     ``embedding`` (Euclidean), shape (n, min(n_neighbors, n - 1))."""

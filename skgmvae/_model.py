@@ -302,6 +302,27 @@ class GMVAENet(nn.Module):
         self._replace_prior_rows(new_weight, new_bias)
 
     @torch.no_grad()
+    def rotate_latent(self, axes):
+        """Express x in the orthonormal basis ``axes`` (columns, shape
+        (Dx, Dx)): the encoder's means give ``axes.T @ x`` and the decoder
+        reads them back, so the autoencoder's function and the distances
+        between encoded rows are unchanged; only the coordinate axes, along
+        which the components' variances are diagonal, turn.
+
+        The prior's components and q(x|y)'s variances are set afterwards.
+        """
+        dx = self.latent_dim
+        axes = axes.to(self.encoder_head.weight)
+        head = self.encoder_head
+        head.weight[:dx] = axes.T @ head.weight[:dx]
+        head.bias[:dx] = axes.T @ head.bias[:dx]
+        first = next(
+            (m for m in self.decoder.modules() if isinstance(m, nn.Linear)),
+            self.decoder_head,
+        )
+        first.weight.copy_(first.weight @ axes)
+
+    @torch.no_grad()
     def set_posterior_variance(self, variances):
         """Make q(x|y) start with the given variances (shape (Dx,)) for every row."""
         dx = self.latent_dim

@@ -22,8 +22,10 @@ from ._init import (
     full_covariance_estimable,
     initial_components,
     neighbour_shares,
+    partition_moments,
     split_components,
     start_leak,
+    within_cluster_axes,
 )
 from ._model import init_seed_state, standard_normal
 
@@ -39,6 +41,9 @@ HOLD_MAX_LEAK = TOUCHING_LEAK
 #: Weight of the neighbour term, relative to ``graph_weight``, while it
 #: holds a start.
 HOLD_GRAPH_WEIGHT = 3.0
+#: Whether the latent axes turn to the clusters' shared shape after a
+#: "gaussian" start (see :func:`init_from_autoencoder`).
+TURN_GAUSSIAN_AXES = True
 #: Rows per block when the neighbours' assignments are averaged.
 GRAPH_BLOCK = 65536
 #: Values (rows times columns) of a block of a sparse matrix made dense at a
@@ -338,7 +343,11 @@ def init_from_autoencoder(
 
     The prior's components start at the clusters of the posterior means of
     ``X`` (see :func:`skgmvae._init.initial_components`, which ``init``
-    chooses); q(x|y)
+    chooses). After a ``"gaussian"`` start, whose clusters have a full
+    covariance each, the latent axes first turn to the eigenvectors of the
+    clusters' pooled covariance (:func:`skgmvae._init.within_cluster_axes`,
+    :meth:`GMVAENet.rotate_latent`): the diagonal components then lie along
+    the clusters' shared shape. q(x|y)
     starts with a variance small next to the spread of the embedding, so
     the first sampled epochs keep what pretraining learned; the decoder's
     variances start at the per-feature residual variance.
@@ -365,18 +374,11 @@ def init_from_autoencoder(
             error = (net.decode(embedding[idx])[0] - X[idx]).pow(2)
             residual += weighted_sum(error.T, row_weights(X, idx))
         net.set_decoder_variance(torch.clamp(residual / X.shape[0], min=1e-3).cpu())
-        if X.shape[0] < 2:
-            spread = torch.ones(net.latent_dim)
-        elif weights is None:
-            spread = embedding.var(0)
-        else:
-            centred = embedding - weighted_sum(embedding.T, weights) / X.shape[0]
-            spread = weighted_sum(centred.pow(2).T, weights) / (X.shape[0] - 1)
-        net.set_posterior_variance(torch.clamp(0.01 * spread, min=1e-3).cpu())
     rows = embedding.double().cpu().numpy()
     if choose_components:
         n_components = eigengap_components(rows, net.n_components, seed)[0]
         net.resize_prior(max(n_components, 1))
+    row_shares = None if weights is None else weights.double().cpu().numpy()
     inputs = None
     if init in (SPECTRAL_OR_GAUSSIAN, "gaussian") and full_covariance_estimable(
         X.shape[0], X.shape[1], net.n_components
@@ -390,16 +392,39 @@ def init_from_autoencoder(
         n_neighbors,
         return_labels=True,
         return_layout=True,
-        weights=None if weights is None else weights.double().cpu().numpy(),
+        weights=row_shares,
         inputs=inputs,
         return_method=True,
     )
+    if taken == "gaussian" and TURN_GAUSSIAN_AXES:
+        # full-covariance clusters: turn the axes to their shared shape
+        axes = within_cluster_axes(rows, labels, row_shares)
+        net.rotate_latent(torch.as_tensor(axes))
+        embedding = embedding @ torch.as_tensor(axes).to(embedding)
+        means, variances = partition_moments(
+            rows @ axes, labels, net.n_components, row_shares
+        )
     net.set_prior_components(
         torch.as_tensor(means, dtype=torch.float32),
         torch.as_tensor(variances, dtype=torch.float32),
     )
+    net.set_posterior_variance(
+        torch.clamp(0.01 * embedding_spread(embedding, weights), min=1e-3).cpu()
+    )
     space = embedding if layout is None else torch.as_tensor(layout)
     return space, labels, taken
+
+
+def embedding_spread(embedding, weights=None):
+    """Variance of each column of ``embedding`` (shape (n, Dx)), rows
+    counting by their ``weights``; ones for fewer than two rows."""
+    n = embedding.shape[0]
+    if n < 2:
+        return torch.ones(embedding.shape[1], device=embedding.device)
+    if weights is None:
+        return embedding.var(0)
+    centred = embedding - weighted_sum(embedding.T, weights) / n
+    return weighted_sum(centred.pow(2).T, weights) / (n - 1)
 
 
 @torch.no_grad()
