@@ -7,13 +7,16 @@ Prints, in one run on the current machine:
    prior net 500 tanh units, M = 1);
 2. the GFLOP/s achieved by that step (forward + backward counted as 3x the
    multiply-adds of the forward pass's linear layers);
-3. this machine's fp32 matrix-multiply GFLOP/s, measured here with torch.
+3. this machine's fp32 matrix-multiply GFLOP/s, measured here with torch;
+4. with ``--profile``, the share of the step's time spent in matrix products
+   (torch's profiler) and the rate those products run at: the most the
+   step could reach if everything else took no time.
 
 Results go to ``benchmarks/results/bench_speed.json``.
 
 Usage::
 
-    python benchmarks/bench_speed.py [--batch-sizes 50 256] [--steps 100] [--device cpu]
+    python benchmarks/bench_speed.py [--batch-sizes 50 256] [--steps 100] [--device cpu] [--profile]
 """
 
 import argparse
@@ -93,12 +96,52 @@ def training_rate(device, batch_size, steps):
     return best, best / batch_size * flops_step / 1e9
 
 
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
+
+
+def matmul_seconds(device, batch_size, steps):
+    """Seconds per training step spent in matrix products: the self time of
+    the matmul kernels in torch's profiler (which slows the many small
+    operations around them, so the step itself is timed without it)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    net = build_net(ARCH, 0).to(device)
+    opt = make_optimizer(net, 1e-4)
+    gen = init_seed_state(0)
+    X = torch.rand(batch_size * 8, 784, generator=gen).to(device)
+
+    def step(i):
+        y = X[(i % 8) * batch_size : (i % 8 + 1) * batch_size]
+        loss = _elbo.training_loss(forward_terms(net, y, 1, gen), 1.0, 0.5)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for i in range(5):
+        step(i)
+    activities = [ProfilerActivity.CPU]
+    if device.type == "cuda":
+        activities.append(ProfilerActivity.CUDA)
+    with profile(activities=activities) as prof:
+        for i in range(steps):
+            step(i)
+        _sync(device)
+    attr = "self_device_time_total" if device.type == "cuda" else "self_cpu_time_total"
+    products = sum(getattr(e, attr) for e in prof.key_averages() if e.key in MATMUL_OPS)
+    return products / 1e6 / steps  # the profiler counts microseconds
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[50, 128, 512])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="few steps, for CI")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also report the share of step time spent in matrix products",
+    )
     parser.add_argument(
         "--out", default=str(Path(__file__).parent / "results" / "bench_speed.json")
     )
@@ -114,18 +157,29 @@ def main(argv=None):
     rows = []
     for bs in args.batch_sizes:
         rate, gflops = training_rate(device, bs, steps)
-        rows.append(
-            {
-                "batch_size": bs,
-                "samples_per_s": rate,
-                "train_gflops": gflops,
-                "fraction_of_matmul": gflops / peak,
-            }
-        )
-        print(
+        row = {
+            "batch_size": bs,
+            "samples_per_s": rate,
+            "train_gflops": gflops,
+            "fraction_of_matmul": gflops / peak,
+        }
+        line = (
             f"batch {bs:>4}: {rate:>9.0f} samples/s, {gflops:>7.1f} GFLOP/s "
             f"= {100 * gflops / peak:.0f}% of matmul"
         )
+        if args.profile:
+            products = matmul_seconds(device, bs, steps)
+            share = products / (bs / rate)
+            # the rate if everything but the matrix products took no time
+            ceiling = gflops / share / peak
+            row["matmul_time_share"] = share
+            row["products_only_fraction"] = ceiling
+            line += (
+                f"; matrix products {100 * share:.0f}% of the step, at "
+                f"{100 * ceiling:.0f}% of matmul"
+            )
+        rows.append(row)
+        print(line)
     epoch_70k = 70000 / max(r["samples_per_s"] for r in rows)
     print(f"one epoch of 70,000 MNIST images at the best batch size: {epoch_70k:.1f} s")
     out = {

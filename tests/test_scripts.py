@@ -42,10 +42,18 @@ def test_demo_cli_help(capsys):
 
 def test_bench_speed_quick(tmp_path, run_benchmark):
     out = tmp_path / "speed.json"
-    run_benchmark("bench_speed.py", "--quick", "--batch-sizes", "16", "--out", out)
+    run_benchmark(
+        "bench_speed.py", "--quick", "--batch-sizes", "16", "--profile", "--out", out
+    )
     result = json.loads(out.read_text())
     assert result["matmul_gflops"] > 0
-    assert result["results"][0]["samples_per_s"] > 0
+    row = result["results"][0]
+    assert row["samples_per_s"] > 0
+    # the profiler found the matrix products, and the ceiling follows the share
+    assert row["matmul_time_share"] > 0
+    assert row["products_only_fraction"] == pytest.approx(
+        row["fraction_of_matmul"] / row["matmul_time_share"]
+    )
 
 
 def test_bench_mnist_quick(data_dir, tmp_path, run_benchmark):
