@@ -435,6 +435,24 @@ def test_denormal_probe_sees_the_setting():
     assert not denormals_flushed()
 
 
+def test_workers_started_before_the_block_flush_inside_it():
+    from skgmvae._utils import flush_denormals, torch_threads
+
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush denormals")
+    torch.set_flush_denormal(False)
+    tiny = torch.full((2**22,), 1e-39)  # denormal in float32
+    with torch_threads(2):
+        # a parallel operation starts the OpenMP workers, which do not flush
+        unflushed = int(((tiny * 2.0) != 0).sum())
+        with flush_denormals():
+            inside = int(((tiny * 2.0) != 0).sum())
+        after = int(((tiny * 2.0) != 0).sum())
+    assert unflushed == tiny.numel()
+    assert inside == 0  # every thread's share is flushed, the workers' too
+    assert after == tiny.numel()  # and nothing flushes once the block is left
+
+
 def test_raw_unscaled_wine_trains_stably():
     X, y = load_wine(return_X_y=True)
     model = GMVAEClustering(
