@@ -140,6 +140,12 @@ def openmp_runtimes():
         return []
 
 
+#: Whether :func:`flush_denormals` releases the idle OpenMP workers, so
+#: that the training starts workers that flush (off only to measure what
+#: that changes).
+RELEASE_OPENMP_WORKERS = True
+
+
 def release_openmp_threads():
     """Let each OpenMP runtime free the idle worker threads of this thread's
     pool (``omp_pause_soft``). The next parallel region starts new ones,
@@ -177,11 +183,13 @@ def flush_denormals():
     previous = denormals_flushed()
     supported = previous or torch.set_flush_denormal(True)
     changed = supported and not previous
-    if changed:
+    release = changed and RELEASE_OPENMP_WORKERS
+    if release:
         release_openmp_threads()
     try:
         yield
     finally:
         if changed:
             torch.set_flush_denormal(False)
+        if release:
             release_openmp_threads()
