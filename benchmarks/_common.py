@@ -148,3 +148,28 @@ def _package_fingerprint():
     for path in sorted(Path(skgmvae.__file__).parent.glob("*.py")):
         source.update(path.name.encode() + b"\0" + path.read_bytes())
     return constants, source.hexdigest()
+
+
+def seeds_per_dataset(args, stem, names, load, one_seed, report, quick_rows=None):
+    """Fill ``<args.out_dir>/<stem>[_quick].json`` with ``one_seed(X, y, k,
+    seed, args.quick)`` for ``args.seeds`` seeds of each data set in
+    ``names``, resuming: a data set already there with as many seeds is
+    skipped, and each finished one is saved at once and passed to
+    ``report(name, rows)``. ``load(name)`` gives ``(X, y)``; with
+    ``--quick``, ``quick_rows(X, y)`` (default: the first 300 rows) gives the
+    subset. Returns the table of ``names`` and the path of the file."""
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{stem}{'_quick' if args.quick else ''}.json"
+    table = json.loads(path.read_text()) if path.exists() else {}
+    for name in names:
+        if len(table.get(name, [])) == args.seeds:
+            continue
+        X, y = load(name)
+        if args.quick:
+            X, y = quick_rows(X, y) if quick_rows else (X[:300], y[:300])
+        k = len(np.unique(y))
+        table[name] = [one_seed(X, y, k, seed, args.quick) for seed in range(args.seeds)]
+        path.write_text(json.dumps(table, indent=1))
+        report(name, table[name])
+    return {name: table[name] for name in names}, path

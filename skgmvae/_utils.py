@@ -173,12 +173,11 @@ def flush_denormals():
     The setting belongs to a thread, and an OpenMP worker keeps the one of
     the thread that started it. Workers started before the block (by an
     earlier fit, a ``KMeans``, any parallel torch operation) would not
-    flush, and the share of each step they compute would run slowly (a
-    pretraining on MNIST took 63 s instead of 43 s after one ``KMeans``
-    in the same process); so where the block turns flushing on, it first
-    releases the idle workers, and the training starts new ones that
-    flush. It releases them again at the end, so that later work does not
-    run in flushing threads.
+    flush, and the share of each step they compute would run slowly
+    (``benchmarks/experiments/bench_thread_state.py``); so where the block
+    turns flushing on, it first releases the idle workers, and the training
+    starts new ones that flush. It releases them again at the end, so that
+    later work does not run in flushing threads.
     """
     previous = denormals_flushed()
     supported = previous or torch.set_flush_denormal(True)

@@ -26,7 +26,6 @@ once, and a rerun skips those already there with the same seeds.
 """
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -34,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, EXPERIMENT_RESULTS  # noqa: E402
+from _common import DATA_DIR, EXPERIMENT_RESULTS, seeds_per_dataset  # noqa: E402
 from bench_suite import load  # noqa: E402
 
 SUITE_SETS = ("iris", "classification")
@@ -145,29 +144,23 @@ def main(argv=None):
     parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = "latent_axes_quick" if args.quick else "latent_axes"
-    path = out / f"{stem}.json"
-    table = json.loads(path.read_text()) if path.exists() else {}
-    for name in args.datasets:
-        if len(table.get(name, [])) == args.seeds:
-            continue
-        X, y = make(name)
-        if args.quick:
-            keep = np.random.default_rng(0).permutation(len(y))[:300]
-            X, y = X[keep], y[keep]
-        k = len(np.unique(y))
-        table[name] = [one_seed(X, y, k, seed, args.quick) for seed in range(args.seeds)]
-        path.write_text(json.dumps(table, indent=1))
-        rows = table[name]
+
+    def report(name, rows):
         print(
             f"{name}: turned {_cell([r['turned'] for r in rows])}, unturned "
             f"{_cell([r['unturned'] for r in rows])}, GMM-full "
             f"{_cell([r['gmm_full'] for r in rows])}",
             flush=True,
         )
-    write_table({n: table[n] for n in args.datasets}, path.with_suffix(".md"))
+
+    def quick_rows(X, y):  # a random 300: some sets are sorted by class
+        keep = np.random.default_rng(0).permutation(len(y))[:300]
+        return X[keep], y[keep]
+
+    table, path = seeds_per_dataset(
+        args, "latent_axes", args.datasets, make, one_seed, report, quick_rows
+    )
+    write_table(table, path.with_suffix(".md"))
     print(f"wrote {path.with_suffix('.md')}")
 
 

@@ -29,7 +29,6 @@ once, and a rerun skips those already there with the same seeds.
 """
 
 import argparse
-import json
 import math
 import sys
 import warnings
@@ -38,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, EXPERIMENT_RESULTS  # noqa: E402
+from _common import DATA_DIR, EXPERIMENT_RESULTS, seeds_per_dataset  # noqa: E402
 from bench_suite import SMALL, load  # noqa: E402
 
 
@@ -110,21 +109,8 @@ def main(argv=None):
     parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = "start_leak_quick" if args.quick else "start_leak"
-    path = out / f"{stem}.json"
-    table = json.loads(path.read_text()) if path.exists() else {}
-    for name in args.datasets:
-        if len(table.get(name, [])) == args.seeds:
-            continue
-        X, y = load(name, DATA_DIR)
-        if args.quick:
-            X, y = X[:300], y[:300]
-        k = len(np.unique(y))
-        table[name] = [one_seed(X, y, k, seed, args.quick) for seed in range(args.seeds)]
-        path.write_text(json.dumps(table, indent=1))
-        rows = table[name]
+
+    def report(name, rows):
         print(
             f"{name}: leak {np.mean([r['leak'] for r in rows]):.4f}, start "
             f"{_cell([r['start'] for r in rows])}, default "
@@ -133,7 +119,11 @@ def main(argv=None):
             f"{_cell([r['hold_all'] for r in rows])}",
             flush=True,
         )
-    write_table({n: table[n] for n in args.datasets}, path.with_suffix(".md"))
+
+    table, path = seeds_per_dataset(
+        args, "start_leak", args.datasets, lambda name: load(name, DATA_DIR), one_seed, report
+    )
+    write_table(table, path.with_suffix(".md"))
     print(f"wrote {path.with_suffix('.md')}")
 
 
