@@ -150,6 +150,16 @@ def _package_fingerprint():
     return constants, source.hexdigest()
 
 
+def add_seed_table_arguments(parser, seeds, names):
+    """Add the arguments of :func:`seeds_per_dataset`'s experiments:
+    ``--seeds`` (default ``seeds``), ``--datasets`` (among ``names``, all by
+    default), ``--quick`` and ``--out-dir`` (the experiments' results)."""
+    parser.add_argument("--seeds", type=int, default=seeds)
+    parser.add_argument("--datasets", nargs="+", default=list(names), choices=names)
+    parser.add_argument("--quick", action="store_true", help="300 rows, short fits")
+    parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
+
+
 def seeds_per_dataset(args, stem, names, load, one_seed, report, quick_rows=None):
     """Fill ``<args.out_dir>/<stem>[_quick].json`` with ``one_seed(X, y, k,
     seed, args.quick)`` for ``args.seeds`` seeds of each data set in

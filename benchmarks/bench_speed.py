@@ -66,13 +66,14 @@ def matmul_gflops(device, n=2048, repeats=20):
     return best
 
 
-def training_rate(device, batch_size, steps):
-    """Samples/s and GFLOP/s of full training steps (forward, backward, Adam)."""
+def training_step(device, batch_size):
+    """One full training step (forward, backward, Adam) of the ARCH network
+    on a fixed set of random rows, as a function of the step number, and
+    the FLOPs it counts."""
     net = build_net(ARCH, 0).to(device)
     opt = make_optimizer(net, 1e-4)
     gen = init_seed_state(0)
     X = torch.rand(batch_size * 8, 784, generator=gen).to(device)
-    flops_step = 3 * net.flops_per_row() * batch_size
 
     def step(i):
         y = X[(i % 8) * batch_size : (i % 8 + 1) * batch_size]
@@ -82,6 +83,12 @@ def training_rate(device, batch_size, steps):
         loss.backward()
         opt.step()
 
+    return step, 3 * net.flops_per_row() * batch_size
+
+
+def training_rate(device, batch_size, steps):
+    """Samples/s and GFLOP/s of full training steps (forward, backward, Adam)."""
+    step, flops_step = training_step(device, batch_size)
     for i in range(10):
         step(i)
     rates = []
@@ -105,18 +112,7 @@ def matmul_seconds(device, batch_size, steps):
     operations around them, so the step itself is timed without it)."""
     from torch.profiler import ProfilerActivity, profile
 
-    net = build_net(ARCH, 0).to(device)
-    opt = make_optimizer(net, 1e-4)
-    gen = init_seed_state(0)
-    X = torch.rand(batch_size * 8, 784, generator=gen).to(device)
-
-    def step(i):
-        y = X[(i % 8) * batch_size : (i % 8 + 1) * batch_size]
-        loss = _elbo.training_loss(forward_terms(net, y, 1, gen), 1.0, 0.5)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
+    step = training_step(device, batch_size)[0]
     for i in range(5):
         step(i)
     activities = [ProfilerActivity.CPU]

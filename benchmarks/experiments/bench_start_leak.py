@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, EXPERIMENT_RESULTS, seeds_per_dataset  # noqa: E402
+from _common import DATA_DIR, add_seed_table_arguments, seeds_per_dataset  # noqa: E402
 from bench_suite import SMALL, load  # noqa: E402
 
 
@@ -103,10 +103,7 @@ def write_table(table, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--datasets", nargs="+", default=list(SMALL), choices=SMALL)
-    parser.add_argument("--quick", action="store_true", help="300 rows, short fits")
-    parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
+    add_seed_table_arguments(parser, 5, SMALL)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
 
