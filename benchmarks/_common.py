@@ -160,6 +160,13 @@ def add_seed_table_arguments(parser, seeds, names):
     parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
 
 
+def random_rows(X, y, n_rows=300):
+    """A seeded random ``n_rows`` of ``(X, y)``: the ``--quick`` subset of
+    data sets that are sorted by class."""
+    keep = np.random.default_rng(0).permutation(len(y))[:n_rows]
+    return X[keep], y[keep]
+
+
 def seeds_per_dataset(args, stem, names, load, one_seed, report, quick_rows=None):
     """Fill ``<args.out_dir>/<stem>[_quick].json`` with ``one_seed(X, y, k,
     seed, args.quick)`` for ``args.seeds`` seeds of each data set in

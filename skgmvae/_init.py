@@ -117,6 +117,11 @@ TOUCHING_LEAK = 0.02
 #: "gaussian" start); the likeliest is kept.
 INPUT_MIXTURE_INIT = 10
 
+#: Rows per entry of a factor analyser's loadings that
+#: :func:`factor_components` asks for: ``r`` factors in ``d`` dimensions
+#: need ``FACTOR_ROWS_PER_ENTRY * d * (r + 1)`` rows in the cluster.
+FACTOR_ROWS_PER_ENTRY = 5
+
 #: The starts :func:`initial_components` knows, by name.
 INIT_METHODS = ("spectral", "gaussian", "umap", "checked", "consensus", "gmm")
 #: The start that init_params="auto" takes up to 20,000 rows: "spectral", or
@@ -360,6 +365,83 @@ def within_cluster_axes(embedding, labels, weights=None):
         centred = rows[mine] - np.average(rows[mine], axis=0, weights=share[mine])
         scatter += (centred * share[mine, None]).T @ centred
     return np.linalg.eigh(scatter)[1]
+
+
+def factor_components(
+    embedding, labels, n_components, n_factors, weights=None, min_noise=1e-4
+):
+    """Each cluster of ``labels`` (-1: left out) as a factor analyser: its
+    rows are ``mean + loadings @ w + noise``, ``w ~ N(0, I)`` of
+    ``n_factors`` dimensions and the noise diagonal (probabilistic PCA of
+    the cluster's covariance, Tipping and Bishop, 1999, with the residual
+    then read per axis and kept at least ``min_noise``, a scalar or one
+    value per axis), rows counting by their ``weights``.
+
+    A factor analyser carries a cluster's own orientation and its long
+    axes, which a diagonal Gaussian spreads over every axis; it is the
+    GMVAE's prior ``p(x | w, z)`` with a mean linear in ``w``.
+
+    A cluster has as many factors as its rows support: ``r`` factors need
+    ``FACTOR_ROWS_PER_ENTRY * d * (r + 1)`` rows (the weights' sum), so
+    that each loading is estimated from several rows; one with too few
+    rows for a single factor keeps its diagonal moments.
+
+    Returns
+    -------
+    means, variances : ndarray of shape (n_components, d)
+        As :func:`partition_moments`, the variances being the noise's.
+    loadings : ndarray of shape (n_components, d, n_factors)
+        Zero in the columns of the factors a cluster has no rows for, and
+        everywhere for a cluster of too few rows, whose variances stay its
+        moments'.
+    factors : ndarray of shape (n, n_factors)
+        Posterior mean of ``w`` for each row under its own cluster (zero
+        for rows left out).
+    factor_variance : ndarray of shape (n_factors,)
+        Posterior variance of ``w``, averaged over the clusters by rows.
+    """
+    means, variances = partition_moments(embedding, labels, n_components, weights)
+    dim = embedding.shape[1]
+    loadings = np.zeros((n_components, dim, n_factors))
+    factors = np.zeros((embedding.shape[0], n_factors))
+    posterior = np.zeros(n_factors)
+    counted = 0.0
+    for k in range(n_components):
+        mine = labels == k
+        share = None if weights is None else weights[mine]
+        size = mine.sum() if share is None else share.sum()
+        used = min(n_factors, int(size // (FACTOR_ROWS_PER_ENTRY * dim)) - 1, dim - 1)
+        if used < 1 or mine.sum() < used + 2:
+            continue
+        centred = embedding[mine] - means[k]
+        cov = np.cov(centred.T, aweights=share, bias=True).reshape(dim, dim)
+        values, vectors = np.linalg.eigh(cov)
+        values, vectors = values[::-1], vectors[:, ::-1]
+        residual = max(values[used:].mean(), 1e-4)
+        load = np.zeros((dim, n_factors))
+        load[:, :used] = vectors[:, :used] * np.sqrt(np.clip(values[:used] - residual, 0, None))
+        noise = np.maximum(np.diag(cov) - (load**2).sum(1), min_noise)
+        precision = load / noise[:, None]
+        cov_w = np.linalg.inv(np.eye(n_factors) + load.T @ precision)
+        loadings[k], variances[k] = load, noise
+        factors[mine] = centred @ precision @ cov_w
+        size = mine.sum() if share is None else share.sum()
+        posterior += size * np.diag(cov_w)
+        counted += size
+    factor_variance = posterior / counted if counted else np.ones(n_factors)
+    return means, variances, loadings, factors, factor_variance
+
+
+def linear_map(features, targets, ridge=1e-3):
+    """Least-squares ``(coef, intercept)`` with ``targets ≈ features @ coef
+    + intercept``, ridge-penalised by ``ridge`` times the mean variance of
+    the features (so the penalty does not depend on their scale)."""
+    mean_f, mean_t = features.mean(0), targets.mean(0)
+    centred = features - mean_f
+    gram = centred.T @ centred
+    penalty = ridge * max(np.trace(gram) / max(gram.shape[0], 1), 1e-12)
+    coef = np.linalg.solve(gram + penalty * np.eye(gram.shape[0]), centred.T @ (targets - mean_t))
+    return coef, mean_t - mean_f @ coef
 
 
 def neighbor_indices(embedding, n_neighbors):

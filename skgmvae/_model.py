@@ -13,6 +13,11 @@ from . import _elbo
 #: on a unit scale, so this is a relative floor).
 MIN_VARIANCE = 1e-4
 
+#: Scale of w in the prior's hidden units when the components start as
+#: factor analysers (:meth:`GMVAENet.set_prior_factors`): small enough that
+#: the tanh is near linear over w's spread, so the mean is linear in w.
+PRIOR_FACTOR_SCALE = 0.1
+
 
 def _variance_to_logvar(raw):
     """Map an unconstrained output to a log-variance bounded below."""
@@ -238,6 +243,53 @@ class GMVAENet(nn.Module):
         raw = _logvar_to_raw(torch.log(variances))
         bias = torch.stack([means, raw]).reshape(-1)
         self.prior_head.bias.copy_(bias.to(self.prior_head.bias))
+
+    @torch.no_grad()
+    def set_prior_factors(self, means, variances, loadings, scale=PRIOR_FACTOR_SCALE):
+        """Make the prior network output factor analysers: component ``k``
+        has mean ``means[k] + loadings[k] @ w`` (to within the tanh's
+        curvature at ``scale * w``) and the fixed ``variances[k]``.
+
+        The first ``r`` hidden units (``r`` the number of factors, at most
+        ``noise_dim`` and ``prior_hidden``) read ``scale * w[:r]``; the
+        others keep their weights but start unread. Every weight stays
+        trainable.
+
+        Parameters
+        ----------
+        means, variances : torch.Tensor of shape (K, Dx)
+        loadings : torch.Tensor of shape (K, Dx, r)
+        """
+        self.set_prior_components(means, variances)
+        n_factors = loadings.shape[-1]
+        first = self.prior_hidden[0]
+        first.weight[:n_factors] = 0.0
+        first.weight[:n_factors, :n_factors] = scale * torch.eye(n_factors)
+        first.bias[:n_factors] = 0.0
+        weight = self._prior_rows()[0]
+        weight[0, :, :, :n_factors] = (loadings / scale).to(weight)
+
+    @torch.no_grad()
+    def set_noise_posterior(self, coef, intercept, variance):
+        """Make q(w|y) start with the mean ``h @ coef + intercept`` on the
+        encoder's last hidden layer ``h`` (on ``y`` itself without hidden
+        layers; the other columns of w at zero) and the fixed ``variance``.
+
+        Parameters
+        ----------
+        coef : torch.Tensor of shape (n_hidden, r)
+        intercept, variance : torch.Tensor of shape (r,) and (Dw,)
+        """
+        start, dw = 2 * self.latent_dim, self.noise_dim
+        n_factors = coef.shape[1]
+        head = self.encoder_head
+        head.weight[start : start + dw] = 0.0
+        head.bias[start : start + dw] = 0.0
+        head.weight[start : start + n_factors] = coef.T.to(head.weight)
+        head.bias[start : start + n_factors] = intercept.to(head.bias)
+        head.weight[start + dw :] = 0.0
+        raw = _logvar_to_raw(torch.log(variance))
+        head.bias[start + dw :] = raw.to(head.bias)
 
     def _prior_rows(self):
         """Weight and bias of the prior's output layer by component: shapes

@@ -19,10 +19,13 @@ from ._init import (
     SPECTRAL_OR_GAUSSIAN,
     TOUCHING_LEAK,
     eigengap_components,
+    factor_components,
     full_covariance_estimable,
     initial_components,
+    linear_map,
     neighbour_shares,
     partition_moments,
+    seeded_rows,
     split_components,
     start_leak,
     within_cluster_axes,
@@ -44,6 +47,16 @@ HOLD_GRAPH_WEIGHT = 3.0
 #: Whether the latent axes turn to the clusters' shared shape after a
 #: "gaussian" start (see :func:`init_from_autoencoder`).
 TURN_GAUSSIAN_AXES = True
+
+#: After a ``"spectral"`` start the components start as factor analysers
+#: of its clusters (:func:`factor_start`) rather than diagonal Gaussians.
+FACTOR_SPECTRAL_START = True
+
+#: Rows, at most, from which q(w|y)'s start is regressed (a seeded subset).
+FACTOR_MAP_ROWS = 20_000
+
+#: Ridge penalty of that regression, relative to the features' variance.
+FACTOR_RIDGE = 1e-2
 #: Rows per block when the neighbours' assignments are averaged.
 GRAPH_BLOCK = 65536
 #: Values (rows times columns) of a block of a sparse matrix made dense at a
@@ -347,7 +360,9 @@ def init_from_autoencoder(
     covariance each, the latent axes first turn to the eigenvectors of the
     clusters' pooled covariance (:func:`skgmvae._init.within_cluster_axes`,
     :meth:`GMVAENet.rotate_latent`): the diagonal components then lie along
-    the clusters' shared shape. q(x|y)
+    the clusters' shared shape. After a ``"spectral"`` start, whose
+    clusters are often long and bent, the components start as factor
+    analysers of the clusters instead (:func:`factor_start`). q(x|y)
     starts with a variance small next to the spread of the embedding, so
     the first sampled epochs keep what pretraining learned; the decoder's
     variances start at the per-feature residual variance.
@@ -366,14 +381,7 @@ def init_from_autoencoder(
     if not torch.isfinite(embedding).all():
         raise FloatingPointError("the embedding became non-finite during pretraining")
     weights = row_weights(X, slice(None))
-    with torch.no_grad():
-        net.eval()
-        residual = torch.zeros(X.shape[1], device=X.device)
-        for idx in iter_batches(X.shape[0], batch_size):
-            idx = idx.to(X.device)
-            error = (net.decode(embedding[idx])[0] - X[idx]).pow(2)
-            residual += weighted_sum(error.T, row_weights(X, idx))
-        net.set_decoder_variance(torch.clamp(residual / X.shape[0], min=1e-3).cpu())
+    set_residual_variance(net, X, embedding, batch_size)
     rows = embedding.double().cpu().numpy()
     if choose_components:
         n_components = eigengap_components(rows, net.n_components, seed)[0]
@@ -404,15 +412,87 @@ def init_from_autoencoder(
         means, variances = partition_moments(
             rows @ axes, labels, net.n_components, row_shares
         )
-    net.set_prior_components(
-        torch.as_tensor(means, dtype=torch.float32),
-        torch.as_tensor(variances, dtype=torch.float32),
-    )
-    net.set_posterior_variance(
-        torch.clamp(0.01 * embedding_spread(embedding, weights), min=1e-3).cpu()
-    )
+    posterior = torch.clamp(0.01 * embedding_spread(embedding, weights), min=1e-3).cpu()
+    if not (
+        taken == "spectral"
+        and FACTOR_SPECTRAL_START
+        and factor_start(
+            net, X, rows, labels, row_shares, batch_size, seed, posterior.double().numpy()
+        )
+    ):
+        net.set_prior_components(
+            torch.as_tensor(means, dtype=torch.float32),
+            torch.as_tensor(variances, dtype=torch.float32),
+        )
+    net.set_posterior_variance(posterior)
     space = embedding if layout is None else torch.as_tensor(layout)
     return space, labels, taken
+
+
+@torch.no_grad()
+def set_residual_variance(net, X, embedding, batch_size):
+    """Start the Gaussian decoder's variances at the per-feature residual
+    variance of the autoencoder that maps ``X`` to ``embedding``."""
+    net.eval()
+    residual = torch.zeros(X.shape[1], device=X.device)
+    for idx in iter_batches(X.shape[0], batch_size):
+        idx = idx.to(X.device)
+        error = (net.decode(embedding[idx])[0] - X[idx]).pow(2)
+        residual += weighted_sum(error.T, row_weights(X, idx))
+    net.set_decoder_variance(torch.clamp(residual / X.shape[0], min=1e-3).cpu())
+
+
+def factor_start(net, X, embedding, labels, weights, batch_size, seed, min_noise=1e-4):
+    """Start the prior's components as factor analysers of the clusters of
+    ``labels`` in ``embedding`` (see :func:`skgmvae._init.factor_components`)
+    with as many factors as w has dimensions (fewer than ``latent_dim`` and
+    the prior's hidden width), and q(w|y) at each row's posterior factors:
+    a ridge regression on the encoder's last hidden layer, fitted on at
+    most ``FACTOR_MAP_ROWS`` labelled rows.
+
+    A spectral cluster is rarely a diagonal Gaussian in the embedding (a
+    digit class is long and bent); its diagonal moments then assign many
+    rows to a neighbouring component before the first ELBO step, and
+    the ELBO recovers only part of the start. The components' noise is
+    at least ``min_noise`` (q(x|y)'s starting variance: a component
+    narrower than the posterior of x it holds would make the bound's
+    first steps pay for the difference). Returns False, changing
+    nothing, where there is no factor to start (``latent_dim`` 1, no
+    cluster with the rows for one).
+    """
+    n_factors = min(net.noise_dim, net.latent_dim - 1, net.prior_hidden[0].out_features)
+    kept = np.flatnonzero(labels >= 0)
+    if n_factors < 1 or len(kept) < 2:
+        return False
+    means, variances, loadings, factors, factor_variance = factor_components(
+        embedding, labels, net.n_components, n_factors, weights, min_noise
+    )
+    if not np.any(loadings):  # no cluster has the rows for a factor
+        return False
+    kept = kept[seeded_rows(len(kept), FACTOR_MAP_ROWS, np.random.default_rng(seed))]
+    hidden = hidden_features(net, X, kept, batch_size)
+    coef, intercept = linear_map(hidden, factors[kept], FACTOR_RIDGE)
+    net.set_prior_factors(
+        *(torch.as_tensor(a, dtype=torch.float32) for a in (means, variances, loadings))
+    )
+    variance = np.ones(net.noise_dim)
+    variance[:n_factors] = factor_variance
+    net.set_noise_posterior(
+        *(torch.as_tensor(a, dtype=torch.float32) for a in (coef, intercept, variance))
+    )
+    return True
+
+
+@torch.no_grad()
+def hidden_features(net, X, rows, batch_size):
+    """The encoder's last hidden layer (``X`` itself without hidden layers)
+    for ``X[rows]``, as a float64 numpy array (eval mode)."""
+    net.eval()
+    rows = torch.as_tensor(rows)
+    out = []
+    for idx in iter_batches(len(rows), batch_size):
+        out.append(net.encoder(X[rows[idx].to(X.device)]).double().cpu())
+    return torch.cat(out).numpy()
 
 
 def embedding_spread(embedding, weights=None):

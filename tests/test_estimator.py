@@ -851,7 +851,8 @@ def test_learning_rate_decay_reaches_the_optimiser():
     constant = _model(**kw).fit(X)
     assert rates == [0.01] * 4
     decayed = _model(learning_rate_decay=0.5, **kw).fit(X)
-    assert not np.array_equal(constant.predict_proba(X), decayed.predict_proba(X))
+    # (the assignments of well-parted blobs may be certain in both)
+    assert not np.array_equal(constant.transform(X), decayed.transform(X))
 
 
 def test_allocate_components_shares_in_proportion():

@@ -33,7 +33,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, add_seed_table_arguments, seeds_per_dataset  # noqa: E402
+from _common import (  # noqa: E402
+    DATA_DIR,
+    add_seed_table_arguments,
+    random_rows,
+    seeds_per_dataset,
+)
 from bench_suite import load  # noqa: E402
 
 SUITE_SETS = ("iris", "classification")
@@ -150,12 +155,8 @@ def main(argv=None):
             flush=True,
         )
 
-    def quick_rows(X, y):  # a random 300: some sets are sorted by class
-        keep = np.random.default_rng(0).permutation(len(y))[:300]
-        return X[keep], y[keep]
-
     table, path = seeds_per_dataset(
-        args, "latent_axes", args.datasets, make, one_seed, report, quick_rows
+        args, "latent_axes", args.datasets, make, one_seed, report, random_rows
     )
     write_table(table, path.with_suffix(".md"))
     print(f"wrote {path.with_suffix('.md')}")
