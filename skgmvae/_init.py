@@ -425,7 +425,6 @@ def factor_components(
         cov_w = np.linalg.inv(np.eye(n_factors) + load.T @ precision)
         loadings[k], variances[k] = load, noise
         factors[mine] = centred @ precision @ cov_w
-        size = mine.sum() if share is None else share.sum()
         posterior += size * np.diag(cov_w)
         counted += size
     factor_variance = posterior / counted if counted else np.ones(n_factors)

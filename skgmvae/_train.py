@@ -461,14 +461,14 @@ def factor_start(net, X, embedding, labels, weights, batch_size, seed, min_noise
     cluster with the rows for one).
     """
     n_factors = min(net.noise_dim, net.latent_dim - 1, net.prior_hidden[0].out_features)
-    kept = np.flatnonzero(labels >= 0)
-    if n_factors < 1 or len(kept) < 2:
+    if n_factors < 1:
         return False
     means, variances, loadings, factors, factor_variance = factor_components(
         embedding, labels, net.n_components, n_factors, weights, min_noise
     )
     if not np.any(loadings):  # no cluster has the rows for a factor
         return False
+    kept = np.flatnonzero(labels >= 0)
     kept = kept[seeded_rows(len(kept), FACTOR_MAP_ROWS, np.random.default_rng(seed))]
     hidden = hidden_features(net, X, kept, batch_size)
     coef, intercept = linear_map(hidden, factors[kept], FACTOR_RIDGE)
