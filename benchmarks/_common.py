@@ -4,6 +4,7 @@ import argparse
 import ast
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +191,27 @@ def seeds_per_dataset(args, stem, names, load, one_seed, report, quick_rows=None
         path.write_text(json.dumps(table, indent=1))
         report(name, table[name])
     return {name: table[name] for name in names}, path
+
+
+def seed_table_main(argv, doc, stem, seeds, names, load, one_seed, summary, write_table,
+                    quick_rows=None):
+    """The command line of a seed-table experiment: parse ``argv``
+    (:func:`add_seed_table_arguments`, ``seeds`` by default, data sets among
+    ``names``), fill ``<stem>.json`` (:func:`seeds_per_dataset`) with
+    warnings silenced, print ``summary(name, rows)`` as each data set
+    finishes, and write the markdown table with ``write_table(table, path)``
+    beside it. ``doc``: the experiment's docstring, whose first paragraph
+    describes it in ``--help``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    add_seed_table_arguments(parser, seeds, names)
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    def report(name, rows):
+        print(summary(name, rows), flush=True)
+
+    table, path = seeds_per_dataset(
+        args, stem, args.datasets, load, one_seed, report, quick_rows
+    )
+    write_table(table, path.with_suffix(".md"))
+    print(f"wrote {path.with_suffix('.md')}")

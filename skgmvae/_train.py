@@ -48,9 +48,10 @@ HOLD_GRAPH_WEIGHT = 3.0
 #: "gaussian" start (see :func:`init_from_autoencoder`).
 TURN_GAUSSIAN_AXES = True
 
-#: After a ``"spectral"`` start the components start as factor analysers
-#: of its clusters (:func:`factor_start`) rather than diagonal Gaussians.
-FACTOR_SPECTRAL_START = True
+#: The starts after which the components start as factor analysers of
+#: the start's clusters (:func:`factor_start`) rather than as diagonal
+#: Gaussians.
+FACTOR_STARTS = ("spectral", "gaussian")
 
 #: Rows, at most, from which q(w|y)'s start is regressed (a seeded subset).
 FACTOR_MAP_ROWS = 20_000
@@ -359,10 +360,12 @@ def init_from_autoencoder(
     chooses). After a ``"gaussian"`` start, whose clusters have a full
     covariance each, the latent axes first turn to the eigenvectors of the
     clusters' pooled covariance (:func:`skgmvae._init.within_cluster_axes`,
-    :meth:`GMVAENet.rotate_latent`): the diagonal components then lie along
-    the clusters' shared shape. After a ``"spectral"`` start, whose
-    clusters are often long and bent, the components start as factor
-    analysers of the clusters instead (:func:`factor_start`). q(x|y)
+    :meth:`GMVAENet.rotate_latent`), and the clusters' moments are taken in
+    the turned axes. After a ``"spectral"`` start, whose clusters are often
+    long and bent, and after a ``"gaussian"`` start, whose clusters each
+    have their own shape, the components start as factor analysers of the
+    clusters (:func:`factor_start`) where the clusters have the rows for a
+    factor, else as their diagonal moments. q(x|y)
     starts with a variance small next to the spread of the embedding, so
     the first sampled epochs keep what pretraining learned; the decoder's
     variances start at the per-feature residual variance.
@@ -409,13 +412,11 @@ def init_from_autoencoder(
         axes = within_cluster_axes(rows, labels, row_shares)
         net.rotate_latent(torch.as_tensor(axes))
         embedding = embedding @ torch.as_tensor(axes).to(embedding)
-        means, variances = partition_moments(
-            rows @ axes, labels, net.n_components, row_shares
-        )
+        rows = rows @ axes
+        means, variances = partition_moments(rows, labels, net.n_components, row_shares)
     posterior = torch.clamp(0.01 * embedding_spread(embedding, weights), min=1e-3).cpu()
     if not (
-        taken == "spectral"
-        and FACTOR_SPECTRAL_START
+        taken in FACTOR_STARTS
         and factor_start(
             net, X, rows, labels, row_shares, batch_size, seed, posterior.double().numpy()
         )
@@ -451,7 +452,8 @@ def factor_start(net, X, embedding, labels, weights, batch_size, seed, min_noise
     most ``FACTOR_MAP_ROWS`` labelled rows.
 
     A spectral cluster is rarely a diagonal Gaussian in the embedding (a
-    digit class is long and bent); its diagonal moments then assign many
+    digit class is long and bent), nor is a cluster of a full-covariance
+    start; its diagonal moments then assign many
     rows to a neighbouring component before the first ELBO step, and
     the ELBO recovers only part of the start. The components' noise is
     at least ``min_noise`` (q(x|y)'s starting variance: a component

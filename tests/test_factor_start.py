@@ -4,7 +4,7 @@ analysers of its clusters, and q(w|y) at each row's factors."""
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_moons
+from sklearn.datasets import make_classification, make_moons
 from sklearn.preprocessing import StandardScaler
 
 from skgmvae import _init, _train
@@ -155,7 +155,7 @@ def agreement_after_the_start(factored, monkeypatch):
     gen = torch.Generator().manual_seed(0)
     for _ in range(30):
         _train.pretrain_epoch(net, optimizer, X, 64, gen)
-    monkeypatch.setattr(_train, "FACTOR_SPECTRAL_START", factored)
+    monkeypatch.setattr(_train, "FACTOR_STARTS", ("spectral",) if factored else ())
     _, labels, taken = _train.init_from_autoencoder(net, X, 64, 0, "spectral", 15)
     assert taken == "spectral"
     assigned = _train.posterior_components(net, X, 64)[1].numpy()
@@ -171,6 +171,37 @@ def test_the_model_starts_where_the_spectral_start_is(monkeypatch):
     assert factored > diagonal + 0.02
 
 
+def test_after_a_gaussian_start_the_factors_sit_in_the_turned_axes():
+    # three Gaussian clusters, each with its own slanted covariance: the
+    # "gaussian" start turns the latent axes, and the factor analysers'
+    # means are the clusters' means in the turned embedding
+    X = torch.as_tensor(
+        StandardScaler().fit_transform(
+            make_classification(
+                900, n_features=4, n_informative=3, n_redundant=1, n_classes=3,
+                n_clusters_per_class=1, random_state=0,
+            )[0]
+        ),
+        dtype=torch.float32,
+    )
+    net = build_net({**CONFIG, "n_features": 4, "n_components": 3}, 0)
+    optimizer = _train.make_optimizer(net, 3e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(10):
+        _train.pretrain_epoch(net, optimizer, X, 64, gen)
+    before = _train.encode_means(net, X, 64)
+    _, labels, taken = _train.init_from_autoencoder(net, X, 64, 0, "gaussian", 15)
+    assert taken == "gaussian"
+    embedding = _train.encode_means(net, X, 64).numpy()
+    assert not np.allclose(embedding, before.numpy(), atol=1e-3)  # the axes turned
+    with torch.no_grad():
+        at_zero = net.prior(torch.zeros(1, CONFIG["noise_dim"]))[0][0].numpy()
+        moved = net.prior(torch.ones(1, CONFIG["noise_dim"]))[0][0].numpy()
+    for k in range(3):
+        np.testing.assert_allclose(at_zero[k], embedding[labels == k].mean(0), atol=1e-4)
+    assert np.abs(moved - at_zero).max() > 0.05  # the components have factors
+
+
 def test_without_rows_for_a_factor_the_start_is_the_diagonal_one(monkeypatch):
     # 30 rows a moon in a 4-d latent: one factor would need 40
     X, _ = make_moons(60, noise=0.05, random_state=0)
@@ -178,7 +209,7 @@ def test_without_rows_for_a_factor_the_start_is_the_diagonal_one(monkeypatch):
     states = []
     for factored in (True, False):
         net = build_net(CONFIG, 0)
-        monkeypatch.setattr(_train, "FACTOR_SPECTRAL_START", factored)
+        monkeypatch.setattr(_train, "FACTOR_STARTS", ("spectral",) if factored else ())
         assert _train.init_from_autoencoder(net, X, 64, 0, "spectral", 10)[2] == "spectral"
         states.append(net.state_dict())
     for key, value in states[0].items():

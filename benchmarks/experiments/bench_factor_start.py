@@ -1,23 +1,24 @@
-"""What starting the components as factor analysers after a "spectral" start gives.
+"""What starting the components as factor analysers of the start's clusters gives.
 
-After a ``"spectral"`` start the prior's components start as factor
-analysers of the start's clusters, with q(w|y) at each row's factors
-(``skgmvae._train.FACTOR_SPECTRAL_START``), rather than as the diagonal
-moments of the clusters. For each data set and seed this fits the default
+After a ``"spectral"`` or a ``"gaussian"`` start the prior's components
+start as factor analysers of the start's clusters, with q(w|y) at each
+row's factors (``skgmvae._train.FACTOR_STARTS``), rather than as the
+diagonal moments of the clusters. For each data set and seed this fits the default
 ``GMVAEClustering`` both ways (same seed, same pretraining) and records,
 for each, three Hungarian accuracies:
 
-* ``start``: the partition of the spectral start itself;
+* ``start``: the partition of the start itself;
 * ``first``: the model's own partition (``predict``'s rule) just after the
   start, before the first ELBO step: how much of the start the components
   hold;
 * ``final``: the fitted model's labels.
 
-The data: the sets of the quality suite (``benchmarks/bench_suite.py``)
-whose default start is spectral, and four the suite does not have: the odd
+The data: the small sets of the quality suite (``benchmarks/bench_suite.py``),
+and five the suite does not have: the odd
 and the even digits of ``load_digits`` (five classes each), blobs each
-with its own random covariance, well apart, and three ``make_moons`` pairs
-side by side. The table gives the mean over seeds (worst seed). Usage::
+with its own random covariance, well apart, three ``make_moons`` pairs
+side by side, and four ``make_classification`` classes in 10 features.
+The table gives the mean over seeds (worst seed). Usage::
 
     python benchmarks/experiments/bench_factor_start.py [--seeds 3] [--datasets digits wine]
 
@@ -26,25 +27,24 @@ Writes ``benchmarks/experiments/results/factor_start.{json,md}``
 at once, and a rerun skips those already there with the same seeds.
 """
 
-import argparse
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import (  # noqa: E402
-    DATA_DIR,
-    add_seed_table_arguments,
-    random_rows,
-    seeds_per_dataset,
-)
+from _common import DATA_DIR, random_rows, seed_table_main  # noqa: E402
 from bench_suite import SMALL, load  # noqa: E402
 
-#: The suite's sets whose default start is spectral.
-SUITE_SETS = tuple(name for name in SMALL if name not in ("iris", "classification"))
-OTHER = ("digits_odd", "digits_even", "blobs_apart_own_covariance", "three_moon_pairs")
+#: The suite's small sets.
+SUITE_SETS = tuple(SMALL)
+OTHER = (
+    "digits_odd",
+    "digits_even",
+    "blobs_apart_own_covariance",
+    "three_moon_pairs",
+    "classification_four",
+)
 DATASETS = SUITE_SETS + OTHER
 WAYS = ("factored", "diagonal")
 
@@ -55,6 +55,11 @@ def make(name):
 
     if name in SUITE_SETS:
         return load(name, DATA_DIR)
+    if name == "classification_four":
+        return datasets.make_classification(
+            1200, n_features=10, n_informative=6, n_classes=4,
+            n_clusters_per_class=1, random_state=1,
+        )
     if name.startswith("digits_"):
         X, y = datasets.load_digits(return_X_y=True)
         keep = y % 2 == (1 if name == "digits_odd" else 0)
@@ -96,10 +101,10 @@ def one_seed(X, y, k, seed, quick):
 
     params = {"pretrain_epochs": 2, "max_iter": 3} if quick else {}
     out = {}
-    saved = _train.FACTOR_SPECTRAL_START
+    saved = _train.FACTOR_STARTS
     try:
         for way in WAYS:
-            _train.FACTOR_SPECTRAL_START = way == "factored"
+            _train.FACTOR_STARTS = saved if way == "factored" else ()
             seen = AtTheStart()
             est = GMVAEClustering(k, random_state=seed, callbacks=[seen], **params).fit(X)
             out[way] = {
@@ -109,7 +114,7 @@ def one_seed(X, y, k, seed, quick):
                 "final": clustering_accuracy(y, est.labels_),
             }
     finally:
-        _train.FACTOR_SPECTRAL_START = saved
+        _train.FACTOR_STARTS = saved
     return out
 
 
@@ -123,11 +128,11 @@ def _cell(rows, way, key):
 def write_table(table, path):
     lines = [
         "Hungarian accuracy, mean over seeds (worst seed), of the default fit with the "
-        "components started as factor analysers of a spectral start's clusters "
+        "components started as factor analysers of the start's clusters "
         "(factored) and as their diagonal moments (diagonal): the start's partition, "
         "the model's partition just after the start (first) and the fitted labels "
         "(final). Start: the starts the fits made (the two ways differ only after a "
-        "spectral one).",
+        "spectral or a gaussian one).",
         "",
         "| data | seeds | start made | start | first: factored | first: diagonal "
         "| final: factored | final: diagonal |",
@@ -143,25 +148,20 @@ def write_table(table, path):
     path.write_text("\n".join(lines) + "\n")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_seed_table_arguments(parser, 3, DATASETS)
-    args = parser.parse_args(argv)
-    warnings.simplefilter("ignore")
-
-    def report(name, rows):
-        print(
-            f"{name}: final factored {_cell(rows, 'factored', 'final')}, diagonal "
-            f"{_cell(rows, 'diagonal', 'final')}; first {_cell(rows, 'factored', 'first')}"
-            f" against {_cell(rows, 'diagonal', 'first')}",
-            flush=True,
-        )
-
-    table, path = seeds_per_dataset(
-        args, "factor_start", args.datasets, make, one_seed, report, random_rows
+def summary(name, rows):
+    """The line printed when ``name`` is done."""
+    return (
+        f"{name}: final factored {_cell(rows, 'factored', 'final')}, diagonal "
+        f"{_cell(rows, 'diagonal', 'final')}; first {_cell(rows, 'factored', 'first')}"
+        f" against {_cell(rows, 'diagonal', 'first')}"
     )
-    write_table(table, path.with_suffix(".md"))
-    print(f"wrote {path.with_suffix('.md')}")
+
+
+def main(argv=None):
+    seed_table_main(
+        argv, __doc__, "factor_start", 3, DATASETS, make, one_seed, summary, write_table,
+        random_rows,
+    )
 
 
 if __name__ == "__main__":

@@ -25,20 +25,13 @@ Writes ``benchmarks/experiments/results/latent_axes.{json,md}``
 once, and a rerun skips those already there with the same seeds.
 """
 
-import argparse
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import (  # noqa: E402
-    DATA_DIR,
-    add_seed_table_arguments,
-    random_rows,
-    seeds_per_dataset,
-)
+from _common import DATA_DIR, random_rows, seed_table_main  # noqa: E402
 from bench_suite import load  # noqa: E402
 
 SUITE_SETS = ("iris", "classification")
@@ -141,25 +134,20 @@ def write_table(table, path):
     path.write_text("\n".join(lines) + "\n")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_seed_table_arguments(parser, 3, DATASETS)
-    args = parser.parse_args(argv)
-    warnings.simplefilter("ignore")
-
-    def report(name, rows):
-        print(
-            f"{name}: turned {_cell([r['turned'] for r in rows])}, unturned "
-            f"{_cell([r['unturned'] for r in rows])}, GMM-full "
-            f"{_cell([r['gmm_full'] for r in rows])}",
-            flush=True,
-        )
-
-    table, path = seeds_per_dataset(
-        args, "latent_axes", args.datasets, make, one_seed, report, random_rows
+def summary(name, rows):
+    """The line printed when ``name`` is done."""
+    return (
+        f"{name}: turned {_cell([r['turned'] for r in rows])}, unturned "
+        f"{_cell([r['unturned'] for r in rows])}, GMM-full "
+        f"{_cell([r['gmm_full'] for r in rows])}"
     )
-    write_table(table, path.with_suffix(".md"))
-    print(f"wrote {path.with_suffix('.md')}")
+
+
+def main(argv=None):
+    seed_table_main(
+        argv, __doc__, "latent_axes", 3, DATASETS, make, one_seed, summary, write_table,
+        random_rows,
+    )
 
 
 if __name__ == "__main__":

@@ -28,16 +28,14 @@ Writes ``benchmarks/experiments/results/start_leak.{json,md}``
 once, and a rerun skips those already there with the same seeds.
 """
 
-import argparse
 import math
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, add_seed_table_arguments, seeds_per_dataset  # noqa: E402
+from _common import DATA_DIR, seed_table_main  # noqa: E402
 from bench_suite import SMALL, load  # noqa: E402
 
 
@@ -101,27 +99,22 @@ def write_table(table, path):
     path.write_text("\n".join(lines) + "\n")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_seed_table_arguments(parser, 5, SMALL)
-    args = parser.parse_args(argv)
-    warnings.simplefilter("ignore")
-
-    def report(name, rows):
-        print(
-            f"{name}: leak {np.mean([r['leak'] for r in rows]):.4f}, start "
-            f"{_cell([r['start'] for r in rows])}, default "
-            f"{_cell([r['default'] for r in rows])}, follow "
-            f"{_cell([r['follow'] for r in rows])}, hold all "
-            f"{_cell([r['hold_all'] for r in rows])}",
-            flush=True,
-        )
-
-    table, path = seeds_per_dataset(
-        args, "start_leak", args.datasets, lambda name: load(name, DATA_DIR), one_seed, report
+def summary(name, rows):
+    """The line printed when ``name`` is done."""
+    return (
+        f"{name}: leak {np.mean([r['leak'] for r in rows]):.4f}, start "
+        f"{_cell([r['start'] for r in rows])}, default "
+        f"{_cell([r['default'] for r in rows])}, follow "
+        f"{_cell([r['follow'] for r in rows])}, hold all "
+        f"{_cell([r['hold_all'] for r in rows])}"
     )
-    write_table(table, path.with_suffix(".md"))
-    print(f"wrote {path.with_suffix('.md')}")
+
+
+def main(argv=None):
+    seed_table_main(
+        argv, __doc__, "start_leak", 5, SMALL, lambda name: load(name, DATA_DIR), one_seed,
+        summary, write_table,
+    )
 
 
 if __name__ == "__main__":
