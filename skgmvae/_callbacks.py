@@ -382,8 +382,8 @@ class PrintProgress(Callback):
         if epoch == 1 and graph is not None and graph.held:
             # said after the first epoch, which a split may have released
             self._print(
-                "[elbo] the neighbour graph separates the start's clusters: "
-                "the neighbour term holds them"
+                "[elbo] the neighbour graph separates the start's clusters, or the "
+                "components start as their factor analysers: the neighbour term holds them"
             )
         warmup = ""
         if record["kl_weight"] < 1.0:

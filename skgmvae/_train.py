@@ -44,6 +44,9 @@ HOLD_MAX_LEAK = TOUCHING_LEAK
 #: Weight of the neighbour term, relative to ``graph_weight``, while it
 #: holds a start.
 HOLD_GRAPH_WEIGHT = 3.0
+#: Starts held whatever their leak once their components start as factor
+#: analysers of its clusters (see :func:`build_graph`).
+HOLD_FACTORED_STARTS = ("spectral",)
 #: Whether the latent axes turn to the clusters' shared shape after a
 #: "gaussian" start (see :func:`init_from_autoencoder`).
 TURN_GAUSSIAN_AXES = True
@@ -376,9 +379,10 @@ def init_from_autoencoder(
     resized to it.
 
     Returns the rows' coordinates for the neighbour graph (a tensor: the
-    start's UMAP layout where it covers every row, else the embedding) and
-    the partition the start comes from (see ``initial_components``), and
-    the start that was made (its ``method``).
+    start's UMAP layout where it covers every row, else the embedding),
+    the partition the start comes from (see ``initial_components``),
+    whether the components started as factor analysers of its clusters,
+    and the start that was made (its ``method``).
     """
     embedding = encode_means(net, X, batch_size)
     if not torch.isfinite(embedding).all():
@@ -415,19 +419,17 @@ def init_from_autoencoder(
         rows = rows @ axes
         means, variances = partition_moments(rows, labels, net.n_components, row_shares)
     posterior = torch.clamp(0.01 * embedding_spread(embedding, weights), min=1e-3).cpu()
-    if not (
-        taken in FACTOR_STARTS
-        and factor_start(
-            net, X, rows, labels, row_shares, batch_size, seed, posterior.double().numpy()
-        )
-    ):
+    factored = taken in FACTOR_STARTS and factor_start(
+        net, X, rows, labels, row_shares, batch_size, seed, posterior.double().numpy()
+    )
+    if not factored:
         net.set_prior_components(
             torch.as_tensor(means, dtype=torch.float32),
             torch.as_tensor(variances, dtype=torch.float32),
         )
     net.set_posterior_variance(posterior)
     space = embedding if layout is None else torch.as_tensor(layout)
-    return space, labels, taken
+    return space, labels, factored, taken
 
 
 @torch.no_grad()
@@ -564,7 +566,7 @@ class NeighbourGraph:
 
 
 def build_graph(
-    net, X, batch_size, n_neighbors, embedding=None, labels=None, hold=False
+    net, X, batch_size, n_neighbors, embedding=None, labels=None, hold=False, firm=False
 ):
     """The :class:`NeighbourGraph` of ``X``: the ``n_neighbors`` nearest
     neighbours in ``embedding`` (the current posterior means when None),
@@ -576,7 +578,8 @@ def build_graph(
 
     With ``hold``, a start whose clusters the graph separates (a
     :func:`start_leak` under ``HOLD_MAX_LEAK``, every row labelled) is
-    held: the graph is marked ``held``."""
+    held: the graph is marked ``held``; with ``firm`` too, every start
+    whose rows are all labelled is held."""
     if embedding is None:
         embedding = encode_means(net, X, batch_size)
     near, weights = neighbour_shares(embedding.double().cpu().numpy(), n_neighbors)
@@ -584,7 +587,7 @@ def build_graph(
         hold
         and labels is not None
         and np.all(np.asarray(labels) >= 0)
-        and start_leak(near, weights, labels) < HOLD_MAX_LEAK
+        and (firm or start_leak(near, weights, labels) < HOLD_MAX_LEAK)
     )
     memory = posterior_probs(net, X, batch_size)
     if labels is not None:
@@ -925,10 +928,11 @@ class Trainer:
         self.notify("on_pretrain_end")
         return start
 
-    def _start_graph(self, embedding=None, labels=None):
+    def _start_graph(self, embedding=None, labels=None, factored=False):
         """Build the neighbour term's graph of a fresh run (or of a run
         continued on other rows): on the pretrained embedding, its memory at
-        the start's partition."""
+        the start's partition. A start of ``HOLD_FACTORED_STARTS`` whose
+        components are ``factored`` is held whatever its leak."""
         if self.params.graph_weight <= 0 or self.X.shape[0] < 2:
             self.state.graph = None
             return
@@ -940,6 +944,7 @@ class Trainer:
             embedding,
             labels,
             hold=self.params.hold_start,
+            firm=factored and self.start_method in HOLD_FACTORED_STARTS,
         )
 
     def _check_graph(self):

@@ -19,7 +19,9 @@ def test_quick_run_measures_the_start_and_both_fits(tmp_path, run_benchmark):
     from skgmvae._train import HOLD_MAX_LEAK
 
     for row in (circles, iris):
-        assert row["held"] == (row["leak"] < HOLD_MAX_LEAK)
+        # a start the graph separates is held; another one only where its
+        # components start as factor analysers (HOLD_FACTORED_STARTS)
+        assert row["held"] or row["leak"] >= HOLD_MAX_LEAK
         if not row["held"]:  # "auto" then is graph_weight=1.0, bit for bit
             assert row["default"] == row["follow"]
         else:  # a held start is held in both

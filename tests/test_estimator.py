@@ -525,8 +525,8 @@ def test_verbose_prints_one_line_per_epoch(capsys, monkeypatch):
     # the blobs are apart: one line says that the neighbour term holds them
     assert model._train_state.graph.held
     assert lines[1] == (
-        "[elbo] the neighbour graph separates the start's clusters: "
-        "the neighbour term holds them"
+        "[elbo] the neighbour graph separates the start's clusters, or the "
+        "components start as their factor analysers: the neighbour term holds them"
     )
     assert len(lines) == 6
 

@@ -156,7 +156,7 @@ def agreement_after_the_start(factored, monkeypatch):
     for _ in range(30):
         _train.pretrain_epoch(net, optimizer, X, 64, gen)
     monkeypatch.setattr(_train, "FACTOR_STARTS", ("spectral",) if factored else ())
-    _, labels, taken = _train.init_from_autoencoder(net, X, 64, 0, "spectral", 15)
+    _, labels, _, taken = _train.init_from_autoencoder(net, X, 64, 0, "spectral", 15)
     assert taken == "spectral"
     assigned = _train.posterior_components(net, X, 64)[1].numpy()
     return max(np.mean(assigned == labels), np.mean(assigned != labels))
@@ -190,7 +190,7 @@ def test_after_a_gaussian_start_the_factors_sit_in_the_turned_axes():
     for _ in range(10):
         _train.pretrain_epoch(net, optimizer, X, 64, gen)
     before = _train.encode_means(net, X, 64)
-    _, labels, taken = _train.init_from_autoencoder(net, X, 64, 0, "gaussian", 15)
+    _, labels, _, taken = _train.init_from_autoencoder(net, X, 64, 0, "gaussian", 15)
     assert taken == "gaussian"
     embedding = _train.encode_means(net, X, 64).numpy()
     assert not np.allclose(embedding, before.numpy(), atol=1e-3)  # the axes turned
@@ -210,7 +210,7 @@ def test_without_rows_for_a_factor_the_start_is_the_diagonal_one(monkeypatch):
     for factored in (True, False):
         net = build_net(CONFIG, 0)
         monkeypatch.setattr(_train, "FACTOR_STARTS", ("spectral",) if factored else ())
-        assert _train.init_from_autoencoder(net, X, 64, 0, "spectral", 10)[2] == "spectral"
+        assert _train.init_from_autoencoder(net, X, 64, 0, "spectral", 10)[-1] == "spectral"
         states.append(net.state_dict())
     for key, value in states[0].items():
         torch.testing.assert_close(value, states[1][key], rtol=0, atol=0)

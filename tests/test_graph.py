@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_blobs, make_circles, make_moons
+from sklearn.datasets import load_breast_cancer, make_blobs, make_circles, make_moons
 from sklearn.mixture import GaussianMixture
 
 from skgmvae import GMVAEClustering, _init, _train
@@ -228,10 +228,10 @@ def test_the_umap_start_lays_out_the_neighbour_graph():
     X, _ = make_moons(300, noise=0.06, random_state=0)
     model = GMVAEClustering(2, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
     rows = model._scaling.tensor(X, "cpu")
-    space, labels, _ = _train.init_from_autoencoder(model._net, rows, 64, 0, "umap", 25)
+    space, labels, _, _ = _train.init_from_autoencoder(model._net, rows, 64, 0, "umap", 25)
     assert space.shape == (300, 2)  # neighbours in the layout, not the embedding
     assert (labels >= 0).all()
-    space, _, _ = _train.init_from_autoencoder(model._net, rows, 64, 0, "spectral", 25)
+    space, _, _, _ = _train.init_from_autoencoder(model._net, rows, 64, 0, "spectral", 25)
     assert space.shape == (300, model.latent_dim)
 
 
@@ -302,9 +302,9 @@ def test_start_leak_is_the_mean_share_of_neighbour_weight_across_clusters():
 def test_a_start_whose_clusters_the_graph_separates_is_held():
     X, net, rows, side = _two_groups()
 
-    def graph(labels, hold=True):
+    def graph(labels, hold=True, firm=False):
         embedding = torch.as_tensor(X)
-        return _train.build_graph(net, rows, 32, 5, embedding, labels, hold=hold)
+        return _train.build_graph(net, rows, 32, 5, embedding, labels, hold=hold, firm=firm)
 
     held = graph(side)
     assert held.held
@@ -312,6 +312,11 @@ def test_a_start_whose_clusters_the_graph_separates_is_held():
     assert not graph(np.arange(20) % 2).held  # cuts through both groups
     assert not graph(None).held
     assert not graph(np.where(np.arange(20) < 3, -1, side)).held  # rows unlabelled
+    # a firm start is held whatever its leak, still only with hold and every
+    # row labelled
+    assert graph(np.arange(20) % 2, firm=True).held
+    assert not graph(np.arange(20) % 2, hold=False, firm=True).held
+    assert not graph(np.where(np.arange(20) < 3, -1, side), firm=True).held
     # a held graph keeps its memory at the start's partition
     targets, memory = _train.neighbour_targets(held, net, rows, 32)
     torch.testing.assert_close(memory, held.memory)
@@ -319,6 +324,25 @@ def test_a_start_whose_clusters_the_graph_separates_is_held():
     moving = graph(side, hold=False)
     _, moved = _train.neighbour_targets(moving, net, rows, 32)
     assert not torch.equal(moved, moving.memory)
+
+
+def test_a_spectral_start_with_factored_components_is_held_whatever_its_leak(monkeypatch):
+    # the two classes of breast_cancer touch in the graph (a leak above
+    # HOLD_MAX_LEAK) and have the rows for factors: the default holds them
+    X, _ = load_breast_cancer(return_X_y=True)
+    params = dict(random_state=0, pretrain_epochs=20, max_iter=2)
+    model = GMVAEClustering(2, **params).fit(X)
+    graph = model._train_state.graph
+    assert graph.held
+    labels = graph.memory.argmax(1).numpy()
+    near, weights = _init.neighbour_shares(model.transform(X).astype(float), 25)
+    assert _train.start_leak(near, weights, labels) > _train.HOLD_MAX_LEAK
+    # without the rule, or without factors, the same start follows the model
+    monkeypatch.setattr(_train, "HOLD_FACTORED_STARTS", ())
+    assert not GMVAEClustering(2, **params).fit(X)._train_state.graph.held
+    monkeypatch.undo()
+    monkeypatch.setattr(_train, "FACTOR_STARTS", ())
+    assert not GMVAEClustering(2, **params).fit(X)._train_state.graph.held
 
 
 def test_only_the_auto_graph_weight_holds_a_start():

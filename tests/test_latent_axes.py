@@ -118,7 +118,7 @@ def test_a_gaussian_start_leaves_its_clusters_shared_covariance_diagonal():
     for init, diagonal in [("gaussian", True), ("spectral", False)]:
         net = build_net({**CONFIG, "n_features": 10, "n_components": 4}, 0)
         before = _train.encode_means(net, X, 256).double().numpy()
-        space, labels, taken = _train.init_from_autoencoder(net, X, 256, 0, init, 25)
+        space, labels, _, taken = _train.init_from_autoencoder(net, X, 256, 0, init, 25)
         assert taken == init
         after = _train.encode_means(net, X, 256).double().numpy()
         np.testing.assert_allclose(space.double().numpy(), after, atol=1e-5)

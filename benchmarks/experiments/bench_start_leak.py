@@ -11,7 +11,9 @@ each seed:
   (``skgmvae._train.start_leak``: the mean share of a row's neighbour
   weight on rows of other clusters) and whether the start is held;
 * ``default``: the full default fit (``graph_weight="auto"``, which holds a
-  start whose leak is under ``skgmvae._train.HOLD_MAX_LEAK``);
+  start whose leak is under ``skgmvae._train.HOLD_MAX_LEAK``, and a start
+  whose components start as factor analysers, see
+  ``skgmvae._train.HOLD_FACTORED_STARTS``);
 * ``follow``: the same with ``graph_weight=1.0``, whose smoothed
   assignments always follow the posteriors (what "auto" did for every
   start before the hold);
@@ -78,7 +80,7 @@ def write_table(table, path):
     lines = [
         "Hungarian accuracy, mean over seeds (worst seed): the start's partition, "
         "the default fit (graph_weight='auto', which holds a start whose leak is "
-        "under HOLD_MAX_LEAK) and the fit whose neighbour term follows the "
+        "under HOLD_MAX_LEAK or whose components start as factor analysers) and the fit whose neighbour term follows the "
         "posteriors (graph_weight=1.0), and the default fit with every start "
         "held (hold all). Leak: the mean share of a row's neighbour "
         "weight on rows of other clusters of the start (min-max over seeds).",
