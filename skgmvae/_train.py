@@ -44,8 +44,8 @@ HOLD_MAX_LEAK = TOUCHING_LEAK
 #: Weight of the neighbour term, relative to ``graph_weight``, while it
 #: holds a start.
 HOLD_GRAPH_WEIGHT = 3.0
-#: Starts held whatever their leak once their components start as factor
-#: analysers of its clusters (see :func:`build_graph`).
+#: Starts held whatever their leak once the components start as factor
+#: analysers of their clusters (see :func:`build_graph`).
 HOLD_FACTORED_STARTS = ("spectral",)
 #: Whether the latent axes turn to the clusters' shared shape after a
 #: "gaussian" start (see :func:`init_from_autoencoder`).
