@@ -109,8 +109,7 @@ class GMVAEClustering(
         Weight of the neighbour term of the loss, which keeps neighbours in
         the pretrained embedding in one component (user guide, Training).
         0: the plain ELBO; "auto": 1.0 up to 20,000 rows, 0 above, and 3.0
-        with targets fixed at the start when the graph separates its clusters
-        or the components start as factor analysers of a spectral start's.
+        with targets held at the start (user guide, "Holding a clean start").
 
     n_neighbors : int, default=25
         Neighbours of each row in the graph of both.
