@@ -81,6 +81,7 @@ def run_state_to_plain(state):
             "checksum": tuple(graph.checksum),
             "weights": to_numpy(graph.weights),
             "held": bool(graph.held),
+            "own": bool(graph.own),
         }
     return plain
 

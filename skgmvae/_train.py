@@ -47,6 +47,11 @@ HOLD_GRAPH_WEIGHT = 3.0
 #: Starts held whatever their leak once the components start as factor
 #: analysers of their clusters (see :func:`build_graph`).
 HOLD_FACTORED_STARTS = ("spectral",)
+#: Starts whose neighbour term holds each row at its own start cluster
+#: rather than at its neighbours' (see :func:`build_graph`): a
+#: full-covariance mixture of the input parts classes that the embedding's
+#: graph has bent together, so the graph's neighbours would blur it.
+OWN_CLUSTER_STARTS = ("gaussian",)
 #: Whether the latent axes turn to the clusters' shared shape after a
 #: "gaussian" start (see :func:`init_from_autoencoder`).
 TURN_GAUSSIAN_AXES = True
@@ -556,6 +561,9 @@ class NeighbourGraph:
         Whether the memory stays at the start's partition (see
         :func:`start_leak`) instead of following the z-posterior; a split
         of the components ends the hold.
+    own : bool
+        Whether each row's only neighbour is the row itself: its target is
+        its own start cluster.
     """
 
     neighbors: Any
@@ -563,10 +571,19 @@ class NeighbourGraph:
     checksum: tuple
     weights: Any = None
     held: bool = False
+    own: bool = False
 
 
 def build_graph(
-    net, X, batch_size, n_neighbors, embedding=None, labels=None, hold=False, firm=False
+    net,
+    X,
+    batch_size,
+    n_neighbors,
+    embedding=None,
+    labels=None,
+    hold=False,
+    firm=False,
+    own=False,
 ):
     """The :class:`NeighbourGraph` of ``X``: the ``n_neighbors`` nearest
     neighbours in ``embedding`` (the current posterior means when None),
@@ -579,15 +596,22 @@ def build_graph(
     With ``hold``, a start whose clusters the graph separates (a
     :func:`start_leak` under ``HOLD_MAX_LEAK``, every row labelled) is
     held: the graph is marked ``held``; with ``firm`` too, every start
-    whose rows are all labelled is held."""
-    if embedding is None:
-        embedding = encode_means(net, X, batch_size)
-    near, weights = neighbour_shares(embedding.double().cpu().numpy(), n_neighbors)
+    whose rows are all labelled is held. With ``hold`` and ``own``, a start
+    whose rows are all labelled is held with each row as its only
+    neighbour: its target is its own start cluster."""
+    labelled = labels is not None and bool(np.all(np.asarray(labels) >= 0))
+    own = bool(own and hold and labelled)
+    if own:
+        near = np.arange(X.shape[0])[:, None]
+        weights = np.ones(near.shape)
+    else:
+        if embedding is None:
+            embedding = encode_means(net, X, batch_size)
+        near, weights = neighbour_shares(embedding.double().cpu().numpy(), n_neighbors)
     held = bool(
         hold
-        and labels is not None
-        and np.all(np.asarray(labels) >= 0)
-        and (firm or start_leak(near, weights, labels) < HOLD_MAX_LEAK)
+        and labelled
+        and (own or firm or start_leak(near, weights, labels) < HOLD_MAX_LEAK)
     )
     memory = posterior_probs(net, X, batch_size)
     if labels is not None:
@@ -598,7 +622,7 @@ def build_graph(
         ).to(memory.dtype)
     neighbors = torch.as_tensor(near, dtype=torch.int32, device=X.device)
     weights = torch.as_tensor(weights, dtype=memory.dtype, device=X.device)
-    return NeighbourGraph(neighbors, memory, rows_checksum(X), weights, held)
+    return NeighbourGraph(neighbors, memory, rows_checksum(X), weights, held, own)
 
 
 @torch.no_grad()
@@ -932,7 +956,8 @@ class Trainer:
         """Build the neighbour term's graph of a fresh run (or of a run
         continued on other rows): on the pretrained embedding, its memory at
         the start's partition. A start of ``HOLD_FACTORED_STARTS`` whose
-        components are ``factored`` is held whatever its leak."""
+        components are ``factored`` is held whatever its leak; one of
+        ``OWN_CLUSTER_STARTS`` holds each row at its own start cluster."""
         if self.params.graph_weight <= 0 or self.X.shape[0] < 2:
             self.state.graph = None
             return
@@ -945,6 +970,7 @@ class Trainer:
             labels,
             hold=self.params.hold_start,
             firm=factored and self.start_method in HOLD_FACTORED_STARTS,
+            own=self.start_method in OWN_CLUSTER_STARTS,
         )
 
     def _check_graph(self):
@@ -958,7 +984,16 @@ class Trainer:
         ):
             self._start_graph()
         elif graph is not None and not self.params.hold_start:
-            graph.held = False
+            self._release_graph()
+
+    def _release_graph(self):
+        """End the hold of the start: the memory follows the z-posterior
+        from now on; a graph whose rows were their own only neighbours is
+        built again on the neighbours of the current embedding."""
+        if self.state.graph.own:
+            self._start_graph()
+        else:
+            self.state.graph.held = False
 
     def _elbo_epochs(self):
         """Up to ``params.max_iter`` ELBO epochs; the optimiser's and the
@@ -988,7 +1023,8 @@ class Trainer:
         weight, graph = self.params.graph_weight, self.state.graph
         if graph is not None and weight > 0:
             if graph.memory.shape[1] != self.net.n_components:
-                graph.held = False  # a split ends the hold of the start
+                self._release_graph()  # a split ends the hold of the start
+                graph = self.state.graph
             targets, memory = neighbour_targets(graph, self.net, self.X, self.batch_size)
             if graph.held:
                 weight = HOLD_GRAPH_WEIGHT * weight

@@ -5,7 +5,13 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import load_breast_cancer, make_blobs, make_circles, make_moons
+from sklearn.datasets import (
+    load_breast_cancer,
+    make_blobs,
+    make_circles,
+    make_classification,
+    make_moons,
+)
 from sklearn.mixture import GaussianMixture
 
 from skgmvae import GMVAEClustering, _init, _train
@@ -324,6 +330,62 @@ def test_a_start_whose_clusters_the_graph_separates_is_held():
     moving = graph(side, hold=False)
     _, moved = _train.neighbour_targets(moving, net, rows, 32)
     assert not torch.equal(moved, moving.memory)
+
+
+def test_an_own_cluster_hold_targets_each_row_at_its_start_cluster():
+    X, net, rows, side = _two_groups()
+    mixed = np.arange(20) % 2  # cuts through both groups: a leak of one half
+
+    def graph(labels, hold=True):
+        embedding = torch.as_tensor(X)
+        return _train.build_graph(net, rows, 32, 5, embedding, labels, hold=hold, own=True)
+
+    own = graph(mixed)
+    assert own.held and own.own
+    np.testing.assert_array_equal(own.neighbors.numpy().ravel(), np.arange(20))
+    targets, memory = _train.neighbour_targets(own, net, rows, 32)
+    torch.testing.assert_close(memory, own.memory)
+    # each row's target is its own start cluster, not its neighbours'
+    np.testing.assert_array_equal(targets.argmax(1).numpy(), mixed)
+    assert torch.all(targets.max(1).values == 1.0)
+    # only with hold and every row labelled; else the graph of neighbours
+    for other in (graph(mixed, hold=False), graph(np.where(side == 0, -1, mixed))):
+        assert not other.own and not other.held and other.neighbors.shape == (20, 5)
+
+
+def _gaussian_classes():
+    """Three Gaussian classes in eight features that the embedding bends
+    together: the default starts from a Gaussian mixture of the input."""
+    return make_classification(
+        1000, n_features=8, n_informative=5, n_classes=3, n_clusters_per_class=1,
+        random_state=0,
+    )
+
+
+def test_a_gaussian_start_is_held_at_each_rows_own_cluster(monkeypatch, capsys):
+    X, y = _gaussian_classes()
+    model = GMVAEClustering(3, random_state=0, verbose=1).fit(X)
+    assert model._train_state.graph.own and model._train_state.graph.held
+    assert "holds each row at its own start cluster" in capsys.readouterr().out
+    held = clustering_accuracy(y, model.labels_)
+    # the same fit whose neighbour term averages the rows' neighbours: the
+    # embedding's graph blurs the classes the input mixture parts
+    monkeypatch.setattr(_train, "OWN_CLUSTER_STARTS", ())
+    other = GMVAEClustering(3, random_state=0).fit(X)
+    assert not other._train_state.graph.own
+    assert held >= 0.97 and held > clustering_accuracy(y, other.labels_) + 0.01
+
+
+def test_an_own_cluster_hold_ends_with_an_explicit_graph_weight():
+    X, _ = _gaussian_classes()
+    model = GMVAEClustering(3, max_iter=2, warm_start=True, random_state=0).fit(X)
+    assert model._train_state.graph.own
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored._train_state.graph.own and restored._train_state.graph.held
+    model.set_params(graph_weight=1.0).fit(X)
+    graph = model._train_state.graph
+    assert not graph.held and not graph.own
+    assert graph.neighbors.shape[1] > 1
 
 
 def test_a_spectral_start_with_factored_components_is_held_whatever_its_leak(monkeypatch):

@@ -391,10 +391,11 @@ def test_a_graph_saved_without_weights_loads_with_equal_shares():
     assert state["_train_state"]["graph"]["held"]  # separate blobs: held
     del state["_train_state"]["graph"]["weights"]
     del state["_train_state"]["graph"]["held"]
+    del state["_train_state"]["graph"]["own"]
     loaded = GMVAEClustering.__new__(GMVAEClustering)
     loaded.__setstate__(pickle.loads(pickle.dumps(state)))
     assert loaded._train_state.graph.weights is None
-    assert not loaded._train_state.graph.held
+    assert not loaded._train_state.graph.held and not loaded._train_state.graph.own
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     loaded.set_params(max_iter=2).fit(X)
     assert np.isfinite(loaded.lower_bound_)
@@ -428,12 +429,15 @@ def test_format_5_layout(fitted):
     for moments in run["optimizer"]["state"].values():
         assert {"step", "exp_avg", "exp_avg_sq"} <= moments.keys()
     if run["graph"] is not None:
-        # "weights" and "held" were added within format 5: a reader that
-        # does not know them drops them (equal shares, a memory that
-        # follows the posteriors); a state without them loads that way
+        # "weights", "held" and "own" were added within format 5: a reader
+        # that does not know them drops them (equal shares, a memory that
+        # follows the posteriors; an own-cluster graph, whose only neighbour
+        # of a row is the row itself, reads as a graph like any other); a
+        # state without them loads that way
         assert run["graph"].keys() == {
-            "neighbors", "memory", "checksum", "weights", "held"
+            "neighbors", "memory", "checksum", "weights", "held", "own"
         }
         assert isinstance(run["graph"]["held"], bool)
+        assert isinstance(run["graph"]["own"], bool)
         assert run["graph"]["neighbors"].dtype == np.int32
         assert run["graph"]["weights"].shape == run["graph"]["neighbors"].shape

@@ -1,0 +1,28 @@
+"""benchmarks/experiments/bench_own_cluster.py runs end to end in its quick form."""
+
+import json
+
+
+def test_quick_run_fits_both_ways_after_a_gaussian_start(tmp_path, run_benchmark):
+    run_benchmark(
+        "experiments/bench_own_cluster.py", "--quick", "--seeds", "1",
+        "--datasets", "classification", "moons_small", "--out-dir", tmp_path,
+    )
+    assert not (tmp_path / "own_cluster.json").exists()  # kept apart from full runs
+    table = json.loads((tmp_path / "own_cluster_quick.json").read_text())
+    assert set(table) == {"classification", "moons_small"}
+    methods = {}
+    for name, (row,) in table.items():
+        assert set(row) == {"own", "neighbours", "gmm"}
+        own, neighbours = row["own"], row["neighbours"]
+        methods[name] = own["method"]
+        for value in (own["final"], neighbours["final"], row["gmm"], own["start"]):
+            assert 1 / 3 <= value <= 1.0
+        # the same pretraining and start both ways; only a Gaussian start
+        # is held at each row's own cluster, and only by the default
+        assert own["method"] == neighbours["method"] and own["start"] == neighbours["start"]
+        assert own["own"] == (own["method"] == "gaussian")
+        assert not neighbours["own"]
+    assert methods == {"classification": "gaussian", "moons_small": "spectral"}
+    text = (tmp_path / "own_cluster_quick.md").read_text()
+    assert "| classification | 1 | gaussian | 1/1 |" in text
