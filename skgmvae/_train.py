@@ -44,6 +44,9 @@ HOLD_MAX_LEAK = TOUCHING_LEAK
 #: Weight of the neighbour term, relative to ``graph_weight``, while it
 #: holds a start.
 HOLD_GRAPH_WEIGHT = 3.0
+#: Weight of the neighbour term, relative to ``graph_weight``, while it
+#: holds each row at its own cluster of the start (``OWN_CLUSTER_STARTS``).
+OWN_HOLD_GRAPH_WEIGHT = 30.0
 #: Starts held whatever their leak once the components start as factor
 #: analysers of their clusters (see :func:`build_graph`).
 HOLD_FACTORED_STARTS = ("spectral",)
@@ -1027,7 +1030,8 @@ class Trainer:
                 graph = self.state.graph
             targets, memory = neighbour_targets(graph, self.net, self.X, self.batch_size)
             if graph.held:
-                weight = HOLD_GRAPH_WEIGHT * weight
+                scale = OWN_HOLD_GRAPH_WEIGHT if graph.own else HOLD_GRAPH_WEIGHT
+                weight = scale * weight
         record = elbo_epoch(
             self.net,
             self.optimizer,
