@@ -161,6 +161,14 @@ def add_seed_table_arguments(parser, seeds, names):
     parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
 
 
+def mean_worst(values):
+    """``"mean (worst)"`` of accuracies to three decimals; "-" where one is
+    missing (None)."""
+    if any(v is None for v in values):
+        return "-"
+    return f"{np.mean(values):.3f} ({min(values):.3f})"
+
+
 def random_rows(X, y, n_rows=300):
     """A seeded random ``n_rows`` of ``(X, y)``: the ``--quick`` subset of
     data sets that are sorted by class."""

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, random_rows, seed_table_main  # noqa: E402
+from _common import DATA_DIR, mean_worst, random_rows, seed_table_main  # noqa: E402
 from bench_suite import SMALL, load  # noqa: E402
 
 #: The suite's small sets.
@@ -125,10 +125,7 @@ def one_seed(X, y, k, seed, quick):
 
 
 def _cell(rows, way, key):
-    values = [r[way][key] for r in rows]
-    if any(v is None for v in values):
-        return "-"
-    return f"{np.mean(values):.3f} ({min(values):.3f})"
+    return mean_worst([r[way][key] for r in rows])
 
 
 def write_table(table, path):

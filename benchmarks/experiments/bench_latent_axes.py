@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, random_rows, seed_table_main  # noqa: E402
+from _common import DATA_DIR, mean_worst, random_rows, seed_table_main  # noqa: E402
 from bench_suite import load  # noqa: E402
 
 SUITE_SETS = ("iris", "classification")
@@ -109,10 +109,6 @@ def one_seed(X, y, k, seed, quick):
     }
 
 
-def _cell(values):
-    return f"{np.mean(values):.3f} ({min(values):.3f})"
-
-
 def write_table(table, path):
     lines = [
         "Hungarian accuracy, mean over seeds (worst seed): the default fit "
@@ -127,9 +123,9 @@ def write_table(table, path):
     for name, rows in table.items():
         starts = ", ".join(sorted({r["start"] for r in rows}))
         lines.append(
-            f"| {name} | {len(rows)} | {starts} | {_cell([r['turned'] for r in rows])} | "
-            f"{_cell([r['unturned'] for r in rows])} | "
-            f"{_cell([r['gmm_full'] for r in rows])} |"
+            f"| {name} | {len(rows)} | {starts} | {mean_worst([r['turned'] for r in rows])} | "
+            f"{mean_worst([r['unturned'] for r in rows])} | "
+            f"{mean_worst([r['gmm_full'] for r in rows])} |"
         )
     path.write_text("\n".join(lines) + "\n")
 
@@ -137,9 +133,9 @@ def write_table(table, path):
 def summary(name, rows):
     """The line printed when ``name`` is done."""
     return (
-        f"{name}: turned {_cell([r['turned'] for r in rows])}, unturned "
-        f"{_cell([r['unturned'] for r in rows])}, GMM-full "
-        f"{_cell([r['gmm_full'] for r in rows])}"
+        f"{name}: turned {mean_worst([r['turned'] for r in rows])}, unturned "
+        f"{mean_worst([r['unturned'] for r in rows])}, GMM-full "
+        f"{mean_worst([r['gmm_full'] for r in rows])}"
     )
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, random_rows, seed_table_main  # noqa: E402
+from _common import DATA_DIR, mean_worst, random_rows, seed_table_main  # noqa: E402
 from bench_suite import SMALL, load  # noqa: E402
 
 SUITE_SETS = tuple(SMALL)
@@ -141,12 +141,6 @@ def one_seed(X, y, k, seed, quick):
     return out
 
 
-def _cell(values):
-    if any(v is None for v in values):
-        return "-"
-    return f"{np.mean(values):.3f} ({min(values):.3f})"
-
-
 def write_table(table, path):
     lines = [
         "Hungarian accuracy, mean over seeds (worst seed), of the default fit, whose "
@@ -167,11 +161,11 @@ def write_table(table, path):
         own = sum(r["own"]["own"] for r in rows)
         lines.append(
             f"| {name} | {len(rows)} | {starts} | {own}/{len(rows)} | "
-            f"{_cell([r['own']['start'] for r in rows])} | "
-            f"{_cell([r['own']['final'] for r in rows])} | "
-            f"{_cell([r['own_weak']['final'] for r in rows])} | "
-            f"{_cell([r['neighbours']['final'] for r in rows])} | "
-            f"{_cell([r['gmm'] for r in rows])} |"
+            f"{mean_worst([r['own']['start'] for r in rows])} | "
+            f"{mean_worst([r['own']['final'] for r in rows])} | "
+            f"{mean_worst([r['own_weak']['final'] for r in rows])} | "
+            f"{mean_worst([r['neighbours']['final'] for r in rows])} | "
+            f"{mean_worst([r['gmm'] for r in rows])} |"
         )
     path.write_text("\n".join(lines) + "\n")
 
@@ -179,10 +173,10 @@ def write_table(table, path):
 def summary(name, rows):
     """The line printed when ``name`` is done."""
     return (
-        f"{name}: final own {_cell([r['own']['final'] for r in rows])}, weak "
-        f"{_cell([r['own_weak']['final'] for r in rows])}, neighbours "
-        f"{_cell([r['neighbours']['final'] for r in rows])}, GMM-full "
-        f"{_cell([r['gmm'] for r in rows])}"
+        f"{name}: final own {mean_worst([r['own']['final'] for r in rows])}, weak "
+        f"{mean_worst([r['own_weak']['final'] for r in rows])}, neighbours "
+        f"{mean_worst([r['neighbours']['final'] for r in rows])}, GMM-full "
+        f"{mean_worst([r['gmm'] for r in rows])}"
     )
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, seed_table_main  # noqa: E402
+from _common import DATA_DIR, mean_worst, seed_table_main  # noqa: E402
 from bench_suite import SMALL, load  # noqa: E402
 
 
@@ -72,10 +72,6 @@ def one_seed(X, y, k, seed, quick):
     }
 
 
-def _cell(values):
-    return f"{np.mean(values):.3f} ({min(values):.3f})"
-
-
 def write_table(table, path):
     lines = [
         "Hungarian accuracy, mean over seeds (worst seed): the start's partition, "
@@ -93,10 +89,10 @@ def write_table(table, path):
         held = sum(r["held"] for r in rows)
         lines.append(
             f"| {name} | {len(rows)} | {min(leak):.4f}-{max(leak):.4f} | "
-            f"{held}/{len(rows)} | {_cell([r['start'] for r in rows])} | "
-            f"{_cell([r['default'] for r in rows])} | "
-            f"{_cell([r['follow'] for r in rows])} | "
-            f"{_cell([r['hold_all'] for r in rows])} |"
+            f"{held}/{len(rows)} | {mean_worst([r['start'] for r in rows])} | "
+            f"{mean_worst([r['default'] for r in rows])} | "
+            f"{mean_worst([r['follow'] for r in rows])} | "
+            f"{mean_worst([r['hold_all'] for r in rows])} |"
         )
     path.write_text("\n".join(lines) + "\n")
 
@@ -105,10 +101,10 @@ def summary(name, rows):
     """The line printed when ``name`` is done."""
     return (
         f"{name}: leak {np.mean([r['leak'] for r in rows]):.4f}, start "
-        f"{_cell([r['start'] for r in rows])}, default "
-        f"{_cell([r['default'] for r in rows])}, follow "
-        f"{_cell([r['follow'] for r in rows])}, hold all "
-        f"{_cell([r['hold_all'] for r in rows])}"
+        f"{mean_worst([r['start'] for r in rows])}, default "
+        f"{mean_worst([r['default'] for r in rows])}, follow "
+        f"{mean_worst([r['follow'] for r in rows])}, hold all "
+        f"{mean_worst([r['hold_all'] for r in rows])}"
     )
 
 
