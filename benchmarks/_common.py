@@ -169,6 +169,21 @@ def mean_worst(values):
     return f"{np.mean(values):.3f} ({min(values):.3f})"
 
 
+def own_covariance_blobs(seed, n_blobs, n_rows, n_features, spread):
+    """``n_blobs`` Gaussian blobs of ``n_rows`` rows, each with its own
+    random covariance (standard normal rows times a standard normal
+    ``n_features`` square matrix) and a centre drawn with standard deviation
+    ``spread``, from ``numpy.random.default_rng(seed)``; rows and blob
+    labels."""
+    rng = np.random.default_rng(seed)
+    parts = [
+        rng.normal(size=(n_rows, n_features)) @ rng.normal(size=(n_features, n_features))
+        + rng.normal(scale=spread, size=n_features)
+        for _ in range(n_blobs)
+    ]
+    return np.vstack(parts), np.repeat(np.arange(n_blobs), n_rows)
+
+
 def random_rows(X, y, n_rows=300):
     """A seeded random ``n_rows`` of ``(X, y)``: the ``--quick`` subset of
     data sets that are sorted by class."""

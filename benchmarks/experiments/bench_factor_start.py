@@ -36,7 +36,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, mean_worst, random_rows, seed_table_main  # noqa: E402
+from _common import (  # noqa: E402
+    DATA_DIR,
+    mean_worst,
+    own_covariance_blobs,
+    random_rows,
+    seed_table_main,
+)
 from bench_suite import SMALL, load  # noqa: E402
 
 #: The suite's small sets.
@@ -68,13 +74,7 @@ def make(name):
         keep = y % 2 == (1 if name == "digits_odd" else 0)
         return X[keep], y[keep]
     if name == "blobs_apart_own_covariance":
-        rng = np.random.default_rng(11)
-        parts = [
-            rng.normal(size=(250, 5)) @ rng.normal(size=(5, 5))
-            + rng.normal(scale=8.0, size=5)
-            for _ in range(5)
-        ]
-        return np.vstack(parts), np.repeat(np.arange(5), 250)
+        return own_covariance_blobs(11, 5, 250, 5, 8.0)
     rows, labels = [], []
     for pair in range(3):
         X, y = datasets.make_moons(400, noise=0.07, random_state=pair)

@@ -28,10 +28,14 @@ once, and a rerun skips those already there with the same seeds.
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, mean_worst, random_rows, seed_table_main  # noqa: E402
+from _common import (  # noqa: E402
+    DATA_DIR,
+    mean_worst,
+    own_covariance_blobs,
+    random_rows,
+    seed_table_main,
+)
 from bench_suite import load  # noqa: E402
 
 SUITE_SETS = ("iris", "classification")
@@ -56,13 +60,7 @@ def make(name):
             1200, n_features=5, centers=4, cluster_std=2.5, random_state=2
         )
     if name == "blobs_own_covariance":
-        rng = np.random.default_rng(7)
-        parts = [
-            rng.normal(size=(300, 6)) @ rng.normal(size=(6, 6))
-            + rng.normal(scale=3.0, size=6)
-            for _ in range(4)
-        ]
-        return np.vstack(parts), np.repeat(np.arange(4), 300)
+        return own_covariance_blobs(7, 4, 300, 6, 3.0)
     n_rows, n_features, informative, redundant, classes, sep, state = {
         "classification_6": (1000, 6, 4, 0, 3, 1.2, 11),
         "classification_10": (1500, 10, 4, 2, 4, 1.5, 5),

@@ -35,19 +35,24 @@ once, and a rerun skips those already there with the same seeds.
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, mean_worst, random_rows, seed_table_main  # noqa: E402
+from _common import (  # noqa: E402
+    DATA_DIR,
+    mean_worst,
+    own_covariance_blobs,
+    random_rows,
+    seed_table_main,
+)
 from bench_suite import SMALL, load  # noqa: E402
 
 SUITE_SETS = tuple(SMALL)
-#: make_classification draws: (random_state, classes, features).
+#: make_classification draws: (rows, features, informative, classes,
+#: random_state); classification_four is bench_factor_start's.
 CLASSIFICATION = {
-    "classification_four": (1, 4, 10),
-    "classification_2_3_8": (2, 3, 8),
-    "classification_3_4_10": (3, 4, 10),
-    "classification_4_5_12": (4, 5, 12),
+    "classification_four": (1200, 10, 6, 4, 1),
+    "classification_2_3_8": (1000, 8, 5, 3, 2),
+    "classification_3_4_10": (1000, 10, 6, 4, 3),
+    "classification_4_5_12": (1000, 12, 8, 5, 4),
 }
 OTHER = (
     *CLASSIFICATION,
@@ -71,21 +76,13 @@ def make(name):
     if name in SUITE_SETS:
         return load(name, DATA_DIR)
     if name in CLASSIFICATION:
-        seed, classes, features = CLASSIFICATION[name]
-        n_rows = 1200 if name == "classification_four" else 1000
-        informative = 6 if name == "classification_four" else max(3, features * 2 // 3)
+        n_rows, features, informative, classes, seed = CLASSIFICATION[name]
         return datasets.make_classification(
             n_rows, n_features=features, n_informative=informative,
             n_classes=classes, n_clusters_per_class=1, random_state=seed,
         )
     if name.startswith("touching_blobs"):
-        rng = np.random.default_rng(int(name.rsplit("_", 1)[1]))
-        parts = [
-            rng.normal(size=(300, 6)) @ rng.normal(size=(6, 6))
-            + rng.normal(scale=3.0, size=6)
-            for _ in range(4)
-        ]
-        return np.vstack(parts), np.repeat(np.arange(4), 300)
+        return own_covariance_blobs(int(name.rsplit("_", 1)[1]), 4, 300, 6, 3.0)
     if name == "moons_noise_0.2":
         return datasets.make_moons(1000, noise=0.2, random_state=0)
     if name == "circles_noise_0.15":
