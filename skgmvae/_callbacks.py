@@ -379,15 +379,13 @@ class PrintProgress(Callback):
             return
         epoch = record["epoch"]
         graph = trainer.state.graph
-        if epoch == 1 and graph is not None and graph.own and graph.held:
+        if epoch == 1 and graph is not None and graph.held:
+            # said after the first epoch, which a split may have released
             self._print(
                 "[elbo] the start is a Gaussian mixture of the input: the neighbour "
                 "term holds each row at its own start cluster"
-            )
-        elif epoch == 1 and graph is not None and graph.held:
-            # said after the first epoch, which a split may have released
-            self._print(
-                "[elbo] the neighbour graph separates the start's clusters, or the "
+                if graph.own
+                else "[elbo] the neighbour graph separates the start's clusters, or the "
                 "components start as their factor analysers: the neighbour term holds them"
             )
         warmup = ""
