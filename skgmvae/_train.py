@@ -31,6 +31,7 @@ from ._init import (
     within_cluster_axes,
 )
 from ._model import init_seed_state, standard_normal
+from ._steps import epoch_draws, iter_batches, run_steps
 
 TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
 
@@ -80,19 +81,6 @@ def sparse_block_rows(n_features):
     """Rows of a block of a sparse matrix made dense at a time:
     ``SPARSE_BLOCK_VALUES // n_features``, at least one."""
     return max(1, SPARSE_BLOCK_VALUES // max(1, int(n_features)))
-
-
-def iter_batches(n_rows, batch_size, generator=None):
-    """Yield index tensors covering ``range(n_rows)`` in batches.
-
-    Shuffled with ``generator`` when one is given, in order otherwise.
-    """
-    if generator is None:
-        order = torch.arange(n_rows)
-    else:
-        order = torch.randperm(n_rows, generator=generator)
-    for start in range(0, n_rows, batch_size):
-        yield order[start : start + batch_size]
 
 
 class TrainingRows:
@@ -183,6 +171,12 @@ class TrainingRows:
         return None if self.weights is None else self.weights[idx]
 
 
+def host_rows(X):
+    """Whether each minibatch of ``X`` is gathered on the host (a CSR
+    matrix), which a CUDA graph cannot capture."""
+    return getattr(X, "_sparse", None) is not None
+
+
 def row_weights(X, idx):
     """Weights of the rows ``idx`` of ``X``: None for unweighted rows (and
     for a plain tensor)."""
@@ -248,15 +242,19 @@ def pretrain_epoch(net, optimizer, X, batch_size, generator):
     """
     net.train()
     total = torch.zeros((), dtype=_sum_dtype(X.device), device=X.device)
-    for idx in iter_batches(X.shape[0], batch_size, generator):
-        idx = idx.to(X.device)
+
+    def step(idx, noise):
         weights = row_weights(X, idx)
         recon = autoencoder_loss(net, X[idx])
         loss = _elbo.batch_mean(recon, weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += weighted_sum(recon.detach(), weights).to(total.dtype)
+        total.add_(weighted_sum(recon.detach(), weights).to(total.dtype))
+
+    draws = epoch_draws(X.shape[0], batch_size, generator, X.device)
+    graphs = False if host_rows(X) else None
+    run_steps(step, draws, batch_size, X.device, optimizer, graphs)
     return float(total) / X.shape[0]
 
 
@@ -285,32 +283,41 @@ def elbo_epoch(
     accelerator, where that check would make the device wait for the host at
     every step, a non-finite loss shows in the epoch's sums instead, and the
     epoch is undone as a whole (see :class:`~skgmvae._callbacks.DivergenceRollback`).
-    ``check_each_step`` (None: on the CPU only) chooses.
+    ``check_each_step`` (None: on the CPU only) chooses; checked steps are
+    not replayed from CUDA graphs (see :mod:`skgmvae._steps`).
     """
     net.train()
     keys = TERMS + ("elbo",)
     if check_each_step is None:
         check_each_step = X.device.type == "cpu"
     sums = torch.zeros(len(keys), dtype=_sum_dtype(X.device), device=X.device)
-    for idx in iter_batches(X.shape[0], batch_size, generator):
-        idx = idx.to(X.device)
+
+    def step(idx, noise):
         weights = row_weights(X, idx)
-        terms = forward_terms(net, X[idx], n_mc_samples, generator)
+        terms = net.elbo_terms(X[idx], noise)
         loss = _elbo.training_loss(terms, kl_weight, min_information, weights)
         if targets is not None:
             loss = loss + graph_weight * _elbo.neighbour_loss(
                 terms, targets[idx], weights
             )
         if check_each_step and not torch.isfinite(loss):
-            # stop before the bad step reaches the parameters
-            return dict.fromkeys(keys, math.nan)
+            return False  # stop before the bad step reaches the parameters
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         with torch.no_grad():
-            sums += torch.stack(
-                [weighted_sum(terms[key], weights) for key in keys]
-            ).to(sums.dtype)
+            sums.add_(
+                torch.stack([weighted_sum(terms[key], weights) for key in keys]).to(
+                    sums.dtype
+                )
+            )
+        return True
+
+    noise_shape = (n_mc_samples, net.latent_dim + net.noise_dim)
+    draws = epoch_draws(X.shape[0], batch_size, generator, X.device, noise_shape)
+    graphs = False if check_each_step or host_rows(X) else None
+    if not run_steps(step, draws, batch_size, X.device, optimizer, graphs):
+        return dict.fromkeys(keys, math.nan)
     means = (sums / X.shape[0]).tolist()
     return dict(zip(keys, means))
 

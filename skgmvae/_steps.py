@@ -1,0 +1,154 @@
+"""The minibatch loop of a training epoch, on the CPU and on accelerators.
+
+On the CPU each minibatch's Monte Carlo noise is drawn when the minibatch
+is, and each step runs as it is written. On an accelerator the host must not
+make the device wait at every step: an epoch's batch order and noise are
+drawn at once (from the same CPU generator) and copied to the device in one
+transfer each, and on a CUDA device every full minibatch's step (forward
+pass, backward pass and Adam update, a few hundred small kernels at the
+default network size) is captured once per epoch as a CUDA graph and
+replayed, so that a step costs one launch instead of one per kernel.
+"""
+
+import warnings
+
+import torch
+
+from ._model import standard_normal
+
+#: Replay the training steps of a CUDA device as CUDA graphs.
+CUDA_GRAPHS = True
+
+
+def iter_batches(n_rows, batch_size, generator=None):
+    """Yield index tensors covering ``range(n_rows)`` in batches.
+
+    Shuffled with ``generator`` when one is given, in order otherwise.
+    """
+    if generator is None:
+        order = torch.arange(n_rows)
+    else:
+        order = torch.randperm(n_rows, generator=generator)
+    for start in range(0, n_rows, batch_size):
+        yield order[start : start + batch_size]
+
+
+def epoch_draws(n_rows, batch_size, generator, device, noise_shape=None, at_once=None):
+    """``(idx, noise)`` for each minibatch of an epoch, both on ``device``.
+
+    ``noise_shape`` is ``(n_samples, dims)``: each minibatch gets standard
+    normal noise of shape ``(n_samples, len(idx), dims)``; None gives no noise.
+    With ``at_once`` False each minibatch's noise is drawn after its indices
+    are; with True the epoch's order and then all of its noise are drawn
+    first and moved to the device once. None: False on the CPU, True on an
+    accelerator. Either way the draws come from ``generator`` alone, so a
+    seed gives the same epoch on the same device.
+    """
+    device = torch.device(device)
+    if at_once is None:
+        at_once = device.type != "cpu"
+    if not at_once:
+        for idx in iter_batches(n_rows, batch_size, generator):
+            noise = None
+            if noise_shape is not None:
+                shape = (noise_shape[0], len(idx), noise_shape[1])
+                noise = standard_normal(shape, generator, device)
+            yield idx, noise
+        return
+    order = torch.randperm(n_rows, generator=generator).to(device)
+    noise = None
+    if noise_shape is not None:
+        shape = (noise_shape[0], n_rows, noise_shape[1])
+        noise = standard_normal(shape, generator, device)
+    for start in range(0, n_rows, batch_size):
+        stop = start + batch_size
+        yield order[start:stop], None if noise is None else noise[:, start:stop]
+
+
+def run_steps(step, draws, batch_size, device, optimizer, graphs=None):
+    """Call ``step(idx, noise)`` for each ``(idx, noise)`` of ``draws``.
+
+    A step returns False to end the epoch there (a non-finite loss caught
+    before it reached the parameters); ``run_steps`` then returns False.
+    With ``graphs`` (None: :data:`CUDA_GRAPHS` on a CUDA device) the full
+    minibatches' steps are replayed from a CUDA graph captured on the
+    epoch's first full minibatch (see :class:`StepGraph`); ``optimizer`` is
+    the one the step updates. A step that cannot be captured runs as
+    written, as does a short last minibatch.
+    """
+    device = torch.device(device)
+    if graphs is None:
+        graphs = CUDA_GRAPHS and device.type == "cuda"
+    graph = None
+    for idx, noise in draws:
+        if graphs and len(idx) == batch_size:
+            if graph is None:
+                graph = StepGraph.capture(step, idx, noise, optimizer)
+                graphs = graph is not None
+                continue
+            graph.replay(idx, noise)
+        elif step(idx, noise) is False:
+            return False
+    return True
+
+
+class StepGraph:
+    """A training step captured as a CUDA graph, replayed on new minibatches.
+
+    The graph reads its minibatch from two static tensors (the row indices
+    and the noise), which :meth:`replay` fills before each replay. Python
+    numbers that the step uses (step size, KL weight) are fixed at capture:
+    a graph serves the one epoch it was captured in.
+    """
+
+    def __init__(self, graph, static_idx, static_noise):
+        self.graph = graph
+        self.static_idx = static_idx
+        self.static_noise = static_noise
+
+    @classmethod
+    def capture(cls, step, idx, noise, optimizer):
+        """Train on ``(idx, noise)`` with ``step`` on a side stream (a
+        warm-up, which also sets up the optimiser's state), then capture the
+        step for the next minibatches. Returns None, with a warning, when it
+        cannot be captured."""
+        main = torch.cuda.current_stream()
+        side = torch.cuda.Stream()
+        side.wait_stream(main)
+        with torch.cuda.stream(side):
+            step(idx, noise)
+            static_idx = idx.clone()
+            static_noise = None if noise is None else noise.clone()
+            graph = torch.cuda.CUDAGraph()
+            groups = optimizer.param_groups
+            flags = [group.get("capturable", False) for group in groups]
+            try:
+                # torch checks the flag only while capturing; a fused Adam's
+                # arithmetic is the same either way
+                for group in groups:
+                    group["capturable"] = True
+                graph.capture_begin()
+                try:
+                    step(static_idx, static_noise)
+                finally:
+                    graph.capture_end()
+            except RuntimeError as exc:
+                warnings.warn(
+                    "training steps run one kernel at a time: the step could "
+                    f"not be captured as a CUDA graph ({exc})",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                graph = None
+            finally:
+                for group, flag in zip(groups, flags):
+                    group["capturable"] = flag
+        main.wait_stream(side)
+        return None if graph is None else cls(graph, static_idx, static_noise)
+
+    def replay(self, idx, noise):
+        """One training step on the minibatch ``(idx, noise)``."""
+        self.static_idx.copy_(idx)
+        if noise is not None:
+            self.static_noise.copy_(noise)
+        self.graph.replay()

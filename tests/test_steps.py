@@ -1,0 +1,125 @@
+"""The minibatch loop: each epoch's draws (per minibatch on the CPU, at once
+on an accelerator) and the steps replayed from CUDA graphs on a CUDA
+device. The CUDA tests need a CUDA device; the draws and the loop are
+checked on the CPU."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from skgmvae import _steps
+from skgmvae._model import GMVAENet, init_seed_state
+from skgmvae._steps import epoch_draws, run_steps
+from skgmvae._train import TrainingRows, elbo_epoch, make_optimizer, pretrain_epoch
+
+CUDA = torch.cuda.is_available()
+NO_CUDA = "needs a CUDA device (CUDA graphs); run on a machine with one"
+
+
+def _net(device="cpu", likelihood="gaussian"):
+    torch.manual_seed(0)
+    return GMVAENet(
+        n_features=6,
+        n_components=3,
+        latent_dim=2,
+        noise_dim=2,
+        hidden_layer_sizes=(16,),
+        prior_hidden=8,
+        likelihood=likelihood,
+    ).to(device)
+
+
+@pytest.mark.parametrize("at_once", [False, True])
+def test_each_epoch_visits_every_row_once_with_noise_of_its_minibatch(at_once):
+    draws = list(epoch_draws(103, 16, init_seed_state(0), "cpu", (2, 5), at_once))
+    idx = torch.cat([i for i, _ in draws])
+    assert sorted(idx.tolist()) == list(range(103))
+    assert [len(i) for i, _ in draws] == [16] * 6 + [7]
+    assert all(n.shape == (2, len(i), 5) for i, n in draws)
+    again = list(epoch_draws(103, 16, init_seed_state(0), "cpu", (2, 5), at_once))
+    for (i, n), (j, m) in zip(draws, again):
+        assert torch.equal(i, j) and torch.equal(n, m)
+
+
+def test_draws_per_minibatch_follow_the_order_then_each_minibatchs_noise():
+    gen = init_seed_state(4)
+    order = torch.randperm(40, generator=gen)
+    first = torch.randn((1, 16, 3), generator=gen)
+    second = torch.randn((1, 16, 3), generator=gen)
+    draws = list(epoch_draws(40, 16, init_seed_state(4), "cpu", (1, 3), False))
+    assert torch.equal(draws[0][0], order[:16]) and torch.equal(draws[0][1], first)
+    assert torch.equal(draws[1][1], second)
+    # at once: the whole epoch's noise after the order, sliced by minibatch
+    gen = init_seed_state(4)
+    order = torch.randperm(40, generator=gen)
+    noise = torch.randn((1, 40, 3), generator=gen)
+    draws = list(epoch_draws(40, 16, init_seed_state(4), "cpu", (1, 3), True))
+    assert torch.equal(torch.cat([i for i, _ in draws]), order)
+    assert torch.equal(torch.cat([n for _, n in draws], dim=1), noise)
+
+
+def test_a_step_that_returns_false_ends_the_epoch():
+    seen = []
+
+    def step(idx, noise):
+        seen.append(len(idx))
+        return len(seen) < 3
+
+    draws = epoch_draws(100, 10, init_seed_state(0), "cpu")
+    assert run_steps(step, draws, 10, "cpu", None) is False
+    assert seen == [10, 10, 10]
+    seen.clear()
+    draws = epoch_draws(25, 10, None, "cpu")
+    assert run_steps(lambda i, n: seen.append(len(i)), draws, 10, "cpu", None)
+    assert seen == [10, 10, 5]
+
+
+def _rows(n=300, device="cpu"):
+    X = np.random.default_rng(0).normal(size=(n, 6))
+    return TrainingRows(X, X.mean(0), X.std(0), device)
+
+
+@pytest.mark.skipif(not CUDA, reason=NO_CUDA)
+@pytest.mark.parametrize("phase", ["pretrain", "elbo"])
+def test_graphed_steps_train_as_the_steps_run_one_kernel_at_a_time(monkeypatch, phase):
+    X = _rows(device="cuda")
+    nets = []
+    for graphs in (False, True):
+        monkeypatch.setattr(_steps, "CUDA_GRAPHS", graphs)
+        net = _net("cuda")
+        optimizer = make_optimizer(net, 1e-3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a failed capture warns
+            for _ in range(2):
+                if phase == "pretrain":
+                    pretrain_epoch(net, optimizer, X, 32, init_seed_state(1))
+                else:
+                    elbo_epoch(net, optimizer, X, 32, init_seed_state(1), 1, 0.5, 0.5)
+        nets.append(net)
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    pairs = zip(_net("cuda").parameters(), nets[1].parameters())
+    moved = sum(float((a - b).detach().abs().sum()) for a, b in pairs)
+    assert moved > 0.0  # the epochs trained
+
+
+@pytest.mark.skipif(not CUDA, reason=NO_CUDA)
+def test_a_cuda_fit_is_reproducible_and_captures_its_steps():
+    from sklearn.datasets import load_digits
+
+    from skgmvae import GMVAEClustering
+
+    X = load_digits().data[:600]
+    fits = []
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=UserWarning)
+            warnings.filterwarnings("error", message=".*CUDA graph.*")
+            model = GMVAEClustering(
+                5, max_iter=4, pretrain_epochs=3, device="cuda", random_state=0
+            ).fit(X)
+        fits.append(model.labels_)
+    assert np.array_equal(fits[0], fits[1])
+    assert len(np.unique(fits[0])) > 1
