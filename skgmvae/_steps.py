@@ -18,6 +18,10 @@ from ._model import standard_normal
 
 #: Replay the training steps of a CUDA device as CUDA graphs.
 CUDA_GRAPHS = True
+#: Capture an epoch's step only when at least this many full minibatches
+#: follow the one it is captured on: a capture costs about two steps run one
+#: kernel at a time, a replay saves most of one.
+MIN_REPLAYS = 3
 
 
 def iter_batches(n_rows, batch_size, generator=None):
@@ -72,13 +76,18 @@ def run_steps(step, draws, batch_size, device, optimizer, graphs=None):
     before it reached the parameters); ``run_steps`` then returns False.
     With ``graphs`` (None: :data:`CUDA_GRAPHS` on a CUDA device) the full
     minibatches' steps are replayed from a CUDA graph captured on the
-    epoch's first full minibatch (see :class:`StepGraph`); ``optimizer`` is
-    the one the step updates. A step that cannot be captured runs as
-    written, as does a short last minibatch.
+    epoch's first full minibatch (see :class:`StepGraph`) when at least
+    :data:`MIN_REPLAYS` full minibatches follow it; ``optimizer`` is the one
+    the step updates. A step that cannot be captured runs as written, as
+    does a short last minibatch.
     """
     device = torch.device(device)
     if graphs is None:
         graphs = CUDA_GRAPHS and device.type == "cuda"
+    if graphs:
+        draws = list(draws)
+        full = sum(1 for idx, _ in draws if len(idx) == batch_size)
+        graphs = full > MIN_REPLAYS
     graph = None
     for idx, noise in draws:
         if graphs and len(idx) == batch_size:

@@ -76,6 +76,17 @@ def test_a_step_that_returns_false_ends_the_epoch():
     assert seen == [10, 10, 5]
 
 
+def test_an_epoch_of_few_full_minibatches_is_not_captured():
+    # a capture costs about two steps: with three full minibatches (the one
+    # captured on and two replays) the steps run as written, here on the
+    # CPU, where a capture would fail
+    seen = []
+    draws = epoch_draws(35, 10, init_seed_state(0), "cpu")
+    assert run_steps(lambda i, n: seen.append(len(i)), draws, 10, "cpu", None, True)
+    assert seen == [10, 10, 10, 5]
+    assert _steps.MIN_REPLAYS >= 2
+
+
 def _rows(n=300, device="cpu"):
     X = np.random.default_rng(0).normal(size=(n, 6))
     return TrainingRows(X, X.mean(0), X.std(0), device)
