@@ -43,9 +43,14 @@ def test_demo_cli_help(capsys):
 def test_bench_speed_quick(tmp_path, run_benchmark):
     out = tmp_path / "speed.json"
     run_benchmark(
-        "bench_speed.py", "--quick", "--batch-sizes", "16", "--profile", "--out", out
+        "bench_speed.py", "--quick", "--batch-sizes", "16", "--profile",
+        "--epochs", "600", "--out", out,
     )
     result = json.loads(out.read_text())
+    # whole epochs of the default network, timed (on the CPU: no graphs)
+    (epoch,) = result["epochs"]
+    assert epoch["rows"] == 600 and epoch["cuda_graphs"] is False
+    assert epoch["pretrain"] > 0 and epoch["elbo"] > 0
     assert result["matmul_gflops"] > 0
     row = result["results"][0]
     assert row["samples_per_s"] > 0
