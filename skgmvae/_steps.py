@@ -11,6 +11,7 @@ replayed, so that a step costs one launch instead of one per kernel.
 """
 
 import warnings
+import weakref
 
 import torch
 
@@ -78,8 +79,9 @@ def run_steps(step, draws, batch_size, device, optimizer, graphs=None):
     minibatches' steps are replayed from a CUDA graph captured on the
     epoch's first full minibatch (see :class:`StepGraph`) when at least
     :data:`MIN_REPLAYS` full minibatches follow it; ``optimizer`` is the one
-    the step updates. A step that cannot be captured runs as written, as
-    does a short last minibatch.
+    the step updates, a fused Adam. A step that cannot be captured runs as
+    written, as does a short last minibatch, and the optimiser's later
+    epochs are not captured again.
     """
     device = torch.device(device)
     if graphs is None:
@@ -87,18 +89,34 @@ def run_steps(step, draws, batch_size, device, optimizer, graphs=None):
     if graphs:
         draws = list(draws)
         full = sum(1 for idx, _ in draws if len(idx) == batch_size)
-        graphs = full > MIN_REPLAYS
+        graphs = full > MIN_REPLAYS and capturable(optimizer)
+    if not graphs:
+        return all(step(idx, noise) is not False for idx, noise in draws)
     graph = None
-    for idx, noise in draws:
-        if graphs and len(idx) == batch_size:
-            if graph is None:
-                graph = StepGraph.capture(step, idx, noise, optimizer)
-                graphs = graph is not None
-                continue
-            graph.replay(idx, noise)
-        elif step(idx, noise) is False:
-            return False
+    with torch.cuda.device(device):
+        for idx, noise in draws:
+            if graphs and len(idx) == batch_size:
+                if graph is None:
+                    graph = StepGraph.capture(step, idx, noise, optimizer, device)
+                    graphs = graph is not None
+                    continue
+                graph.replay(idx, noise)
+            elif step(idx, noise) is False:
+                return False
     return True
+
+
+#: Optimisers whose step could not be captured: their epochs run one kernel
+#: at a time from then on.
+_UNCAPTURED = weakref.WeakSet()
+
+
+def capturable(optimizer):
+    """Whether a step updating ``optimizer`` may be captured: a fused Adam
+    (whose arithmetic does not change when torch's ``capturable`` flag is
+    set for the capture) whose step has not failed to be captured before."""
+    groups = optimizer.param_groups
+    return all(group.get("fused") for group in groups) and optimizer not in _UNCAPTURED
 
 
 class StepGraph:
@@ -116,43 +134,22 @@ class StepGraph:
         self.static_noise = static_noise
 
     @classmethod
-    def capture(cls, step, idx, noise, optimizer):
-        """Train on ``(idx, noise)`` with ``step`` on a side stream (a
-        warm-up, which also sets up the optimiser's state), then capture the
-        step for the next minibatches. Returns None, with a warning, when it
-        cannot be captured."""
-        main = torch.cuda.current_stream()
-        side = torch.cuda.Stream()
+    def capture(cls, step, idx, noise, optimizer, device):
+        """Train on ``(idx, noise)`` with ``step`` on a side stream of
+        ``device`` (a warm-up, which also sets up the optimiser's state),
+        then capture the step for the next minibatches. Returns None, with a
+        warning, when it cannot be captured."""
+        main = torch.cuda.current_stream(device)
+        side = torch.cuda.Stream(device)
         side.wait_stream(main)
-        with torch.cuda.stream(side):
-            step(idx, noise)
-            static_idx = idx.clone()
-            static_noise = None if noise is None else noise.clone()
-            graph = torch.cuda.CUDAGraph()
-            groups = optimizer.param_groups
-            flags = [group.get("capturable", False) for group in groups]
-            try:
-                # torch checks the flag only while capturing; a fused Adam's
-                # arithmetic is the same either way
-                for group in groups:
-                    group["capturable"] = True
-                graph.capture_begin()
-                try:
-                    step(static_idx, static_noise)
-                finally:
-                    graph.capture_end()
-            except RuntimeError as exc:
-                warnings.warn(
-                    "training steps run one kernel at a time: the step could "
-                    f"not be captured as a CUDA graph ({exc})",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-                graph = None
-            finally:
-                for group, flag in zip(groups, flags):
-                    group["capturable"] = flag
-        main.wait_stream(side)
+        try:
+            with torch.cuda.stream(side):
+                step(idx, noise)
+                static_idx = idx.clone()
+                static_noise = None if noise is None else noise.clone()
+                graph = _capture(step, static_idx, static_noise, optimizer)
+        finally:
+            main.wait_stream(side)
         return None if graph is None else cls(graph, static_idx, static_noise)
 
     def replay(self, idx, noise):
@@ -161,3 +158,38 @@ class StepGraph:
         if noise is not None:
             self.static_noise.copy_(noise)
         self.graph.replay()
+
+
+def _capture(step, idx, noise, optimizer):
+    """``step(idx, noise)`` captured as a CUDA graph on the current stream,
+    or None (with a warning naming the first error) when it cannot be."""
+    graph = torch.cuda.CUDAGraph()
+    groups = optimizer.param_groups
+    flags = [group.get("capturable", False) for group in groups]
+    error = None
+    try:
+        # torch checks the flag only while capturing
+        for group in groups:
+            group["capturable"] = True
+        graph.capture_begin()
+        try:
+            step(idx, noise)
+        except RuntimeError as exc:
+            error = exc
+        finally:
+            graph.capture_end()
+    except RuntimeError as exc:
+        error = error or exc
+    finally:
+        for group, flag in zip(groups, flags):
+            group["capturable"] = flag
+    if error is None:
+        return graph
+    _UNCAPTURED.add(optimizer)
+    warnings.warn(
+        "training steps run one kernel at a time: the step could not be "
+        f"captured as a CUDA graph ({error})",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+    return None

@@ -96,7 +96,14 @@ def _rows(n=300, device="cpu"):
 @pytest.mark.parametrize("phase", ["pretrain", "elbo"])
 def test_graphed_steps_train_as_the_steps_run_one_kernel_at_a_time(monkeypatch, phase):
     X = _rows(device="cuda")
-    nets = []
+    nets, results, replays = [], [], []
+    replay = _steps.StepGraph.replay
+
+    def counted(graph, idx, noise):
+        replays.append(len(idx))
+        replay(graph, idx, noise)
+
+    monkeypatch.setattr(_steps.StepGraph, "replay", counted)
     for graphs in (False, True):
         monkeypatch.setattr(_steps, "CUDA_GRAPHS", graphs)
         net = _net("cuda")
@@ -105,10 +112,16 @@ def test_graphed_steps_train_as_the_steps_run_one_kernel_at_a_time(monkeypatch, 
             warnings.simplefilter("error")  # a failed capture warns
             for _ in range(2):
                 if phase == "pretrain":
-                    pretrain_epoch(net, optimizer, X, 32, init_seed_state(1))
+                    out = pretrain_epoch(net, optimizer, X, 32, init_seed_state(1))
                 else:
-                    elbo_epoch(net, optimizer, X, 32, init_seed_state(1), 1, 0.5, 0.5)
+                    out = elbo_epoch(
+                        net, optimizer, X, 32, init_seed_state(1), 1, 0.5, 0.5
+                    )
         nets.append(net)
+        results.append(out)
+        # 300 rows: 9 full minibatches of 32, one captured on, 8 replayed
+        assert len(replays) == (16 if graphs else 0)
+    assert results[0] == pytest.approx(results[1], rel=1e-4)
     for a, b in zip(nets[0].parameters(), nets[1].parameters()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     pairs = zip(_net("cuda").parameters(), nets[1].parameters())
