@@ -30,7 +30,7 @@ from ._init import (
     start_leak,
     within_cluster_axes,
 )
-from ._model import init_seed_state, standard_normal
+from ._model import init_seed_state
 from ._steps import epoch_draws, iter_batches, run_steps
 
 TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
@@ -187,14 +187,6 @@ def row_weights(X, idx):
 def weighted_sum(values, weights):
     """Sum over the rows (the last dimension) of ``values``, weighted."""
     return values.sum(-1) if weights is None else (values * weights).sum(-1)
-
-
-def forward_terms(net, y, n_samples, generator):
-    """The ELBO terms of :meth:`GMVAENet.elbo_terms` for a batch, with
-    ``n_samples`` draws of (x, w) per row from ``generator``."""
-    shape = (n_samples, y.shape[0], net.latent_dim + net.noise_dim)
-    noise = standard_normal(shape, generator, y.device, y.dtype)
-    return net.elbo_terms(y, noise)
 
 
 def format_seconds(seconds):
