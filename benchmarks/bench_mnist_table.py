@@ -136,6 +136,7 @@ def model_params(name, k, mc, params):
                 "consensus_overcluster": _init.CONSENSUS_OVERCLUSTER,
                 "consensus_min_cluster_rows": _init.CONSENSUS_MIN_CLUSTER_ROWS,
                 "consensus_min_share": _init.CONSENSUS_MIN_SHARE,
+                "consensus_balance": _init.CONSENSUS_BALANCE,
             }
         )
         if est["grow_from"] is not None and est["grow_from"] < k:

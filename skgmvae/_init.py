@@ -35,6 +35,9 @@ CONSENSUS_MIN_CLUSTER_ROWS = 20
 #: (a few rows that rarely share a KMeans cluster with anything else), not
 #: components.
 CONSENSUS_MIN_SHARE = 0.25
+#: Even out the consensus cut towards equal cluster sizes, as the model's
+#: uniform prior over components has them (see :func:`balanced_groups`).
+CONSENSUS_BALANCE = True
 
 #: Restarts of the KMeans run that splits one component.
 SPLIT_KMEANS_INIT = 3
@@ -165,7 +168,11 @@ def consensus_partition(embedding, n_components, rng, min_share=None, weights=No
     Average linkage cuts off small groups of outlying rows early; a subtree
     with fewer than ``min_share`` of an even share of the rows is left out
     (label -1) instead of being kept as one of the ``n_components``
-    clusters, which would leave the others too few.
+    clusters, which would leave the others too few. With
+    ``CONSENSUS_BALANCE`` the cut is then evened out (see
+    :func:`balanced_groups`): where the tree puts two groups in one cluster
+    and halves another, the largest cluster is split and the smallest
+    merged while that brings the sizes closer to equal.
 
     Parameters
     ----------
@@ -206,10 +213,12 @@ def consensus_partition(embedding, n_components, rng, min_share=None, weights=No
     condensed = squareform(votes, checks=False)
     del votes
     min_size = max(1, int(min_share * n_rows / n_components))
-    return average_linkage_labels(condensed, n_rows, n_components, min_size)
+    return average_linkage_labels(
+        condensed, n_rows, n_components, min_size, balance=CONSENSUS_BALANCE
+    )
 
 
-def average_linkage_labels(condensed, n_rows, n_clusters, min_size=1):
+def average_linkage_labels(condensed, n_rows, n_clusters, min_size=1, balance=False):
     """Cut the average-linkage tree of a condensed distance matrix into
     ``n_clusters`` clusters.
 
@@ -220,7 +229,8 @@ def average_linkage_labels(condensed, n_rows, n_clusters, min_size=1):
     fewer than ``min_size`` rows split off on the way down are left out
     (label -1) and the cut goes on until ``n_clusters`` subtrees of at least
     ``min_size`` rows remain; when the tree has no such cut, the plain cut
-    is returned.
+    is returned. With ``balance``, the cut is then evened out by
+    :func:`balanced_groups`.
     """
     from scipy.cluster.hierarchy import linkage
 
@@ -232,16 +242,111 @@ def average_linkage_labels(condensed, n_rows, n_clusters, min_size=1):
         nodes = _cut_tree(children, sizes, n_clusters, 1)
     if nodes is None:
         raise ValueError(f"cannot cut {n_rows} rows into {n_clusters} clusters")
+    nodes = [-node for node in nodes]
+    groups = [subtree_rows(children, node) for node in nodes]
+    if balance:
+        groups = balanced_groups(groups, nodes, children, condensed)
     labels = np.full(n_rows, -1, dtype=np.intp)
-    for label, node in enumerate(nodes):
-        stack = [-node]
-        while stack:
-            node = stack.pop()
-            if node < n_rows:
-                labels[node] = label
-            else:
-                stack.extend(children[node - n_rows])
+    for label, rows in enumerate(groups):
+        labels[rows] = label
     return labels
+
+
+def subtree_rows(children, node):
+    """The rows (leaves) under ``node`` of a scipy linkage tree whose merges
+    are ``children`` (shape (n_rows - 1, 2)), in the order of a depth-first
+    walk."""
+    n_rows = len(children) + 1
+    rows, stack = [], [node]
+    while stack:
+        node = stack.pop()
+        if node < n_rows:
+            rows.append(node)
+        else:
+            stack.extend(children[node - n_rows])
+    return np.asarray(rows, dtype=np.intp)
+
+
+def mean_distance(condensed, n_rows, first, second):
+    """The mean entry of a condensed distance matrix over the pairs of rows
+    ``first`` x ``second`` (two disjoint index arrays)."""
+    low = np.minimum.outer(first, second).ravel()
+    high = np.maximum.outer(first, second).ravel()
+    index = n_rows * low - low * (low + 1) // 2 + high - low - 1
+    return float(np.mean(condensed[index]))
+
+
+def size_entropy(sizes):
+    """Entropy of the shares ``sizes / sum(sizes)``: largest, ``log K``,
+    for ``K`` equal sizes."""
+    shares = np.asarray(sizes, dtype=float) / np.sum(sizes)
+    shares = shares[shares > 0]
+    return float(-(shares * np.log(shares)).sum())
+
+
+def balanced_groups(groups, nodes, children, condensed):
+    """Even out a cut of an average-linkage tree, one split and one merge at
+    a time, while that brings the cluster sizes closer to equal.
+
+    The GMVAE's prior gives every component the same weight; a start in
+    which one cluster holds about two even shares of the rows and another a
+    fraction of one fits it badly, and training seldom recovers: on image
+    embeddings such a cut typically holds two classes in its largest
+    cluster and one class in two of the others. Each step splits the
+    largest cluster into the two subtrees it is made of and merges one
+    other cluster into the one at the least mean distance from it; of the
+    clusters that could be merged, the one whose move leaves the most even
+    sizes (the highest :func:`size_entropy`) is taken, and only when the
+    sizes are more even than before. A merged cluster is no subtree and is
+    not split again; the steps stop there, or after ``len(groups)`` of them.
+
+    Parameters
+    ----------
+    groups : list of ndarray
+        The rows of each cluster.
+    nodes : list of int
+        The tree node each cluster is (a leaf below ``n_rows``).
+    children : ndarray of shape (n_rows - 1, 2)
+        The tree's merges.
+    condensed : ndarray
+        The condensed distance matrix the tree was built from.
+
+    Returns
+    -------
+    groups : list of ndarray
+        Unchanged (the same list) where no step evens the sizes out.
+    """
+    n_rows = len(children) + 1
+    nodes = list(nodes)
+    for _ in range(len(groups)):
+        sizes = [len(rows) for rows in groups]
+        big = int(np.argmax(sizes))
+        if nodes[big] is None or nodes[big] < n_rows or len(groups) < 3:
+            break
+        halves = children[nodes[big] - n_rows]
+        parts = [len(subtree_rows(children, half)) for half in halves]
+        best = None
+        for small in range(len(groups)):
+            others = [c for c in range(len(groups)) if c not in (small, big)]
+            if small == big or not others:
+                continue
+            near = min(others, key=lambda c: mean_distance(
+                condensed, n_rows, groups[small], groups[c]
+            ))
+            kept = [sizes[c] for c in others if c != near]
+            entropy = size_entropy(kept + [sizes[small] + sizes[near]] + parts)
+            if best is None or entropy > best[0]:
+                best = (entropy, small, near)
+        if best is None or best[0] <= size_entropy(sizes):
+            break
+        _, small, near = best
+        keep = [c for c in range(len(groups)) if c not in (big, small, near)]
+        merged = np.concatenate([groups[small], groups[near]])
+        groups = [groups[c] for c in keep] + [merged] + [
+            subtree_rows(children, half) for half in halves
+        ]
+        nodes = [nodes[c] for c in keep] + [None, *halves]
+    return groups
 
 
 def _cut_tree(children, sizes, n_clusters, min_size):

@@ -107,12 +107,19 @@ def test_consensus_partition_leaves_small_outlying_groups_out(seed):
     assert clustering_accuracy(y, labels[:900]) == 1.0
 
 
-def test_consensus_partition_keeps_outliers_as_a_cluster_without_a_minimum():
+def test_consensus_partition_keeps_outliers_as_a_cluster_without_a_minimum(monkeypatch):
     X, y = _blobs_and_far_outliers()
+    monkeypatch.setattr(_init, "CONSENSUS_BALANCE", False)
     labels = _init.consensus_partition(X, 3, np.random.default_rng(0), min_share=0.0)
     assert len(set(labels[900:])) == 1 and labels[900] >= 0
     assert not np.isin(labels[:900], labels[900]).any()
     assert clustering_accuracy(y, labels[:900]) < 0.7
+    # evened out, that cut splits the two blobs it joined and puts the
+    # outliers with one blob
+    monkeypatch.setattr(_init, "CONSENSUS_BALANCE", True)
+    labels = _init.consensus_partition(X, 3, np.random.default_rng(0), min_share=0.0)
+    assert sorted(np.bincount(labels)) == [300, 300, 310]
+    assert clustering_accuracy(y, labels[:900]) == 1.0
 
 
 def test_initial_components_ignore_the_outliers():
@@ -236,3 +243,69 @@ def test_init_params_choose_the_start():
     assert not np.array_equal(by_name.predict_proba(X), consensus.predict_proba(X))
     with pytest.raises(ValueError, match="init_params"):
         GMVAEClustering(init_params="kmeans", **params).fit(X)
+
+
+def _two_close_and_one_halved_group(rng):
+    # on a line: groups A and B one unit apart, group C in two halves two
+    # units apart, group D far off; 100 rows a group
+    parts = [
+        rng.normal(0.0, 0.05, 100),  # A
+        rng.normal(1.0, 0.05, 100),  # B
+        rng.normal(10.0, 0.05, 50),  # C, first half
+        rng.normal(12.0, 0.05, 50),  # C, second half
+        rng.normal(30.0, 0.05, 100),  # D
+    ]
+    y = np.repeat([0, 1, 2, 2, 3], [100, 100, 50, 50, 100])
+    return np.concatenate(parts)[:, None], y
+
+
+def test_balanced_cut_splits_the_double_cluster_and_joins_the_halves():
+    from scipy.spatial.distance import pdist
+
+    X, y = _two_close_and_one_halved_group(np.random.default_rng(0))
+    condensed = pdist(X)
+    plain = _init.average_linkage_labels(condensed, len(X), 4)
+    # the plain cut holds A and B in one cluster and C in two
+    assert np.bincount(plain).tolist() != [100] * 4
+    assert len(set(plain[y == 0]) | set(plain[y == 1])) == 1
+    assert len(set(plain[y == 2])) == 2
+    balanced = _init.average_linkage_labels(condensed, len(X), 4, balance=True)
+    assert clustering_accuracy(y, balanced) == 1.0
+
+
+def test_balanced_cut_keeps_an_even_cut():
+    from scipy.spatial.distance import pdist
+
+    X, y = make_blobs(400, centers=4, cluster_std=0.5, random_state=0)
+    condensed = pdist(X)
+    plain = _init.average_linkage_labels(condensed, 400, 4)
+    balanced = _init.average_linkage_labels(condensed, 400, 4, balance=True)
+    np.testing.assert_array_equal(balanced, plain)
+    assert clustering_accuracy(y, plain) == 1.0
+
+
+def test_balanced_groups_stop_when_no_move_evens_the_sizes():
+    from scipy.spatial.distance import pdist
+
+    # the largest cluster's two subtrees are a 90/10 split: splitting it and
+    # joining two others leaves the sizes less even, so nothing moves
+    rng = np.random.default_rng(1)
+    X = np.concatenate(
+        [rng.normal(0.0, 0.05, 90), rng.normal(3.0, 0.05, 10),
+         rng.normal(20.0, 0.05, 60), rng.normal(40.0, 0.05, 60)]
+    )[:, None]
+    condensed = pdist(X)
+    plain = _init.average_linkage_labels(condensed, len(X), 3)
+    assert sorted(np.bincount(plain)) == [60, 60, 100]
+    balanced = _init.average_linkage_labels(condensed, len(X), 3, balance=True)
+    np.testing.assert_array_equal(balanced, plain)
+
+
+def test_mean_distance_reads_the_condensed_matrix():
+    from scipy.spatial.distance import pdist, squareform
+
+    X = np.random.default_rng(2).normal(size=(30, 3))
+    condensed = pdist(X)
+    first, second = np.array([3, 17, 0]), np.array([29, 5])
+    expected = squareform(condensed)[np.ix_(first, second)].mean()
+    assert _init.mean_distance(condensed, 30, first, second) == pytest.approx(expected)

@@ -9,20 +9,23 @@ On each embedding the initial mixture is then drawn ``--draws`` times (each
 draw its own subset of rows and its own KMeans runs) for every value of
 ``--min-share`` (``_init.CONSENSUS_MIN_SHARE``: subtrees of the
 average-linkage tree smaller than this share of an even split are left out
-of the cut; 0 is the plain cut). Each draw is scored by the Hungarian
+of the cut; 0 is the plain cut), and with ``--balance`` for each share both
+as cut and evened out towards equal sizes (``_init.balanced_groups``, the
+default since it was measured here). Each draw is scored by the Hungarian
 accuracy and the purity of the initial assignments (every embedded image to
 its most likely initial component) and by the share of the images in the
 smallest initial component. Draws with the same seed and draw number see the
 same rows and KMeans runs whatever the share, so the paired differences are
 the cut alone.
 
-Results go to ``benchmarks/experiments/results/consensus_<dataset>_<n>_K<k>.json`` and a
-Markdown summary next to it.
+Results go to ``benchmarks/experiments/results/consensus_<dataset>_<n>_K<k>.json``
+(``..._balance.json`` with ``--balance``) and a Markdown summary next to it.
 
 Usage::
 
     python benchmarks/experiments/bench_consensus.py [--dataset mnist] [--n 20000]
         [--n-components 10] [--seeds 0 1 2] [--draws 4] [--min-share 0 0.25]
+        [--balance]
     python benchmarks/experiments/bench_consensus.py --quick   # 1,500 images, 1 seed
 """
 
@@ -72,12 +75,18 @@ def pretrained_embedding(X, k, seed, params):
     raise RuntimeError("the fit did not reach the start of the mixture")
 
 
-def score_start(embedding, y, k, draw_seed, min_share):
-    """Accuracy, purity and smallest component share of one initial mixture."""
+def score_start(embedding, y, k, draw_seed, min_share, balance=False):
+    """Accuracy, purity and smallest component share of one initial mixture,
+    its consensus cut evened out or not (``balance``)."""
+    from skgmvae import _init
     from skgmvae._init import consensus_components, gmm_components
     from skgmvae.metrics import clustering_accuracy, purity
 
-    start = consensus_components(embedding, k, draw_seed, min_share=min_share)
+    default, _init.CONSENSUS_BALANCE = _init.CONSENSUS_BALANCE, balance
+    try:
+        start = consensus_components(embedding, k, draw_seed, min_share=min_share)
+    finally:
+        _init.CONSENSUS_BALANCE = default
     means, variances = start or gmm_components(embedding, k, draw_seed)
     labels = initial_labels(embedding, means, variances)
     return {
@@ -88,23 +97,32 @@ def score_start(embedding, y, k, draw_seed, min_share):
 
 
 def markdown(cells, dataset, n, k):
-    shares = sorted({c["min_share"] for c in cells.values()})
+    """The table: a row per min share (and cut: plain or evened out), the
+    paired change of the accuracy against the plain cut with share 0, or
+    with ``--balance`` against the plain cut with the same share."""
+    variants = sorted({(c["min_share"], c.get("balance", False)) for c in cells.values()})
+    balanced_run = any(b for _, b in variants)
     title = (
         f"{dataset}, {n} training images, K={k}, initial mixture of each draw: "
         "mean ± std over seeds × draws (worst draw)"
     )
     header = (
-        "| min share | draws | initial accuracy (worst) | initial purity (worst) "
-        "| smallest component | Δ accuracy vs 0 | draws changed |"
+        "| min share | cut | draws | initial accuracy (worst) | initial purity (worst) "
+        f"| smallest component | Δ accuracy vs {'plain' if balanced_run else '0'} "
+        "| draws changed |"
     )
-    lines = [title, "", header, "|---|---|---|---|---|---|---|"]
-    plain = {
-        (c["seed"], c["draw"]): c["accuracy"]
-        for c in cells.values()
-        if c["min_share"] == 0
-    }
-    for share in shares:
-        rows = [c for c in cells.values() if c["min_share"] == share]
+    lines = [title, "", header, "|---|---|---|---|---|---|---|---|"]
+    for share, balance in variants:
+        reference = (share, False) if balanced_run else (0, False)
+        plain = {
+            (c["seed"], c["draw"]): c["accuracy"]
+            for c in cells.values()
+            if (c["min_share"], c.get("balance", False)) == reference
+        }
+        rows = [
+            c for c in cells.values()
+            if (c["min_share"], c.get("balance", False)) == (share, balance)
+        ]
         acc = [r["accuracy"] for r in rows]
         pur = [r["purity"] for r in rows]
         small = [r["smallest_share"] for r in rows]
@@ -113,14 +131,11 @@ def markdown(cells, dataset, n, k):
             for r in rows
             if (r["seed"], r["draw"]) in plain
         ]
-        delta = mean_std(pairs) if pairs and share != 0 else "–"
-        changed = (
-            f"{sum(abs(d) > 0 for d in pairs)} of {len(pairs)}"
-            if pairs and share != 0
-            else "–"
-        )
+        compared = pairs and (share, balance) != reference
+        delta = mean_std(pairs) if compared else "–"
+        changed = f"{sum(abs(d) > 0 for d in pairs)} of {len(pairs)}" if compared else "–"
         lines.append(
-            f"| {share:g} | {len(rows)} | {mean_std(acc)} ({min(acc):.3f}) "
+            f"| {share:g} | {'evened' if balance else 'plain'} | {len(rows)} | {mean_std(acc)} ({min(acc):.3f}) "
             f"| {mean_std(pur)} ({min(pur):.3f}) | {mean_std(small)} "
             f"| {delta} | {changed} |"
         )
@@ -139,6 +154,10 @@ def main(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--draws", type=_positive_int, default=4)
     parser.add_argument("--min-share", nargs="+", type=float, default=[0.0, 0.25])
+    parser.add_argument(
+        "--balance", action="store_true",
+        help="score each cut both plainly and evened out (balanced_groups)",
+    )
     parser.add_argument("--threads", type=_positive_int, default=2)
     add_run_arguments(parser, out_dir=EXPERIMENT_RESULTS)
     args = parser.parse_args(argv)
@@ -152,15 +171,17 @@ def main(argv=None):
     X, y = load(args.data_dir, args.dataset, n)
     out_json, cells = saved_cells(
         args.out_dir,
-        f"consensus_{args.dataset}_{n}_K{k}",
+        f"consensus_{args.dataset}_{n}_K{k}" + ("_balance" if args.balance else ""),
         args.overrides,
         args.quick,
     )
+    cuts = (False, True) if args.balance else (False,)
+    variants = [(share, balance) for share in args.min_share for balance in cuts]
     for seed in seeds:
         embedding = None
         for draw in range(args.draws):
-            for share in args.min_share:
-                key = f"seed{seed}/draw{draw}/share{share:g}"
+            for share, balance in variants:
+                key = f"seed{seed}/draw{draw}/share{share:g}" + ("/even" if balance else "")
                 if key in cells:
                     continue
                 if embedding is None:
@@ -172,10 +193,11 @@ def main(argv=None):
                     "seed": seed,
                     "draw": draw,
                     "min_share": share,
-                    **score_start(embedding, y, k, draw_seed, share),
+                    "balance": balance,
+                    **score_start(embedding, y, k, draw_seed, share, balance),
                 }
                 print(
-                    f"  draw {draw} share {share:g}: accuracy "
+                    f"  draw {draw} share {share:g} {'evened' if balance else 'plain'}: accuracy "
                     f"{cells[key]['accuracy']:.3f} smallest "
                     f"{cells[key]['smallest_share']:.4f}",
                     flush=True,
