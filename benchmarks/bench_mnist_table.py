@@ -19,7 +19,9 @@ there with the same parameters, so an interrupted run loses at most the fit
 in progress and the table can be filled over several sessions. The Markdown
 table goes to ``benchmarks/results/<dataset>_table.md``. ``key=value``
 arguments override GMVAE parameters; such runs are written to files tagged
-with the overrides (``<dataset>_table_<key>-<value>.json``).
+with the overrides (``<dataset>_table_<key>-<value>.json``). ``--plain-cut``
+starts the mixture from the consensus cut as the tree gives it, without
+evening it out (``skgmvae._init.CONSENSUS_BALANCE``; ``..._plain-cut.json``).
 
 Usage::
 
@@ -29,6 +31,7 @@ Usage::
 """
 
 import argparse
+import contextlib
 import json
 import time
 import warnings
@@ -248,8 +251,34 @@ def main(argv=None):
         default=["KMeans", "GaussianMixture"],
         choices=["KMeans", "GaussianMixture"],
     )
+    parser.add_argument(
+        "--plain-cut",
+        action="store_true",
+        help="do not even out the consensus cut (for comparison with the default)",
+    )
     add_run_arguments(parser)
     args = parser.parse_args(argv)
+    with consensus_cut(plain=args.plain_cut):
+        return run_table(args)
+
+
+@contextlib.contextmanager
+def consensus_cut(plain):
+    """With ``plain``, the consensus cut is not evened out while the block
+    runs (``skgmvae._init.CONSENSUS_BALANCE``); restored afterwards."""
+    from skgmvae import _init
+
+    default = _init.CONSENSUS_BALANCE
+    _init.CONSENSUS_BALANCE = default and not plain
+    try:
+        yield
+    finally:
+        _init.CONSENSUS_BALANCE = default
+
+
+def run_table(args):
+    """Fit every cell the arguments ask for that is not saved yet; write the
+    JSON after each fit and the Markdown table."""
     params = {**TABLE_PARAMS, **dict(args.overrides)}
     seeds = args.seeds
     if args.quick:
@@ -258,7 +287,10 @@ def main(argv=None):
         params.setdefault("pretrain_epochs", 2)
     # runs with overrides go to their own file, never mixed with the defaults
     out_json, cells = saved_cells(
-        args.out_dir, args.dataset + "_table", args.overrides, args.quick
+        args.out_dir,
+        args.dataset + "_table" + ("_plain-cut" if args.plain_cut else ""),
+        args.overrides,
+        args.quick,
     )
 
     def save():

@@ -200,3 +200,18 @@ def test_parameters_added_later_keep_saved_fits_current(monkeypatch):
     assert "split" not in default
     same = model_params("GMVAE", 10, 1, {"likelihood": "bernoulli", "grow_from": 10})
     assert "split" not in same
+
+
+def test_plain_cut_run_has_its_own_file_and_restores_the_default(
+    data_dir, tmp_path, run_benchmark
+):
+    from skgmvae import _init
+
+    args = ["--quick", "--data-dir", data_dir, "--out-dir", tmp_path, "--plain-cut"]
+    args += ["--protocol", "all", "--n-components", "10", "--mc", "1", "--baselines"]
+    run_benchmark("bench_mnist_table.py", *args)
+    assert _init.CONSENSUS_BALANCE is True
+    assert not (tmp_path / "mnist_table_quick.json").exists()
+    cells = json.loads((tmp_path / "mnist_table_plain-cut_quick.json").read_text())["cells"]
+    assert set(cells) == {"all/K10/GMVAE M=1/seed0"}
+    assert "'consensus_balance': False" in cells["all/K10/GMVAE M=1/seed0"]["params"]["mixture_init"]
