@@ -258,18 +258,18 @@ def main(argv=None):
     )
     add_run_arguments(parser)
     args = parser.parse_args(argv)
-    with consensus_cut(plain=args.plain_cut):
+    with consensus_cut(balance=not args.plain_cut):
         return run_table(args)
 
 
 @contextlib.contextmanager
-def consensus_cut(plain):
-    """With ``plain``, the consensus cut is not evened out while the block
+def consensus_cut(balance):
+    """The consensus cut is evened out (``balance``) or not while the block
     runs (``skgmvae._init.CONSENSUS_BALANCE``); restored afterwards."""
     from skgmvae import _init
 
     default = _init.CONSENSUS_BALANCE
-    _init.CONSENSUS_BALANCE = default and not plain
+    _init.CONSENSUS_BALANCE = balance
     try:
         yield
     finally:

@@ -47,6 +47,7 @@ from _common import (
     saved_cells,
 )
 from bench_init import initial_labels, load
+from bench_mnist_table import consensus_cut
 
 
 class _Pretrained(Exception):
@@ -78,15 +79,11 @@ def pretrained_embedding(X, k, seed, params):
 def score_start(embedding, y, k, draw_seed, min_share, balance=False):
     """Accuracy, purity and smallest component share of one initial mixture,
     its consensus cut evened out or not (``balance``)."""
-    from skgmvae import _init
     from skgmvae._init import consensus_components, gmm_components
     from skgmvae.metrics import clustering_accuracy, purity
 
-    default, _init.CONSENSUS_BALANCE = _init.CONSENSUS_BALANCE, balance
-    try:
+    with consensus_cut(balance):
         start = consensus_components(embedding, k, draw_seed, min_share=min_share)
-    finally:
-        _init.CONSENSUS_BALANCE = default
     means, variances = start or gmm_components(embedding, k, draw_seed)
     labels = initial_labels(embedding, means, variances)
     return {
