@@ -62,6 +62,7 @@ ADDED_PARAMS = {
     "callbacks": None,
     "graph_weight": 0.0,
     "n_neighbors": 25,
+    "precision": "float32",
 }
 #: How ``grow_from`` splits the mixture (``_init.split_components``), recorded
 #: with the fits that split: change it with the split, so that fits of an
@@ -132,16 +133,17 @@ def model_params(name, k, mc, params):
         out["auto_pretrain_epochs"] = repr(_fitting.AUTO_PRETRAIN_EPOCHS)
         out["auto_batch"] = repr((_fitting.AUTO_BATCH_STEPS, _fitting.AUTO_BATCH_SIZES))
         out["auto_learning_rate"] = repr(_fitting.AUTO_LEARNING_RATE)
-        out["mixture_init"] = repr(
-            {
-                "consensus_rows": _init.CONSENSUS_ROWS,
-                "consensus_runs": _init.CONSENSUS_RUNS,
-                "consensus_overcluster": _init.CONSENSUS_OVERCLUSTER,
-                "consensus_min_cluster_rows": _init.CONSENSUS_MIN_CLUSTER_ROWS,
-                "consensus_min_share": _init.CONSENSUS_MIN_SHARE,
-                "consensus_balance": _init.CONSENSUS_BALANCE,
-            }
-        )
+        mixture_init = {
+            "consensus_rows": _init.CONSENSUS_ROWS,
+            "consensus_runs": _init.CONSENSUS_RUNS,
+            "consensus_overcluster": _init.CONSENSUS_OVERCLUSTER,
+            "consensus_min_cluster_rows": _init.CONSENSUS_MIN_CLUSTER_ROWS,
+            "consensus_min_share": _init.CONSENSUS_MIN_SHARE,
+            "consensus_balance": _init.CONSENSUS_BALANCE,
+        }
+        if _init.CONSENSUS_DRAWS != 1:  # recorded since draws were added
+            mixture_init["consensus_draws"] = _init.CONSENSUS_DRAWS
+        out["mixture_init"] = repr(mixture_init)
         if est["grow_from"] is not None and est["grow_from"] < k:
             out["split"] = repr(
                 {"kmeans_init": _init.SPLIT_KMEANS_INIT, "recipe": SPLIT_RECIPE}

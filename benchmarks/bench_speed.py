@@ -11,7 +11,11 @@ Prints, in one run on the current machine:
 4. with ``--profile``, the share of the step's time spent in matrix products
    (torch's profiler) and the rate those products run at: the most the
    step could reach if everything else took no time;
-5. with ``--epochs N``, the seconds of one pretraining epoch and one ELBO
+5. with ``--precision bfloat16`` (or ``auto``, the estimator's rule), the
+   same steps with the networks' matrix products in bfloat16, as
+   ``GMVAEClustering(precision=...)`` trains; the rates are still counted
+   against the fp32 matmul rate;
+6. with ``--epochs N``, the seconds of one pretraining epoch and one ELBO
    epoch of the estimator's default network (K = 10, Bernoulli) over N
    random 784-feature rows at 256 rows a minibatch, through the training
    loop itself: on a CUDA device once with the steps replayed from CUDA
@@ -22,7 +26,7 @@ Results go to ``benchmarks/results/bench_speed.json``.
 Usage::
 
     python benchmarks/bench_speed.py [--batch-sizes 50 256] [--steps 100] [--device cpu] [--profile]
-                                     [--epochs 70000]
+                                     [--epochs 70000] [--precision bfloat16]
 """
 
 import argparse
@@ -37,6 +41,7 @@ import torch
 from skgmvae import _elbo
 from skgmvae._model import build_net, init_seed_state, standard_normal
 from skgmvae._train import make_optimizer
+from skgmvae._utils import mixed_precision, training_dtype
 
 ARCH = dict(
     n_features=784,
@@ -72,10 +77,11 @@ def matmul_gflops(device, n=2048, repeats=20):
     return best
 
 
-def training_step(device, batch_size):
+def training_step(device, batch_size, dtype=None):
     """One full training step (forward, backward, Adam) of the ARCH network
     on a fixed set of random rows, as a function of the step number, and
-    the FLOPs it counts."""
+    the FLOPs it counts; ``dtype``: that of the matrix products (None:
+    float32)."""
     net = build_net(ARCH, 0).to(device)
     opt = make_optimizer(net, 1e-4)
     gen = init_seed_state(0)
@@ -85,7 +91,8 @@ def training_step(device, batch_size):
 
     def step(i):
         y = X[(i % 8) * batch_size : (i % 8 + 1) * batch_size]
-        terms = net.elbo_terms(y, standard_normal(noise_shape, gen, device))
+        with mixed_precision(device, dtype):
+            terms = net.elbo_terms(y, standard_normal(noise_shape, gen, device))
         loss = _elbo.training_loss(terms, 1.0, 0.5)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -94,9 +101,9 @@ def training_step(device, batch_size):
     return step, 3 * net.flops_per_row() * batch_size
 
 
-def training_rate(device, batch_size, steps):
+def training_rate(device, batch_size, steps, dtype=None):
     """Samples/s and GFLOP/s of full training steps (forward, backward, Adam)."""
-    step, flops_step = training_step(device, batch_size)
+    step, flops_step = training_step(device, batch_size, dtype)
     for i in range(10):
         step(i)
     rates = []
@@ -121,10 +128,11 @@ def default_arch():
     return dict(arch, n_features=784, n_components=10, likelihood="bernoulli")
 
 
-def epoch_seconds(device, n_rows, graphs, batch_size=256):
+def epoch_seconds(device, n_rows, graphs, batch_size=256, dtype=None):
     """Seconds of one pretraining and one ELBO epoch of the default network
     over ``n_rows`` random rows (each timed after one untimed epoch), with
-    CUDA graphs on or off (see :mod:`skgmvae._steps`)."""
+    CUDA graphs on or off (see :mod:`skgmvae._steps`) and the matrix
+    products in ``dtype`` (None: float32)."""
     from skgmvae import _steps
     from skgmvae._train import TrainingRows, elbo_epoch, pretrain_epoch
 
@@ -135,8 +143,10 @@ def epoch_seconds(device, n_rows, graphs, batch_size=256):
     opt = make_optimizer(net, 2e-3)
     gen = init_seed_state(0)
     epochs = {
-        "pretrain": lambda: pretrain_epoch(net, opt, X, batch_size, gen),
-        "elbo": lambda: elbo_epoch(net, opt, X, batch_size, gen, 1, 1.0, 0.5),
+        "pretrain": lambda: pretrain_epoch(net, opt, X, batch_size, gen, dtype),
+        "elbo": lambda: elbo_epoch(
+            net, opt, X, batch_size, gen, 1, 1.0, 0.5, compute_dtype=dtype
+        ),
     }
     saved, _steps.CUDA_GRAPHS = _steps.CUDA_GRAPHS, graphs
     try:
@@ -156,13 +166,13 @@ def epoch_seconds(device, n_rows, graphs, batch_size=256):
 MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")
 
 
-def matmul_seconds(device, batch_size, steps):
+def matmul_seconds(device, batch_size, steps, dtype=None):
     """Seconds per training step spent in matrix products: the self time of
     the matmul kernels in torch's profiler (which slows the many small
     operations around them, so the step itself is timed without it)."""
     from torch.profiler import ProfilerActivity, profile
 
-    step = training_step(device, batch_size)[0]
+    step = training_step(device, batch_size, dtype)[0]
     for i in range(5):
         step(i)
     activities = [ProfilerActivity.CPU]
@@ -196,20 +206,28 @@ def main(argv=None):
         help="also time whole epochs of the default network over N rows",
     )
     parser.add_argument(
+        "--precision",
+        default="float32",
+        choices=["float32", "bfloat16", "auto"],
+        help="dtype of the matrix products in the timed steps",
+    )
+    parser.add_argument(
         "--out", default=str(Path(__file__).parent / "results" / "bench_speed.json")
     )
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     steps = 5 if args.quick else args.steps
+    dtype = training_dtype(args.precision, device)
 
     peak = matmul_gflops(device, n=512 if args.quick else 2048)
     print(
         f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
     print(f"fp32 matmul: {peak:.1f} GFLOP/s")
+    print(f"training products in {'float32' if dtype is None else str(dtype)[6:]}")
     rows = []
     for bs in args.batch_sizes:
-        rate, gflops = training_rate(device, bs, steps)
+        rate, gflops = training_rate(device, bs, steps, dtype)
         row = {
             "batch_size": bs,
             "samples_per_s": rate,
@@ -221,7 +239,7 @@ def main(argv=None):
             f"= {100 * gflops / peak:.0f}% of matmul"
         )
         if args.profile:
-            products = matmul_seconds(device, bs, steps)
+            products = matmul_seconds(device, bs, steps, dtype)
             share = products / (bs / rate)
             # the rate if everything but the matrix products took no time
             ceiling = gflops / share / peak
@@ -238,7 +256,7 @@ def main(argv=None):
     epochs = []
     modes = (True, False) if device.type == "cuda" else (False,)
     for graphs in modes if args.epochs > 0 else ():
-        seconds = epoch_seconds(device, args.epochs, graphs)
+        seconds = epoch_seconds(device, args.epochs, graphs, dtype=dtype)
         epochs.append({"rows": args.epochs, "cuda_graphs": graphs, **seconds})
         print(
             f"default network, {args.epochs} rows"
@@ -252,6 +270,7 @@ def main(argv=None):
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "matmul_gflops": peak,
+        "precision": "float32" if dtype is None else str(dtype)[6:],
         "architecture": ARCH,
         "flops_per_row_forward": build_net(ARCH, 0).flops_per_row(),
         "results": rows,

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _inference, _persist
 from ._fitting import train
 from ._init import INIT_METHODS
+from ._utils import PRECISIONS
 
 
 
@@ -49,9 +50,8 @@ class GMVAEClustering(
     Parameters
     ----------
     n_components : int or "auto", default=10
-        Number of clusters ``K`` (mixture components). "auto" chooses it, up
-        to ``max_components``, by the eigengap of the pretrained embedding's
-        neighbour graph (user guide, Choosing the number of clusters).
+        Number of clusters ``K``; "auto" chooses it, up to ``max_components``,
+        by an eigengap (user guide, Choosing the number of clusters).
 
     max_components : int, default=20
         Upper bound of ``K`` with ``n_components="auto"``.
@@ -97,35 +97,28 @@ class GMVAEClustering(
         epochs: 100 for up to 25,600 rows, 37 for 70,000.
 
     init_params : {"auto", "spectral", "gaussian", "umap", "checked", "consensus", "gmm"} or callable, default="auto"
-        The start: spectral clustering of the embedding's neighbour graph,
-        a full ``GaussianMixture`` of the input ("gaussian") or of the
-        embedding's UMAP layout (umap-learn), "umap" unless it cuts the
-        graph clearly worse than "spectral" ("checked"), a consensus of
-        KMeans runs, a diagonal GMM, or a callable ``(embedding, K, seed)
-        -> (means, variances)``; "auto": "spectral", or "gaussian" where
-        its clusters touch, then above 20,000 rows "consensus".
+        The start (user guide, Training): spectral clustering of the
+        embedding's graph, a full GMM of the input ("gaussian") or of a UMAP
+        layout, "checked", a consensus of KMeans runs, a diagonal GMM, or a
+        callable ``(embedding, K, seed) -> (means, variances)``; "auto":
+        "spectral", or "gaussian" where it touches, "consensus" above 20,000 rows.
 
     graph_weight : float or "auto", default="auto"
-        Weight of the neighbour term of the loss, which keeps neighbours in
-        the pretrained embedding in one component (user guide, Training).
-        0: the plain ELBO; "auto": 1.0 up to 20,000 rows, 0 above, and 3.0
-        with targets held at the start (user guide, "Holding a clean start").
+        Weight of the neighbour term of the loss (user guide, Training). 0:
+        the plain ELBO; "auto": 1.0 up to 20,000 rows (3.0 or 30.0 holding a
+        clean start), 0 above.
 
     n_neighbors : int, default=25
         Neighbours of each row in the graph of both.
 
     grow_from : int or None, default=None
         When below ``n_components``: train ``grow_from`` components for the
-        first ``max_iter // 2`` epochs, then split each into a share of the
-        ``n_components`` in proportion to its rows, and train those for the
-        rest. None (or a value of at least ``n_components``) trains
-        ``n_components`` from the start. See the user guide, Training, "Many
-        clusters: growing from fewer".
+        first ``max_iter // 2`` epochs, then split them into ``n_components``
+        (user guide, Training, "Many clusters: growing from fewer").
 
     max_iter : int or "auto", default="auto"
-        Maximum number of ELBO epochs (passes over the data). "auto": 100
-        up to 23,000 rows, then about 2.3 million rows' worth (33 epochs for
-        70,000, at least 10), with "auto"'s larger steps (user guide, Training).
+        Most ELBO epochs. "auto": 100 up to 23,000 rows, then about 2.3
+        million rows' worth (33 for 70,000, at least 10; user guide, Training).
 
     batch_size : int or "auto", default="auto"
         Rows per minibatch. "auto": 128 up to about 23,000 rows, 256 above.
@@ -156,6 +149,12 @@ class GMVAEClustering(
         Torch device for training: ``"cpu"``, ``"cuda"``, ``"cuda:N"``,
         ``"mps"`` or ``"auto"``. A model loads on the CPU where it is missing.
 
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Dtype of the networks' matrix products while training (weights, Adam,
+        the bound and inference stay float32). "auto": bfloat16 above 20,000
+        rows on a CPU that has it in hardware (AVX-512 BF16, AMX), else
+        float32 (user guide, Training, "Mixed precision").
+
     random_state : int, RandomState instance or None, default=None
         Seed of every draw; an int gives identical results on one device.
 
@@ -164,9 +163,8 @@ class GMVAEClustering(
         and ``lower_bound_``; 2 also every pretraining epoch.
 
     warm_start : bool, default=False
-        When True, ``fit`` continues a fitted model for up to ``max_iter``
-        more epochs exactly where it stopped (two fits of ``max_iter=5``
-        equal one of 10 on the CPU). The architecture must not change.
+        When True, ``fit`` continues a fitted model exactly where it stopped,
+        for up to ``max_iter`` more epochs; the architecture must not change.
 
     callbacks : list of Callback or None, default=None
         :class:`skgmvae.Callback` instances notified around each epoch after
@@ -190,8 +188,8 @@ class GMVAEClustering(
         Whether early stopping ended the kept fit before ``max_iter``.
 
     history_ : list of dict
-        One record per epoch of the kept fit (``phase``: "pretrain", "elbo"
-        or "rollback"; ``epoch``, ``elbo``, its terms, ``kl_weight``, ``time``).
+        One record per epoch of the kept fit: ``phase``, ``epoch``, ``elbo``
+        and its terms, ``kl_weight``, ``time``.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -246,6 +244,7 @@ class GMVAEClustering(
         "n_init": [_POSITIVE_INT],
         "n_score_samples": [_POSITIVE_INT],
         "device": [str, torch.device],
+        "precision": [StrOptions(set(PRECISIONS))],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -279,6 +278,7 @@ class GMVAEClustering(
         n_init=1,
         n_score_samples=16,
         device="cpu",
+        precision="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -308,6 +308,7 @@ class GMVAEClustering(
         self.n_init = n_init
         self.n_score_samples = n_score_samples
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

@@ -54,6 +54,11 @@ AUTO_GRAPH_WEIGHT = 1.0
 #: fewer), in proportion to larger minibatches up to twice that.
 AUTO_LEARNING_RATE = 1e-3
 AUTO_LEARNING_RATE_SCALE = 2.0
+#: precision="auto": bfloat16 products (on a CPU that has them in hardware,
+#: see skgmvae._utils.training_dtype) above this many rows, float32 up to
+#: it, where a fit takes seconds and its steps are mostly fixed costs that
+#: bfloat16 does not shorten.
+MIXED_PRECISION_MIN_ROWS = 20_000
 
 
 def layer_sizes(value):
@@ -135,6 +140,17 @@ def learning_rate(estimator, batch):
     return AUTO_LEARNING_RATE * min(max(batch / 128, 1.0), AUTO_LEARNING_RATE_SCALE)
 
 
+def precision(estimator, n_samples):
+    """The ``precision`` of a fit on ``n_samples`` rows: "auto" stays "auto"
+    (bfloat16 where the device has it, see
+    :func:`skgmvae._utils.training_dtype`) above
+    :data:`MIXED_PRECISION_MIN_ROWS` rows and is "float32" up to it."""
+    value = estimator.precision
+    if value == "auto" and n_samples <= MIXED_PRECISION_MIN_ROWS:
+        return "float32"
+    return value
+
+
 def start_and_graph(estimator, n_samples):
     """``(init_params, graph_weight, hold_start)`` with "auto" resolved for
     ``n_samples`` rows (see :data:`NEIGHBOUR_MAX_ROWS`); ``hold_start``:
@@ -174,6 +190,7 @@ def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_ch
         hold_start=hold,
         n_neighbors=int(est.n_neighbors),
         choose_components=_auto_components(est),
+        precision=precision(est, n_samples),
     )
 
 

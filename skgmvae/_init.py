@@ -38,6 +38,10 @@ CONSENSUS_MIN_SHARE = 0.25
 #: Even out the consensus cut towards equal cluster sizes, as the model's
 #: uniform prior over components has them (see :func:`balanced_groups`).
 CONSENSUS_BALANCE = True
+#: Consensus partitions drawn (each from its own rows and KMeans runs); the
+#: one that agrees most with the others is the start (see
+#: :func:`chosen_consensus_labels`).
+CONSENSUS_DRAWS = 8
 
 #: Restarts of the KMeans run that splits one component.
 SPLIT_KMEANS_INIT = 3
@@ -408,6 +412,52 @@ def consensus_labels(
     out = np.full(embedding.shape[0], -1, dtype=np.intp)
     out[rows] = labels
     return out
+
+
+def chosen_consensus_labels(embedding, n_components, seed, weights=None):
+    """Of ``CONSENSUS_DRAWS`` consensus partitions (:func:`consensus_labels`
+    with the seeds ``seed``, ``seed + 1``, ...), the one that agrees most
+    with the others: the medoid under the adjusted Rand index.
+
+    Each draw sees its own rows and KMeans runs, so the draws are compared
+    on every row of ``embedding``, each row going to the draw's most likely
+    component (the diagonal Gaussians of its clusters, as the mixture
+    starts). One draw in a few cuts a dense group the wrong way (two digit
+    classes each halved between two clusters); the other draws disagree
+    with that cut, and the medoid is the typical cut. Returns the chosen
+    draw's labels (as :func:`consensus_labels`), or None when the rows are
+    too few.
+    """
+    from sklearn.metrics import adjusted_rand_score
+
+    draws, assigned = [], []
+    for draw in range(max(1, CONSENSUS_DRAWS)):
+        found = consensus_labels(embedding, n_components, seed + draw, weights=weights)
+        if found is None:
+            return None
+        means, variances = partition_moments(embedding, found, n_components, weights)
+        draws.append(found)
+        assigned.append(diagonal_gaussian_labels(embedding, means, variances))
+    agreement = np.zeros(len(draws))
+    for first in range(len(draws)):
+        for second in range(first + 1, len(draws)):
+            ari = adjusted_rand_score(assigned[first], assigned[second])
+            agreement[first] += ari
+            agreement[second] += ari
+    return draws[int(np.argmax(agreement))]
+
+
+def diagonal_gaussian_labels(rows, means, variances):
+    """The most likely of the diagonal Gaussians ``(means, variances)``
+    (equal weights) for each row."""
+    log_lik = np.stack(
+        [
+            -0.5 * (((rows - mean) ** 2) / var + np.log(var)).sum(1)
+            for mean, var in zip(means, variances)
+        ],
+        axis=1,
+    )
+    return log_lik.argmax(1)
 
 
 def weighted_moments(rows, weights=None):
@@ -1229,7 +1279,7 @@ def initial_components(
         elif method == "spectral" and part is None:
             part = spectral_labels(used, n_components, seed, n_neighbors)
         elif method == "consensus":
-            part = consensus_labels(used, n_components, seed, weights=weights)
+            part = chosen_consensus_labels(used, n_components, seed, weights)
         if part is not None:
             found = partition_moments(used, part, n_components, weights)
             labels[slice(None) if rows is None else rows] = part

@@ -8,6 +8,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from . import _elbo
+from ._utils import autocast_enabled
 
 #: Smallest variance any Gaussian of the model may take (data and latents are
 #: on a unit scale, so this is a relative floor).
@@ -36,6 +37,18 @@ def _mlp(sizes, activation):
         layers.append(nn.Linear(n_in, n_out))
         layers.append(activation())
     return nn.Sequential(*layers)
+
+
+def _float32(layer, h):
+    """``layer(h)`` in float32, also inside autocast (mixed-precision
+    training): the latent heads are small, and the bound reads their
+    outputs (means and log-variances of x, w and the components) at full
+    precision."""
+    device = h.device.type
+    if autocast_enabled(device):
+        with torch.autocast(device, enabled=False):
+            return layer(h.float())
+    return layer(h)
 
 
 class Pass(NamedTuple):
@@ -117,7 +130,7 @@ class GMVAENet(nn.Module):
 
     def encode(self, y):
         """Parameters of q(x|y) and q(w|y): ``(mean_x, logvar_x, mean_w, logvar_w)``."""
-        h = self.encoder_head(self.encoder(y))
+        h = _float32(self.encoder_head, self.encoder(y))
         dx, dw = self.latent_dim, self.noise_dim
         mean_x, raw_x, mean_w, raw_w = torch.split(h, [dx, dx, dw, dw], dim=-1)
         return (
@@ -129,13 +142,18 @@ class GMVAENet(nn.Module):
 
     def prior(self, w):
         """Component means and log-variances of p(x | w, z), shape (..., K, Dx)."""
-        mean, raw = self.prior_head(self.prior_hidden(w)).chunk(2, dim=-1)
+        mean, raw = _float32(self._prior_net, w).chunk(2, dim=-1)
         shape = (self.n_components, self.latent_dim)
         return mean.unflatten(-1, shape), _variance_to_logvar(raw.unflatten(-1, shape))
+
+    def _prior_net(self, w):
+        return self.prior_head(self.prior_hidden(w))
 
     def decode(self, x):
         """Decoder output: ``(mean, logvar)`` or ``(logits, None)``."""
         out = self.decoder_head(self.decoder(x))
+        if out.dtype in (torch.bfloat16, torch.float16):  # autocast's products
+            out = out.float()
         if self.likelihood == "bernoulli":
             return out, None
         return out, _variance_to_logvar(self.decoder_raw_var)

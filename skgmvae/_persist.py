@@ -30,6 +30,9 @@ PICKLE_FORMAT = 5
 #: Formats that :func:`load` reads: 4 (the previous layout) kept
 #: torch tensors in the state; 5 keeps numpy arrays.
 READABLE_FORMATS = (4, 5)
+#: Parameters added since a readable format was written, with the value that
+#: reproduces what a model saved before them did (it trained in float32).
+ADDED_PARAMS = {"precision": "float32"}
 
 
 def to_numpy(obj):
@@ -176,14 +179,16 @@ def load(state):
         The estimator's attributes: the networks rebuilt on the CPU (in eval
         mode) from their architecture and weights, the run state with CPU
         tensors, the scaling as a :class:`~skgmvae._data.Scaling`.
-        Attributes this version does not know are kept as they are.
+        Attributes this version does not know are kept as they are;
+        parameters the saving version did not have take the values in
+        :data:`ADDED_PARAMS`.
 
     Raises
     ------
     ValueError
         When the state was saved in a format this version does not read.
     """
-    state = dict(state)
+    state = {**ADDED_PARAMS, **state}
     fmt = state.pop("_pickle_format", None)
     saved_by = state.pop("_skgmvae_version", None)
     if fmt not in READABLE_FORMATS:

@@ -32,6 +32,7 @@ from ._init import (
 )
 from ._model import init_seed_state
 from ._steps import epoch_draws, iter_batches, run_steps
+from ._utils import mixed_precision, training_dtype
 
 TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
 
@@ -226,8 +227,10 @@ def _sum_dtype(device):
     return torch.float32 if torch.device(device).type == "mps" else torch.float64
 
 
-def pretrain_epoch(net, optimizer, X, batch_size, generator):
+def pretrain_epoch(net, optimizer, X, batch_size, generator, compute_dtype=None):
     """One epoch of deterministic autoencoding. Returns the mean loss.
+    ``compute_dtype`` (None: float32) is the dtype of the networks' matrix
+    products (see :func:`skgmvae._utils.training_dtype`).
 
     The loss is summed on the training device and read once, at the end of
     the epoch, so that an accelerator never waits for the host within it.
@@ -237,7 +240,8 @@ def pretrain_epoch(net, optimizer, X, batch_size, generator):
 
     def step(idx, noise):
         weights = row_weights(X, idx)
-        recon = autoencoder_loss(net, X[idx])
+        with mixed_precision(X.device, compute_dtype):
+            recon = autoencoder_loss(net, X[idx])
         loss = _elbo.batch_mean(recon, weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -262,6 +266,7 @@ def elbo_epoch(
     targets=None,
     graph_weight=0.0,
     check_each_step=None,
+    compute_dtype=None,
 ):
     """One epoch of ELBO ascent. Returns the mean of each term and the ELBO
     over the epoch's minibatches (the true bound, without warm-up or λ).
@@ -277,6 +282,8 @@ def elbo_epoch(
     epoch is undone as a whole (see :class:`~skgmvae._callbacks.DivergenceRollback`).
     ``check_each_step`` (None: on the CPU only) chooses; checked steps are
     not replayed from CUDA graphs (see :mod:`skgmvae._steps`).
+    ``compute_dtype`` (None: float32) is the dtype of the networks' matrix
+    products; the bound's arithmetic stays float32.
     """
     net.train()
     keys = TERMS + ("elbo",)
@@ -286,7 +293,8 @@ def elbo_epoch(
 
     def step(idx, noise):
         weights = row_weights(X, idx)
-        terms = net.elbo_terms(X[idx], noise)
+        with mixed_precision(X.device, compute_dtype):
+            terms = net.elbo_terms(X[idx], noise)
         loss = _elbo.training_loss(terms, kl_weight, min_information, weights)
         if targets is not None:
             loss = loss + graph_weight * _elbo.neighbour_loss(
@@ -753,6 +761,9 @@ class FitParams:
     choose_components : bool
         Whether the start chooses the number of components, up to the
         network's (``n_components="auto"``).
+    precision : {"auto", "float32", "bfloat16"}
+        Dtype of the networks' matrix products in training steps (see
+        :func:`skgmvae._utils.training_dtype`).
     """
 
     max_iter: int
@@ -771,6 +782,7 @@ class FitParams:
     hold_start: bool = False
     n_neighbors: int = 25
     choose_components: bool = False
+    precision: str = "float32"
 
 
 @dataclass
@@ -877,6 +889,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.state = state
         self.batch_size = min(params.batch_size, X.shape[0])
+        self.compute_dtype = training_dtype(params.precision, X.device)
         self.history = []
         self.optimizer = self.generator = None
         self.kl_weight = 1.0
@@ -932,7 +945,12 @@ class Trainer:
             self.notify("on_pretrain_epoch_begin", epoch=epoch)
             tic = time.perf_counter()
             recon = pretrain_epoch(
-                self.net, self.optimizer, self.X, self.batch_size, self.generator
+                self.net,
+                self.optimizer,
+                self.X,
+                self.batch_size,
+                self.generator,
+                self.compute_dtype,
             )
             record = {"phase": "pretrain", "epoch": epoch, "reconstruction": -recon}
             record["time"] = time.perf_counter() - tic
@@ -1042,6 +1060,7 @@ class Trainer:
             self.params.min_information,
             targets,
             weight,
+            compute_dtype=self.compute_dtype,
         )
         if not math.isfinite(record["elbo"]):
             self.retry = False

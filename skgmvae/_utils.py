@@ -192,3 +192,56 @@ def flush_denormals():
             torch.set_flush_denormal(False)
         if release:
             release_openmp_threads()
+
+
+#: The values of the ``precision`` parameter.
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def native_bfloat16_cpu():
+    """Whether this CPU multiplies bfloat16 matrices in hardware (AVX-512
+    BF16 or AMX); elsewhere bfloat16 products are emulated and slower than
+    float32 ones."""
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    for name in checks:
+        check = getattr(torch.cpu, name, None)
+        try:
+            if check is not None and check():
+                return True
+        except RuntimeError:  # pragma: no cover - a torch without the probe
+            continue
+    return False
+
+
+def training_dtype(precision, device):
+    """The dtype of the networks' matrix products while training, or None
+    for float32 throughout.
+
+    ``"auto"`` takes bfloat16 on a CPU with native bfloat16 products and
+    float32 elsewhere (accelerators and older CPUs); ``"bfloat16"`` asks for
+    it anywhere, ``"float32"`` never.
+    """
+    if precision == "bfloat16":
+        return torch.bfloat16
+    if precision == "auto" and torch.device(device).type == "cpu":
+        return torch.bfloat16 if native_bfloat16_cpu() else None
+    return None
+
+
+def autocast_enabled(device_type):
+    """Whether autocast is on for ``device_type`` in this thread."""
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 takes no device type
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return torch.is_autocast_enabled()
+
+
+def mixed_precision(device, dtype):
+    """A context in which the networks' matrix products run in ``dtype``
+    (autocast); a null context for None. The weights, their gradients and
+    Adam's state stay float32."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype, cache_enabled=False)

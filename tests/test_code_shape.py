@@ -11,9 +11,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "skgmvae"
 #: Longest function, in lines of code (docstrings, comments and blank lines
-#: excluded). The CLI's parser builder lists every option and is exempt.
+#: excluded). The CLI's parser builder lists every option, and the
+#: estimator's ``__init__`` every parameter (once in its signature, once
+#: stored, as scikit-learn asks): both are exempt.
 MAX_FUNCTION_LINES = 60
-EXEMPT = {("_cli.py", "build_parser")}
+EXEMPT = {("_cli.py", "build_parser"), ("_estimator.py", "__init__")}
 MAX_ESTIMATOR_LINES = 500
 
 

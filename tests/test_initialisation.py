@@ -309,3 +309,50 @@ def test_mean_distance_reads_the_condensed_matrix():
     first, second = np.array([3, 17, 0]), np.array([29, 5])
     expected = squareform(condensed)[np.ix_(first, second)].mean()
     assert _init.mean_distance(condensed, 30, first, second) == pytest.approx(expected)
+
+
+def _draws(X, n_components, seed, n_draws):
+    """The consensus draws the chosen start picks from, with each row's
+    most likely component under each."""
+    found = [_init.consensus_labels(X, n_components, seed + d) for d in range(n_draws)]
+    assigned = []
+    for labels in found:
+        means, variances = _init.partition_moments(X, labels, n_components)
+        assigned.append(_init.diagonal_gaussian_labels(X, means, variances))
+    return found, assigned
+
+
+def test_the_chosen_consensus_is_the_draw_that_agrees_most_with_the_others(monkeypatch):
+    from sklearn.metrics import adjusted_rand_score
+
+    # five touching blobs cut into three clusters: the draws disagree
+    X, _ = make_blobs(1200, centers=5, cluster_std=2.5, random_state=3)
+    monkeypatch.setattr(_init, "CONSENSUS_DRAWS", 5)
+    chosen = _init.chosen_consensus_labels(X, 3, seed=11)
+    found, assigned = _draws(X, 3, 11, 5)
+    assert len({tuple(a) for a in assigned}) > 1  # a choice to make
+    agreement = [
+        sum(adjusted_rand_score(a, b) for j, b in enumerate(assigned) if j != i)
+        for i, a in enumerate(assigned)
+    ]
+    best = int(np.argmax(agreement))
+    np.testing.assert_array_equal(chosen, found[best])
+    # one draw: the plain consensus
+    monkeypatch.setattr(_init, "CONSENSUS_DRAWS", 1)
+    np.testing.assert_array_equal(
+        _init.chosen_consensus_labels(X, 3, seed=11), found[0]
+    )
+
+
+def test_the_chosen_consensus_needs_enough_rows():
+    X, _ = make_blobs(60, centers=3, random_state=0)
+    assert _init.chosen_consensus_labels(X, 3, seed=0) is None
+
+
+def test_diagonal_gaussian_labels_weigh_each_components_spread():
+    means = np.array([[0.0, 0.0], [4.0, 0.0]])
+    variances = np.array([[1.0, 1.0], [9.0, 9.0]])
+    rows = np.array([[0.0, 0.0], [4.0, 0.0], [1.0, 0.0], [-6.0, 0.0]])
+    labels = _init.diagonal_gaussian_labels(rows, means, variances)
+    # far out on the narrow component's side, the wide one is likelier
+    np.testing.assert_array_equal(labels, [0, 1, 0, 1])

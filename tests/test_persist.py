@@ -441,3 +441,20 @@ def test_format_5_layout(fitted):
         assert isinstance(run["graph"]["own"], bool)
         assert run["graph"]["neighbors"].dtype == np.int32
         assert run["graph"]["weights"].shape == run["graph"]["neighbors"].shape
+
+
+def test_a_model_saved_before_the_precision_parameter_loads_in_float32():
+    """A state without ``precision`` (saved before it existed) loads with
+    "float32", what such a model trained with, and keeps its predictions."""
+    model, X = _fit(0.0)
+    model.set_params(precision="auto")
+    state = model.__getstate__()
+    del state["precision"]
+    loaded = GMVAEClustering.__new__(GMVAEClustering)
+    loaded.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert loaded.get_params()["precision"] == "float32"
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    # a value that was saved is kept
+    kept = GMVAEClustering.__new__(GMVAEClustering)
+    kept.__setstate__(model.__getstate__())
+    assert kept.precision == "auto"

@@ -256,7 +256,14 @@ def test_dask_ml_incremental_fits_chunk_by_chunk_like_partial_fit(dask_client):
     assert [r["epoch"] for r in fitted.history_ if r["phase"] == "elbo"] == list(
         range(1, 9)
     )
-    np.testing.assert_array_equal(fitted.predict_proba(X), local.predict_proba(X))
+    # the worker is a fresh process; on some CPUs (one with AVX-512 BF16 was
+    # seen) a fit in a process that has already run another fit differs from
+    # one in a fresh process in the last bits of float32 (relative 2e-7 in
+    # these probabilities), so the two are compared to that precision: a
+    # chunk taken out of order moves them by orders of magnitude more
+    np.testing.assert_allclose(
+        fitted.predict_proba(X), local.predict_proba(X), rtol=1e-5, atol=1e-9
+    )
     np.testing.assert_array_equal(inc.predict(X), local.predict(X))
 
 

@@ -61,6 +61,18 @@ def test_bench_speed_quick(tmp_path, run_benchmark):
     )
 
 
+def test_bench_speed_times_bfloat16_steps(tmp_path, run_benchmark):
+    out = tmp_path / "speed.json"
+    run_benchmark(
+        "bench_speed.py", "--quick", "--batch-sizes", "16", "--precision",
+        "bfloat16", "--epochs", "600", "--out", out,
+    )
+    result = json.loads(out.read_text())
+    assert result["precision"] == "bfloat16"
+    assert result["results"][0]["samples_per_s"] > 0
+    assert result["epochs"][0]["elbo"] > 0
+
+
 def test_bench_mnist_quick(data_dir, tmp_path, run_benchmark):
     run_benchmark("bench_mnist.py", "--quick", "--data-dir", data_dir, "--out-dir", tmp_path)
     result = json.loads((tmp_path / "mnist_test_K10_quick.json").read_text())

@@ -66,10 +66,9 @@ def load(data_dir, dataset, n):
 def initial_labels(embedding, means, variances):
     """Most likely component of every embedded row under the diagonal
     Gaussians ``means``, ``variances`` (equal weights)."""
-    log_density = -0.5 * (
-        (embedding[:, None, :] - means) ** 2 / variances + np.log(variances)
-    ).sum(-1)
-    return log_density.argmax(1)
+    from skgmvae._init import diagonal_gaussian_labels
+
+    return diagonal_gaussian_labels(embedding, means, variances)
 
 
 def start_of_mixture(start, record):

@@ -1,0 +1,162 @@
+"""The start on large data: one consensus draw against the medoid of several.
+
+For every seed the default ``GMVAEClustering`` (``likelihood="bernoulli"``,
+``--n-components`` clusters, default 10) pretrains its autoencoder on a seeded
+random subset of the MNIST (or, with ``--dataset fashion-mnist``,
+Fashion-MNIST) training images (``--n``); the fit stops there and the
+pretrained embedding is kept (the subset and the stop of
+``bench_consensus.py``). On it ``--draws`` consensus partitions are drawn
+(``_init.consensus_labels`` with the seeds ``1000 * seed + d``, each its own
+rows and KMeans runs) and each is scored by the Hungarian accuracy of the
+initial assignments (every embedded image to its most likely initial
+component). ``_init.chosen_consensus_labels`` with as many draws then
+picks the draw that agrees most with the others, as the default start does.
+
+The table compares, per seed and over the seeds, the first draw (what one
+draw gives), the mean of the draws (what one draw gives on average) and the
+chosen draw. Results go to
+``benchmarks/experiments/results/consensus_draws_<dataset>_<n>_K<k>_D<draws>.json``
+and a Markdown summary next to it.
+
+Usage::
+
+    python benchmarks/experiments/bench_consensus_draws.py [--dataset mnist] [--n 60000]
+        [--seeds 0 1 2] [--draws 8]
+    python benchmarks/experiments/bench_consensus_draws.py --quick   # 1,500 images, 1 seed
+"""
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: _common
+from _common import (
+    EXPERIMENT_RESULTS,
+    add_dataset_argument,
+    add_run_arguments,
+    mean_std,
+    saved_cells,
+)
+from bench_consensus import pretrained_embedding
+from bench_init import initial_labels, load
+
+
+@contextlib.contextmanager
+def consensus_draws(n_draws):
+    """``_init.CONSENSUS_DRAWS`` set to ``n_draws`` while the block runs."""
+    from skgmvae import _init
+
+    default = _init.CONSENSUS_DRAWS
+    _init.CONSENSUS_DRAWS = n_draws
+    try:
+        yield
+    finally:
+        _init.CONSENSUS_DRAWS = default
+
+
+def start_accuracy(embedding, y, k, labels):
+    """Hungarian accuracy of the initial assignments of the partition
+    ``labels`` (-1: rows the draw left out)."""
+    from skgmvae._init import partition_moments
+    from skgmvae.metrics import clustering_accuracy
+
+    means, variances = partition_moments(embedding, labels, k)
+    return float(clustering_accuracy(y, initial_labels(embedding, means, variances)))
+
+
+def score_seed(embedding, y, k, seed, n_draws):
+    """Accuracy of each draw's start and of the chosen one."""
+    from skgmvae._init import chosen_consensus_labels, consensus_labels
+
+    base = 1000 * seed
+    draws = [
+        start_accuracy(embedding, y, k, consensus_labels(embedding, k, base + d))
+        for d in range(n_draws)
+    ]
+    with consensus_draws(n_draws):
+        chosen = chosen_consensus_labels(embedding, k, base)
+    return {"draws": draws, "chosen": start_accuracy(embedding, y, k, chosen)}
+
+
+def markdown(cells, dataset, n, k, n_draws):
+    """A row per seed and one over the seeds."""
+    lines = [
+        f"{dataset}, {n} training images, K={k}, {n_draws} consensus draws a seed: "
+        "accuracy of the initial assignments",
+        "",
+        "| seed | first draw | draws: mean (worst) | chosen (medoid) | chosen − mean |",
+        "|---|---|---|---|---|",
+    ]
+    for key in sorted(cells, key=lambda key: cells[key]["seed"]):
+        cell = cells[key]
+        draws = cell["draws"]
+        lines.append(
+            f"| {cell['seed']} | {draws[0]:.3f} | {np.mean(draws):.3f} ({min(draws):.3f}) "
+            f"| {cell['chosen']:.3f} | {cell['chosen'] - np.mean(draws):+.3f} |"
+        )
+    first = [c["draws"][0] for c in cells.values()]
+    means = [float(np.mean(c["draws"])) for c in cells.values()]
+    chosen = [c["chosen"] for c in cells.values()]
+    lines.append(
+        f"| all | {mean_std(first)} ({min(first):.3f}) | {mean_std(means)} "
+        f"| {mean_std(chosen)} ({min(chosen):.3f}) "
+        f"| {mean_std(np.subtract(chosen, means))} |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    import torch
+
+    from skgmvae._cli import _positive_int
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_dataset_argument(parser)
+    parser.add_argument("--n", type=_positive_int, default=60_000)
+    parser.add_argument("--n-components", type=_positive_int, default=10)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--draws", type=_positive_int, default=8)
+    parser.add_argument("--threads", type=_positive_int, default=2)
+    add_run_arguments(parser, out_dir=EXPERIMENT_RESULTS)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    params = {"likelihood": "bernoulli", **dict(args.overrides)}
+    n, seeds, k = args.n, args.seeds, args.n_components
+    if args.quick:
+        n, seeds = 1500, seeds[:1]
+        params.setdefault("pretrain_epochs", 2)
+    X, y = load(args.data_dir, args.dataset, n)
+    out_json, cells = saved_cells(
+        args.out_dir,
+        f"consensus_draws_{args.dataset}_{n}_K{k}_D{args.draws}",
+        args.overrides,
+        args.quick,
+    )
+    for seed in seeds:
+        key = f"seed{seed}"
+        if key in cells:
+            continue
+        embedding, seconds = pretrained_embedding(X, k, seed, params)
+        embedding = np.asarray(embedding, dtype=np.float64)
+        cells[key] = {"seed": seed, **score_seed(embedding, y, k, seed, args.draws)}
+        print(
+            f"seed {seed}: pretrained in {seconds:.0f}s; draws "
+            + " ".join(f"{a:.3f}" for a in cells[key]["draws"])
+            + f"; chosen {cells[key]['chosen']:.3f}",
+            flush=True,
+        )
+        payload = {"dataset": args.dataset, "n": n, "k": k, "params": params}
+        out_json.write_text(json.dumps({**payload, "cells": cells}, indent=1))
+    table = markdown(cells, args.dataset, n, k, args.draws)
+    out_json.with_suffix(".md").write_text(table)
+    print(table)
+    print(f"wrote {out_json}")
+    return cells
+
+
+if __name__ == "__main__":
+    main()
