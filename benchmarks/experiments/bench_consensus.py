@@ -139,33 +139,50 @@ def markdown(cells, dataset, n, k):
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None):
-    import torch
-
+def add_start_arguments(parser, n, draws):
+    """The arguments of the experiments on the start of pretrained
+    embeddings: ``--dataset``, ``--n`` images, ``--n-components``,
+    ``--seeds``, ``--draws`` (defaults ``n`` and ``draws``), ``--threads``
+    and those of every run (:func:`_common.add_run_arguments`)."""
     from skgmvae._cli import _positive_int
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_dataset_argument(parser)
-    parser.add_argument("--n", type=_positive_int, default=20_000)
+    parser.add_argument("--n", type=_positive_int, default=n)
     parser.add_argument("--n-components", type=_positive_int, default=10)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--draws", type=_positive_int, default=4)
-    parser.add_argument("--min-share", nargs="+", type=float, default=[0.0, 0.25])
-    parser.add_argument(
-        "--balance", action="store_true",
-        help="score each cut both plainly and evened out (balanced_groups)",
-    )
+    parser.add_argument("--draws", type=_positive_int, default=draws)
     parser.add_argument("--threads", type=_positive_int, default=2)
     add_run_arguments(parser, out_dir=EXPERIMENT_RESULTS)
-    args = parser.parse_args(argv)
+
+
+def start_run(args):
+    """``(params, n, seeds, X, y)`` of a run of those experiments: torch
+    on ``--threads`` threads, the default fit with Bernoulli likelihood and
+    the overrides, and the images (1,500 images, one seed and two
+    pretraining epochs with ``--quick``)."""
+    import torch
+
     torch.set_num_threads(args.threads)
     params = {"likelihood": "bernoulli", **dict(args.overrides)}
     n, seeds = args.n, args.seeds
     if args.quick:
         n, seeds = 1500, seeds[:1]
         params.setdefault("pretrain_epochs", 2)
-    k = args.n_components
     X, y = load(args.data_dir, args.dataset, n)
+    return params, n, seeds, X, y
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--min-share", nargs="+", type=float, default=[0.0, 0.25])
+    parser.add_argument(
+        "--balance", action="store_true",
+        help="score each cut both plainly and evened out (balanced_groups)",
+    )
+    add_start_arguments(parser, n=20_000, draws=4)
+    args = parser.parse_args(argv)
+    params, n, seeds, X, y = start_run(args)
+    k = args.n_components
     out_json, cells = saved_cells(
         args.out_dir,
         f"consensus_{args.dataset}_{n}_K{k}" + ("_balance" if args.balance else ""),

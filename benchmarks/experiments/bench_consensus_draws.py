@@ -34,15 +34,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: _common
-from _common import (
-    EXPERIMENT_RESULTS,
-    add_dataset_argument,
-    add_run_arguments,
-    mean_std,
-    saved_cells,
-)
-from bench_consensus import pretrained_embedding
-from bench_init import initial_labels, load
+from _common import mean_std, saved_cells
+from bench_consensus import add_start_arguments, pretrained_embedding, start_run
+from bench_init import initial_labels
 
 
 @contextlib.contextmanager
@@ -110,26 +104,11 @@ def markdown(cells, dataset, n, k, n_draws):
 
 
 def main(argv=None):
-    import torch
-
-    from skgmvae._cli import _positive_int
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_dataset_argument(parser)
-    parser.add_argument("--n", type=_positive_int, default=60_000)
-    parser.add_argument("--n-components", type=_positive_int, default=10)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--draws", type=_positive_int, default=8)
-    parser.add_argument("--threads", type=_positive_int, default=2)
-    add_run_arguments(parser, out_dir=EXPERIMENT_RESULTS)
+    add_start_arguments(parser, n=60_000, draws=8)
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    params = {"likelihood": "bernoulli", **dict(args.overrides)}
-    n, seeds, k = args.n, args.seeds, args.n_components
-    if args.quick:
-        n, seeds = 1500, seeds[:1]
-        params.setdefault("pretrain_epochs", 2)
-    X, y = load(args.data_dir, args.dataset, n)
+    params, n, seeds, X, y = start_run(args)
+    k = args.n_components
     out_json, cells = saved_cells(
         args.out_dir,
         f"consensus_draws_{args.dataset}_{n}_K{k}_D{args.draws}",
