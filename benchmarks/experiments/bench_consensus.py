@@ -59,7 +59,7 @@ class _Pretrained(Exception):
 
 
 def pretrained_embedding(X, k, seed, params):
-    """Posterior means of ``X`` after the default pretraining of a
+    """Posterior means of ``X`` (float64) after the default pretraining of a
     ``GMVAEClustering(k, random_state=seed, **params)``, and its seconds."""
     from skgmvae import GMVAEClustering
 
@@ -72,7 +72,8 @@ def pretrained_embedding(X, k, seed, params):
             warnings.simplefilter("ignore")
             GMVAEClustering(k, random_state=seed, init_params=stop, **params).fit(X)
     except _Pretrained as done:
-        return done.embedding, time.perf_counter() - tic
+        embedding = np.asarray(done.embedding, dtype=np.float64)
+        return embedding, time.perf_counter() - tic
     raise RuntimeError("the fit did not reach the start of the mixture")
 
 
@@ -200,7 +201,6 @@ def main(argv=None):
                     continue
                 if embedding is None:
                     embedding, seconds = pretrained_embedding(X, k, seed, params)
-                    embedding = np.asarray(embedding, dtype=np.float64)
                     print(f"seed {seed}: pretrained in {seconds:.0f}s", flush=True)
                 draw_seed = 1000 * seed + draw
                 cells[key] = {
@@ -216,13 +216,22 @@ def main(argv=None):
                     f"{cells[key]['smallest_share']:.4f}",
                     flush=True,
                 )
-                payload = {"dataset": args.dataset, "n": n, "k": k, "params": params}
-                out_json.write_text(json.dumps({**payload, "cells": cells}, indent=1))
-    table = markdown(cells, args.dataset, n, k)
+                save_cells(out_json, args.dataset, n, k, params, cells)
+    write_table(out_json, markdown(cells, args.dataset, n, k))
+    return cells
+
+
+def save_cells(out_json, dataset, n, k, params, cells):
+    """Write the run's settings and every scored cell to ``out_json``."""
+    payload = {"dataset": dataset, "n": n, "k": k, "params": params}
+    out_json.write_text(json.dumps({**payload, "cells": cells}, indent=1))
+
+
+def write_table(out_json, table):
+    """Write the Markdown ``table`` next to ``out_json`` and print it."""
     out_json.with_suffix(".md").write_text(table)
     print(table)
     print(f"wrote {out_json}")
-    return cells
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ Usage::
 
 import argparse
 import contextlib
-import json
 import sys
 from pathlib import Path
 
@@ -35,7 +34,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: _common
 from _common import mean_std, saved_cells
-from bench_consensus import add_start_arguments, pretrained_embedding, start_run
+from bench_consensus import (
+    add_start_arguments,
+    pretrained_embedding,
+    save_cells,
+    start_run,
+    write_table,
+)
 from bench_init import initial_labels
 
 
@@ -120,7 +125,6 @@ def main(argv=None):
         if key in cells:
             continue
         embedding, seconds = pretrained_embedding(X, k, seed, params)
-        embedding = np.asarray(embedding, dtype=np.float64)
         cells[key] = {"seed": seed, **score_seed(embedding, y, k, seed, args.draws)}
         print(
             f"seed {seed}: pretrained in {seconds:.0f}s; draws "
@@ -128,12 +132,8 @@ def main(argv=None):
             + f"; chosen {cells[key]['chosen']:.3f}",
             flush=True,
         )
-        payload = {"dataset": args.dataset, "n": n, "k": k, "params": params}
-        out_json.write_text(json.dumps({**payload, "cells": cells}, indent=1))
-    table = markdown(cells, args.dataset, n, k, args.draws)
-    out_json.with_suffix(".md").write_text(table)
-    print(table)
-    print(f"wrote {out_json}")
+        save_cells(out_json, args.dataset, n, k, params, cells)
+    write_table(out_json, markdown(cells, args.dataset, n, k, args.draws))
     return cells
 
 
