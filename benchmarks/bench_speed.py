@@ -11,8 +11,9 @@ Prints, in one run on the current machine:
 4. with ``--profile``, the share of the step's time spent in matrix products
    (torch's profiler) and the rate those products run at: the most the
    step could reach if everything else took no time;
-5. with ``--precision bfloat16`` (or ``auto``, the estimator's rule), the
-   same steps with the networks' matrix products in bfloat16, as
+5. with ``--precision bfloat16`` (or ``auto``: bfloat16 where the CPU has
+   it in hardware, as the estimator decides for large data), the same
+   steps with the networks' matrix products in bfloat16, as
    ``GMVAEClustering(precision=...)`` trains; the rates are still counted
    against the fp32 matmul rate;
 6. with ``--epochs N``, the seconds of one pretraining epoch and one ELBO
@@ -218,13 +219,14 @@ def main(argv=None):
     device = torch.device(args.device)
     steps = 5 if args.quick else args.steps
     dtype = training_dtype(args.precision, device)
+    precision = "float32" if dtype is None else str(dtype).removeprefix("torch.")
 
     peak = matmul_gflops(device, n=512 if args.quick else 2048)
     print(
         f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
     print(f"fp32 matmul: {peak:.1f} GFLOP/s")
-    print(f"training products in {'float32' if dtype is None else str(dtype)[6:]}")
+    print(f"training products in {precision}")
     rows = []
     for bs in args.batch_sizes:
         rate, gflops = training_rate(device, bs, steps, dtype)
@@ -270,7 +272,7 @@ def main(argv=None):
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "matmul_gflops": peak,
-        "precision": "float32" if dtype is None else str(dtype)[6:],
+        "precision": precision,
         "architecture": ARCH,
         "flops_per_row_forward": build_net(ARCH, 0).flops_per_row(),
         "results": rows,
