@@ -322,23 +322,36 @@ def balanced_groups(groups, nodes, children, condensed):
     """
     n_rows = len(children) + 1
     nodes = list(nodes)
+    # mean distances between clusters, each pair computed once and kept
+    # across steps by the clusters' serials (new ones for changed clusters)
+    serials, distances = list(range(len(groups))), {}
+
+    def between(first, second):
+        if serials[first] > serials[second]:
+            first, second = second, first
+        key = (serials[first], serials[second])
+        if key not in distances:
+            distances[key] = mean_distance(
+                condensed, n_rows, groups[first], groups[second]
+            )
+        return distances[key]
+
     for _ in range(len(groups)):
         sizes = [len(rows) for rows in groups]
         big = int(np.argmax(sizes))
         if nodes[big] is None or nodes[big] < n_rows or len(groups) < 3:
             break
         halves = children[nodes[big] - n_rows]
-        parts = [len(subtree_rows(children, half)) for half in halves]
+        parts = [subtree_rows(children, half) for half in halves]
         best = None
         for small in range(len(groups)):
             others = [c for c in range(len(groups)) if c not in (small, big)]
             if small == big or not others:
                 continue
-            near = min(others, key=lambda c: mean_distance(
-                condensed, n_rows, groups[small], groups[c]
-            ))
+            near = min(others, key=lambda c: between(small, c))
             kept = [sizes[c] for c in others if c != near]
-            entropy = size_entropy(kept + [sizes[small] + sizes[near]] + parts)
+            merged_sizes = [sizes[small] + sizes[near]] + [len(p) for p in parts]
+            entropy = size_entropy(kept + merged_sizes)
             if best is None or entropy > best[0]:
                 best = (entropy, small, near)
         if best is None or best[0] <= size_entropy(sizes):
@@ -346,10 +359,10 @@ def balanced_groups(groups, nodes, children, condensed):
         _, small, near = best
         keep = [c for c in range(len(groups)) if c not in (big, small, near)]
         merged = np.concatenate([groups[small], groups[near]])
-        groups = [groups[c] for c in keep] + [merged] + [
-            subtree_rows(children, half) for half in halves
-        ]
+        groups = [groups[c] for c in keep] + [merged] + parts
         nodes = [nodes[c] for c in keep] + [None, *halves]
+        new = max(serials) + 1
+        serials = [serials[c] for c in keep] + [new, new + 1, new + 2]
     return groups
 
 
