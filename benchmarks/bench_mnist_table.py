@@ -64,6 +64,9 @@ ADDED_PARAMS = {
     "n_neighbors": 25,
     "precision": "float32",
 }
+#: ``max_iter="auto"``'s rows and epoch bounds that the fits saved before
+#: they were recorded ran with.
+EARLIER_AUTO_ELBO = (2_300_000, (10, 100))
 #: How ``grow_from`` splits the mixture (``_init.split_components``), recorded
 #: with the fits that split: change it with the split, so that fits of an
 #: earlier split show as stale.
@@ -133,6 +136,9 @@ def model_params(name, k, mc, params):
         out["auto_pretrain_epochs"] = repr(_fitting.AUTO_PRETRAIN_EPOCHS)
         out["auto_batch"] = repr((_fitting.AUTO_BATCH_STEPS, _fitting.AUTO_BATCH_SIZES))
         out["auto_learning_rate"] = repr(_fitting.AUTO_LEARNING_RATE)
+        elbo = (_fitting.AUTO_ELBO_ROWS, _fitting.AUTO_ELBO_EPOCHS)
+        if elbo != EARLIER_AUTO_ELBO:  # recorded since the ELBO length changed
+            out["auto_elbo"] = repr(elbo)
         mixture_init = {
             "consensus_rows": _init.CONSENSUS_ROWS,
             "consensus_runs": _init.CONSENSUS_RUNS,

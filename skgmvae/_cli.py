@@ -178,7 +178,7 @@ def build_parser(prog=None):
         default="auto",
         metavar="N",
         help="maximum number of training epochs; 'auto' (default): 100, fewer "
-        "above 23,000 rows (33 for 70,000)",
+        "above 35,000 rows (50 for 70,000)",
     )
     fit.add_argument(
         "--n-init",

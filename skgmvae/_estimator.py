@@ -93,8 +93,8 @@ class GMVAEClustering(
     pretrain_epochs : int or "auto", default="auto"
         Epochs of autoencoder training before the ELBO phase, whose embedding
         starts the mixture (see ``init_params``); 0 skips both. "auto" passes
-        about 2.56 million rows (20,000 minibatches of 128), within 2 to 100
-        epochs: 100 for up to 25,600 rows, 37 for 70,000.
+        about 1.4 million rows, within 2 to 100 epochs: 100 for up to 14,000
+        rows, 20 for 70,000.
 
     init_params : {"auto", "spectral", "gaussian", "umap", "checked", "consensus", "gmm"} or callable, default="auto"
         The start (user guide, Training): spectral clustering of the
@@ -117,8 +117,8 @@ class GMVAEClustering(
         (user guide, Training, "Many clusters: growing from fewer").
 
     max_iter : int or "auto", default="auto"
-        Most ELBO epochs. "auto": 100 up to 23,000 rows, then about 2.3
-        million rows' worth (33 for 70,000, at least 10; user guide, Training).
+        Most ELBO epochs. "auto": 100 up to 35,000 rows, then about 3.5
+        million rows' worth (50 for 70,000, at least 10; user guide, Training).
 
     batch_size : int or "auto", default="auto"
         Rows per minibatch. "auto": 128 up to about 23,000 rows, 256 above.

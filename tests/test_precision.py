@@ -115,6 +115,21 @@ def test_a_bfloat16_fit_finds_the_clusters_and_repeats_itself():
     assert np.isfinite(a.score(X))
 
 
+def test_a_bfloat16_fit_computes_its_bound_in_bfloat16():
+    # lower_bound_ (which chooses among n_init runs) takes the training's
+    # precision: close to the float32 bound of the same networks, not equal
+    from skgmvae._inference import elbo_rows
+
+    X, _ = make_blobs(300, n_features=8, centers=3, random_state=0)
+    model = GMVAEClustering(
+        3, precision="bfloat16", max_iter=3, pretrain_epochs=3, random_state=0
+    ).fit(X)
+    Xt = model._scaling.training_rows(X, "cpu")
+    full = elbo_rows(model._net, Xt, model._scaling, model._eval_seed, 16).mean()
+    assert model.lower_bound_ != full
+    assert model.lower_bound_ == pytest.approx(full, rel=2e-2)
+
+
 def test_an_unknown_precision_is_refused():
     X, _ = make_blobs(60, n_features=3, centers=2, random_state=0)
     with pytest.raises(ValueError, match="precision"):
