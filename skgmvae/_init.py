@@ -325,6 +325,7 @@ def balanced_groups(groups, nodes, children, condensed):
     # mean distances between clusters, each pair computed once and kept
     # across steps by the clusters' serials (new ones for changed clusters)
     serials, distances = list(range(len(groups))), {}
+    fresh = len(groups)  # the next unused serial
 
     def between(first, second):
         if serials[first] > serials[second]:
@@ -361,8 +362,8 @@ def balanced_groups(groups, nodes, children, condensed):
         merged = np.concatenate([groups[small], groups[near]])
         groups = [groups[c] for c in keep] + [merged] + parts
         nodes = [nodes[c] for c in keep] + [None, *halves]
-        new = max(serials) + 1
-        serials = [serials[c] for c in keep] + [new, new + 1, new + 2]
+        serials = [serials[c] for c in keep] + [fresh, fresh + 1, fresh + 2]
+        fresh += 3
     return groups
 
 

@@ -1,5 +1,7 @@
 """The initial mixture: consensus partition of the pretrained embedding."""
 
+import itertools
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs, make_moons
@@ -299,6 +301,64 @@ def test_balanced_groups_stop_when_no_move_evens_the_sizes():
     assert sorted(np.bincount(plain)) == [60, 60, 100]
     balanced = _init.average_linkage_labels(condensed, len(X), 3, balance=True)
     np.testing.assert_array_equal(balanced, plain)
+
+
+def _balanced_by_hand(groups, nodes, children, square):
+    """balanced_groups as its docstring states it, every mean distance read
+    afresh from the square matrix; also returns the number of moves."""
+    n_rows, moves = len(children) + 1, 0
+    for _ in range(len(groups)):
+        sizes = [len(g) for g in groups]
+        big = int(np.argmax(sizes))
+        if nodes[big] is None or nodes[big] < n_rows or len(groups) < 3:
+            break
+        halves = [_init.subtree_rows(children, h) for h in children[nodes[big] - n_rows]]
+        best = None
+        for small in set(range(len(groups))) - {big}:
+            others = sorted(set(range(len(groups))) - {small, big})
+            if not others:
+                continue
+            near = min(others, key=lambda c: square[np.ix_(groups[small], groups[c])].mean())
+            merged = [sizes[small] + sizes[near]] + [len(h) for h in halves]
+            kept = [sizes[c] for c in others if c != near]
+            entropy = _init.size_entropy(kept + merged)
+            if best is None or entropy > best[0]:
+                best = (entropy, small, near)
+        if best is None or best[0] <= _init.size_entropy(sizes):
+            break
+        _, small, near = best
+        keep = [c for c in range(len(groups)) if c not in (big, small, near)]
+        new_nodes = list(children[nodes[big] - n_rows])
+        groups = [groups[c] for c in keep] + [np.concatenate([groups[small], groups[near]])] + halves
+        nodes = [nodes[c] for c in keep] + [None] + new_nodes
+        moves += 1
+    return groups, moves
+
+
+def test_balanced_groups_agree_with_the_rule_over_several_moves():
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import pdist, squareform
+
+    several = 0
+    for seed, (n_groups, n_clusters) in itertools.product(range(12), [(16, 8), (20, 10)]):
+        rng = np.random.default_rng(seed)
+        sizes = rng.integers(5, 60, size=n_groups)
+        X = np.concatenate(
+            [rng.normal(12.0 * i + rng.uniform(0, 6), 0.4, n) for i, n in enumerate(sizes)]
+        )[:, None]
+        condensed = pdist(X)
+        children = linkage(condensed, method="average")[:, :2].astype(int)
+        nodes = [2 * len(X) - 2]
+        while len(nodes) < n_clusters:  # the plain cut: split the latest merge
+            node = max(nodes)
+            nodes.remove(node)
+            nodes += list(children[node - len(X)])
+        groups = [_init.subtree_rows(children, node) for node in nodes]
+        expected, moves = _balanced_by_hand(groups, nodes, children, squareform(condensed))
+        found = _init.balanced_groups(groups, nodes, children, condensed)
+        assert [sorted(g) for g in found] == [sorted(g) for g in expected]
+        several += moves >= 2
+    assert several >= 5  # the cached distances are reused across moves
 
 
 def test_mean_distance_reads_the_condensed_matrix():
