@@ -150,8 +150,8 @@ class GMVAEClustering(
         ``"mps"`` or ``"auto"``. A model loads on the CPU where it is missing.
 
     precision : {"auto", "float32", "bfloat16"}, default="auto"
-        Dtype of the networks' matrix products while training (weights, Adam,
-        the bound and inference stay float32). "auto": bfloat16 above 20,000
+        Dtype of the networks' matrix products while training (weights, Adam
+        and the bound's terms stay float32; inference runs in float64). "auto": bfloat16 above 20,000
         rows on a CPU that has it in hardware (AVX-512 BF16, AMX), else
         float32 (user guide, Training, "Mixed precision").
 
