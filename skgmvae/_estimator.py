@@ -51,7 +51,7 @@ class GMVAEClustering(
     ----------
     n_components : int or "auto", default=10
         Number of clusters ``K``; "auto" chooses it, up to ``max_components``,
-        by an eigengap (user guide, Choosing the number of clusters).
+        from the embedding's graph (user guide, Choosing the number of clusters).
 
     max_components : int, default=20
         Upper bound of ``K`` with ``n_components="auto"``.

@@ -18,7 +18,7 @@ from . import _elbo
 from ._init import (
     SPECTRAL_OR_GAUSSIAN,
     TOUCHING_LEAK,
-    eigengap_components,
+    count_components,
     factor_components,
     full_covariance_estimable,
     initial_components,
@@ -389,9 +389,9 @@ def init_from_autoencoder(
     variances start at the per-feature residual variance.
 
     With ``choose_components``, the number of components is chosen first,
-    up to the network's, by the eigengap of the embedding's neighbour graph
-    (:func:`skgmvae._init.eigengap_components`), and the prior network is
-    resized to it.
+    up to the network's (:func:`skgmvae._init.count_components`: the
+    eigengap of the embedding's neighbour graph, or on large data the
+    modularity of consensus cuts), and the prior network is resized to it.
 
     Returns the rows' coordinates for the neighbour graph (a tensor: the
     start's UMAP layout where it covers every row, else the embedding),
@@ -406,7 +406,7 @@ def init_from_autoencoder(
     set_residual_variance(net, X, embedding, batch_size)
     rows = embedding.double().cpu().numpy()
     if choose_components:
-        n_components = eigengap_components(rows, net.n_components, seed)[0]
+        n_components = count_components(rows, net.n_components, seed)
         net.resize_prior(max(n_components, 1))
     row_shares = None if weights is None else weights.double().cpu().numpy()
     inputs = None

@@ -1,5 +1,6 @@
 """n_components="auto": the number of clusters chosen by the eigengap of
-the pretrained embedding's neighbour graph."""
+the pretrained embedding's neighbour graph, or on large data where the
+eigengap is not decisive by the modularity of consensus cuts."""
 
 import pickle
 
@@ -9,7 +10,14 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from skgmvae import GMVAEClustering
-from skgmvae._init import eigengap_components, laplacian_spectrum, neighbour_graph
+from skgmvae._init import (
+    count_components,
+    eigengap_components,
+    graph_modularity,
+    laplacian_spectrum,
+    modularity_components,
+    neighbour_graph,
+)
 
 FAST = dict(
     latent_dim=3,
@@ -60,6 +68,55 @@ def test_sparse_and_dense_spectra_agree(monkeypatch):
 def test_eigengap_respects_its_bound():
     X, _ = _blobs(6)
     assert eigengap_components(X, 3, seed=0)[0] <= 3
+
+
+def _two_triangles():
+    """Two triangles 0-1-2 and 3-4-5 joined by the edge 2-3, unweighted."""
+    from scipy import sparse
+
+    edges = [(0, 1), (0, 2), (1, 2), (3, 4), (3, 5), (4, 5), (2, 3)]
+    rows, cols = zip(*(edges + [(j, i) for i, j in edges]))
+    return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(6, 6))
+
+
+def test_graph_modularity_follows_its_definition():
+    graph = _two_triangles()
+    # 7 edges, 6 inside; each triangle's degrees sum to 7 of 14
+    assert graph_modularity(graph, [0, 0, 0, 1, 1, 1]) == pytest.approx(6 / 7 - 0.5)
+    assert graph_modularity(graph, np.zeros(6, dtype=int)) == pytest.approx(0.0)
+    # rows labelled -1 are clusters of their own: nothing inside
+    singletons = -(4 * 2**2 + 2 * 3**2) / 14**2
+    assert graph_modularity(graph, -np.ones(6, dtype=int)) == pytest.approx(singletons)
+    # a worse cut scores lower
+    assert graph_modularity(graph, [0, 0, 1, 1, 1, 1]) < 6 / 7 - 0.5
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_modularity_counts_separated_groups(k):
+    X, _ = make_blobs(300 * k, centers=k, n_features=5, cluster_std=0.5,
+                      center_box=(-20, 20), random_state=k)
+    found, scores = modularity_components(X, 10, seed=0, n_draws=1)
+    assert found == k
+    assert scores.shape == (9,) and np.argmax(scores) == k - 2
+
+
+def test_large_data_counts_by_modularity_only_where_the_eigengap_hesitates(monkeypatch):
+    import skgmvae._init as init
+
+    # two compact blobs: the eigengap is decisive and right, while the
+    # modularity splits each blob (its known overcount of few groups)
+    X, _ = make_blobs(600, centers=2, n_features=5, cluster_std=0.5,
+                      center_box=(-20, 20), random_state=2)
+    overcount = modularity_components(X, 10, seed=0)[0]
+    assert overcount > 2
+    monkeypatch.setattr(init, "MODULARITY_COUNT_MIN_ROWS", 100)
+    assert count_components(X, 10, seed=0) == 2
+    # an eigengap that must be overwhelming to count hands over to the
+    # modularity on large data only
+    monkeypatch.setattr(init, "EIGENGAP_DECISIVE_RATIO", np.inf)
+    assert count_components(X, 10, seed=0) == overcount
+    monkeypatch.setattr(init, "MODULARITY_COUNT_MIN_ROWS", 20_000)
+    assert count_components(X, 10, seed=0) == 2
 
 
 def test_auto_fit_finds_the_clusters():
