@@ -106,15 +106,14 @@ LOBPCG_MAX_ITER = 1000
 
 #: n_components="auto" on more than this many rows (where init_params="auto"
 #: starts from the consensus) takes the eigengap's count only where its
-#: largest jump is at least EIGENGAP_DECISIVE_RATIO times the next, and
-#: otherwise the count of best modularity of consensus cuts, averaged over
-#: MODULARITY_COUNT_DRAWS draws of the subset (see count_components). On five
-#: pretrained embeddings of all 70,000 MNIST images the largest jump was
-#: 1.0-1.3 times the next and the eigengap counted 9 to 19; on 30,000 rows of
-#: blobs 1.7 and above, and the modularity overcounted two to four blobs.
+#: largest jump is at least EIGENGAP_DECISIVE_RATIO times the next or its
+#: groups barely touch in the graph; otherwise the count of best modularity
+#: of consensus cuts, averaged over MODULARITY_COUNT_DRAWS draws of the
+#: subset (see count_components and the user guide, Choosing the number of
+#: clusters).
 MODULARITY_COUNT_MIN_ROWS = 20_000
-EIGENGAP_DECISIVE_RATIO = 1.5
-MODULARITY_COUNT_DRAWS = 3
+EIGENGAP_DECISIVE_RATIO = 2.0
+MODULARITY_COUNT_DRAWS = 5
 
 #: The "checked" start keeps the UMAP partition unless its clusters lose, on
 #: average, more than this share of their neighbour-graph edges beyond what
@@ -807,24 +806,26 @@ def eigengap_components(embedding, max_components, seed, n_neighbors=None, max_r
     return n_components, values
 
 
-def graph_modularity(graph, labels):
+def graph_modularity(graph, labels, return_inside=False):
     """Newman's modularity of the partition ``labels`` of a symmetric,
     weighted ``graph`` (sparse, (n, n)): the share of the edge weight that
     falls inside clusters minus the share expected for the same degrees,
     ``sum_c (d_c / 2m) ** 2`` (Newman and Girvan, 2004, "Finding and
     evaluating community structure in networks", Physical Review E 69).
-    Rows labelled -1 count as clusters of their own."""
+    Rows labelled -1 count as clusters of their own. With ``return_inside``,
+    also the share inside (one minus the partition's leak)."""
     graph = graph.tocoo()
     total = float(graph.data.sum())
     if total <= 0:
-        return 0.0
+        return (0.0, 1.0) if return_inside else 0.0
     labels = np.array(labels, dtype=np.intp)
     alone = labels < 0
     labels[alone] = max(int(labels.max()), -1) + 1 + np.arange(int(alone.sum()))
-    inside = graph.data[labels[graph.row] == labels[graph.col]].sum() / total
+    inside = float(graph.data[labels[graph.row] == labels[graph.col]].sum() / total)
     degrees = np.bincount(graph.row, weights=graph.data, minlength=graph.shape[0])
     shares = np.bincount(labels, weights=degrees) / total
-    return float(inside - np.sum(shares**2))
+    modularity = inside - float(np.sum(shares**2))
+    return (modularity, inside) if return_inside else modularity
 
 
 def modularity_components(embedding, max_components, seed, max_rows=None, n_draws=None):
@@ -854,6 +855,9 @@ def modularity_components(embedding, max_components, seed, max_rows=None, n_draw
         or the rows are too few).
     scores : ndarray of shape (max_components - 1,)
         The mean modularity of each candidate, from ``K = 2``.
+    leaks : ndarray of shape (max_components - 1,)
+        The mean share of the graphs' edge weight between the candidate's
+        clusters.
     """
     from scipy.cluster.hierarchy import linkage
 
@@ -866,8 +870,8 @@ def modularity_components(embedding, max_components, seed, max_rows=None, n_draw
         CONSENSUS_OVERCLUSTER * max_components, n_rows // CONSENSUS_MIN_CLUSTER_ROWS
     )
     if len(candidates) == 0 or n_micro < max_components:
-        return 1, np.zeros(0)
-    scores = np.zeros(len(candidates))
+        return 1, np.zeros(0), np.zeros(0)
+    scores, leaks = np.zeros(len(candidates)), np.ones(len(candidates))
     for _ in range(n_draws):
         subset = embedding[seeded_rows(embedding.shape[0], max_rows, rng)]
         condensed = co_association_distances(subset, n_micro, rng)
@@ -878,18 +882,22 @@ def modularity_components(embedding, max_components, seed, max_rows=None, n_draw
             labels = average_linkage_labels(
                 condensed, n_rows, k, min_size, balance=CONSENSUS_BALANCE, tree=tree
             )
-            scores[i] += graph_modularity(graph, labels) / n_draws
-    return int(candidates[np.argmax(scores)]), scores
+            modularity, inside = graph_modularity(graph, labels, return_inside=True)
+            scores[i] += modularity / n_draws
+            leaks[i] -= inside / n_draws
+    return int(candidates[np.argmax(scores)]), scores, leaks
 
 
 def count_components(embedding, max_components, seed):
     """The number of clusters ``n_components="auto"`` takes.
 
     The eigengap's (:func:`eigengap_components`) up to
-    ``MODULARITY_COUNT_MIN_ROWS`` rows, and above where its largest jump is
-    at least ``EIGENGAP_DECISIVE_RATIO`` times the next; otherwise, on large
-    data whose groups touch in the graph, the modularity of consensus cuts
-    (:func:`modularity_components`).
+    ``MODULARITY_COUNT_MIN_ROWS`` rows. Above, the eigengap's where its
+    largest jump is at least ``EIGENGAP_DECISIVE_RATIO`` times the next, or
+    where the consensus cut into that many clusters leaks less than
+    ``TOUCHING_LEAK`` of the neighbour graph's weight (its groups barely
+    touch); otherwise the groups touch and the count is the one of highest
+    modularity (:func:`modularity_components`).
     """
     found, values = eigengap_components(embedding, max_components, seed)
     if embedding.shape[0] <= MODULARITY_COUNT_MIN_ROWS or found < 2:
@@ -897,8 +905,10 @@ def count_components(embedding, max_components, seed):
     gaps = np.sort(np.diff(values)[1:max_components])[::-1]
     if len(gaps) < 2 or gaps[0] >= EIGENGAP_DECISIVE_RATIO * gaps[1]:
         return found
-    by_modularity = modularity_components(embedding, max_components, seed)[0]
-    return by_modularity if by_modularity > 1 else found
+    by_modularity, _, leaks = modularity_components(embedding, max_components, seed)
+    if by_modularity < 2 or leaks[found - 2] < TOUCHING_LEAK:
+        return found
+    return by_modularity
 
 
 def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=None):

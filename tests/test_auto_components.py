@@ -95,9 +95,12 @@ def test_graph_modularity_follows_its_definition():
 def test_modularity_counts_separated_groups(k):
     X, _ = make_blobs(300 * k, centers=k, n_features=5, cluster_std=0.5,
                       center_box=(-20, 20), random_state=k)
-    found, scores = modularity_components(X, 10, seed=0, n_draws=1)
+    found, scores, leaks = modularity_components(X, 10, seed=0, n_draws=1)
     assert found == k
-    assert scores.shape == (9,) and np.argmax(scores) == k - 2
+    assert scores.shape == leaks.shape == (9,) and np.argmax(scores) == k - 2
+    # the right cut leaves almost no edge weight between clusters; one more
+    # cluster splits a group across many edges
+    assert leaks[k - 2] < 0.02 < leaks[k - 1]
 
 
 def test_large_data_counts_by_modularity_only_where_the_eigengap_hesitates(monkeypatch):
@@ -111,10 +114,14 @@ def test_large_data_counts_by_modularity_only_where_the_eigengap_hesitates(monke
     assert overcount > 2
     monkeypatch.setattr(init, "MODULARITY_COUNT_MIN_ROWS", 100)
     assert count_components(X, 10, seed=0) == 2
-    # an eigengap that must be overwhelming to count hands over to the
-    # modularity on large data only
+    # a jump that must be overwhelming to count: the eigengap's count is
+    # still kept, as its clusters barely touch in the graph
     monkeypatch.setattr(init, "EIGENGAP_DECISIVE_RATIO", np.inf)
+    assert count_components(X, 10, seed=0) == 2
+    # groups that must leak nothing to count as separate: the modularity
+    monkeypatch.setattr(init, "TOUCHING_LEAK", 0.0)
     assert count_components(X, 10, seed=0) == overcount
+    # never on small data
     monkeypatch.setattr(init, "MODULARITY_COUNT_MIN_ROWS", 20_000)
     assert count_components(X, 10, seed=0) == 2
 

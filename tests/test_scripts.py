@@ -150,3 +150,17 @@ def test_bench_memory_sparse_quick(tmp_path, run_benchmark):
         assert 0.005 < r["nnz"] / (3000 * 400) < 0.015
         assert r["dense_float64_mib"] == pytest.approx(3000 * 400 * 8 / 2**20)
         assert 0 <= r["extra_mib"] < 2000 and r["seconds"] > 0
+
+
+def test_bench_auto_k_table_counts_each_method_over_the_seeds_that_have_it(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import bench_auto_k
+
+    fit = {"true_k": 10, "auto_accuracy": 0.9, "fixed_accuracy": 0.95,
+           "auto_seconds": 100.0, "fixed_seconds": 90.0}
+    cells = {
+        "mnist-10/0": {**fit, "auto_k": 10, "bgmm_raw_k": 20, "bgmm_embedding_k": 19},
+        "mnist-10/1": {**fit, "auto_k": 8},  # fitted without the BGMM counts
+    }
+    table = bench_auto_k.table(cells)
+    assert "| mnist | 10 | 2 | 1/2 (8, 10) | 0/1 (20) | 0/1 (19) | 0.900 / 0.950 |" in table
