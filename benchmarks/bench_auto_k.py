@@ -99,14 +99,6 @@ def run_cell(X, y, k, seed, params, bgmm=True):
     tic = time.perf_counter()
     fixed = GMVAEClustering(k, random_state=seed, **params).fit(X)
     fixed_seconds = time.perf_counter() - tic
-    if not bgmm:
-        scaled = None
-    elif params.get("likelihood") == "bernoulli":  # images: 50 principal components
-        from sklearn.decomposition import PCA
-
-        scaled = PCA(50, random_state=seed).fit_transform(X)
-    else:
-        scaled = StandardScaler().fit_transform(X)
     cell = {
         "true_k": k,
         "auto_k": int(auto.n_components_),
@@ -116,9 +108,19 @@ def run_cell(X, y, k, seed, params, bgmm=True):
         "fixed_seconds": fixed_seconds,
     }
     if bgmm:
-        cell["bgmm_raw_k"] = bayesian_count(scaled, seed)
+        cell["bgmm_raw_k"] = bayesian_count(raw_rows(X, seed, params), seed)
         cell["bgmm_embedding_k"] = bayesian_count(auto.transform(X), seed)
     return cell
+
+
+def raw_rows(X, seed, params):
+    """The rows the raw-data ``BayesianGaussianMixture`` sees: standardised,
+    or for images (``likelihood="bernoulli"``) 50 principal components."""
+    if params.get("likelihood") == "bernoulli":
+        from sklearn.decomposition import PCA
+
+        return PCA(50, random_state=seed).fit_transform(X)
+    return StandardScaler().fit_transform(X)
 
 
 def table(cells):

@@ -208,15 +208,25 @@ def consensus_partition(embedding, n_components, rng, min_share=None, weights=No
         ``n`` is below ``CONSENSUS_MIN_CLUSTER_ROWS`` rows per
         over-clustering cluster.
     """
-    min_share = CONSENSUS_MIN_SHARE if min_share is None else min_share
     n_rows = embedding.shape[0]
     n_micro = CONSENSUS_OVERCLUSTER * n_components
     if n_components < 2 or n_rows < CONSENSUS_MIN_CLUSTER_ROWS * n_micro:
         return None
     condensed = co_association_distances(embedding, n_micro, rng, weights)
+    return consensus_cut(condensed, n_rows, n_components, min_share)
+
+
+def consensus_cut(condensed, n_rows, n_components, min_share=None, tree=None):
+    """The consensus start's cut of the co-association distances
+    ``condensed`` into ``n_components`` clusters: subtrees under
+    ``min_share`` (default ``CONSENSUS_MIN_SHARE``) of an even share left
+    out, evened out with ``CONSENSUS_BALANCE`` (see
+    :func:`average_linkage_labels`; ``tree``: its average-linkage tree, when
+    at hand)."""
+    min_share = CONSENSUS_MIN_SHARE if min_share is None else min_share
     min_size = max(1, int(min_share * n_rows / n_components))
     return average_linkage_labels(
-        condensed, n_rows, n_components, min_size, balance=CONSENSUS_BALANCE
+        condensed, n_rows, n_components, min_size, balance=CONSENSUS_BALANCE, tree=tree
     )
 
 
@@ -878,10 +888,7 @@ def modularity_components(embedding, max_components, seed, max_rows=None, n_draw
         tree = linkage(condensed, method="average")
         graph = self_tuning_graph(subset, SPECTRAL_NEIGHBORS)
         for i, k in enumerate(candidates):
-            min_size = max(1, int(CONSENSUS_MIN_SHARE * n_rows / k))
-            labels = average_linkage_labels(
-                condensed, n_rows, k, min_size, balance=CONSENSUS_BALANCE, tree=tree
-            )
+            labels = consensus_cut(condensed, len(subset), k, tree=tree)
             modularity, inside = graph_modularity(graph, labels, return_inside=True)
             scores[i] += modularity / n_draws
             leaks[i] -= inside / n_draws
