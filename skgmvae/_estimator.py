@@ -143,7 +143,7 @@ class GMVAEClustering(
         Number of independent fits; the one with the best ELBO is kept.
 
     n_score_samples : int, default=16
-        Importance samples per row of :meth:`score_samples` and ``n_init``.
+        Draws per row of :meth:`score_samples` and, at most, of ``lower_bound_``.
 
     device : str or torch.device, default="cpu"
         Torch device for training: ``"cpu"``, ``"cuda"``, ``"cuda:N"``,

@@ -22,6 +22,31 @@ def test_consensus_partition_follows_curved_clusters(seed):
     assert clustering_accuracy(y, labels) > 0.98
 
 
+@pytest.mark.parametrize("n_runs", [20, 300])
+def test_co_association_distances_are_one_minus_the_share_of_agreeing_runs(
+    monkeypatch, n_runs
+):
+    # the definition, computed pair by pair from the same KMeans runs; 300
+    # runs overflow a byte, so the votes need wider integers
+    from scipy.spatial.distance import squareform
+    from sklearn.cluster import KMeans
+
+    monkeypatch.setattr(_init, "CONSENSUS_RUNS", n_runs)
+    X, _ = make_blobs(40, n_features=2, centers=3, random_state=0)
+    got = _init.co_association_distances(X, 6, np.random.default_rng(3))
+    seeds = np.random.default_rng(3).integers(0, 2**31 - 1, size=n_runs)
+    runs = [KMeans(6, n_init=1, random_state=int(s)).fit_predict(X) for s in seeds]
+    agree = np.zeros((40, 40))
+    for labels in runs:
+        for i in range(40):
+            for j in range(40):
+                agree[i, j] += labels[i] == labels[j]
+    expected = squareform(1.0 - agree / n_runs, checks=False)
+    assert got.dtype == np.float32 and got.shape == (40 * 39 // 2,)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert got.min() < 0.5 < got.max()  # some pairs split, some together
+
+
 def test_consensus_partition_is_seeded():
     X, _ = make_blobs(600, centers=4, cluster_std=2.0, random_state=0)
     first = _init.consensus_partition(X, 4, np.random.default_rng(3))

@@ -1,0 +1,143 @@
+"""Where the seconds of a default fit go, next to KMeans in the same run.
+
+For each seed, one default ``GMVAEClustering`` fit (``likelihood="bernoulli"``
+on images) with a callback that clocks its phases:
+
+- ``pretrain``: the autoencoder epochs;
+- ``start``: the mixture's start on the pretrained embedding (the count of
+  ``n_components="auto"`` included) and the neighbour term's graph;
+- ``elbo``: the ELBO epochs;
+- ``other``: the rest of ``fit_predict``: validating and scaling ``X``, the
+  bound that ranks the ``n_init`` fits (``lower_bound_``) and the labels.
+
+``KMeans(n_init=10)`` is fitted on the same rows with the same seed; the
+table gives each phase as mean ± std seconds and the fit's total as a ratio
+of KMeans' (mean and median over seeds). Each finished seed is saved at once
+in ``benchmarks/results/fit_phases_<data>.json``; a rerun skips the seeds
+saved with the same parameters and package code::
+
+    python benchmarks/bench_fit_phases.py --data mnist --seeds 3
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import add_run_arguments, gmvae_fingerprint
+from bench_suite import IMAGES, SMALL, fit_and_score, load, make_model
+
+from skgmvae import Callback
+
+PHASES = ("pretrain", "start", "elbo", "other")
+
+
+class PhaseClock(Callback):
+    """Seconds since ``on_train_begin`` at each phase's end."""
+
+    def __init__(self):
+        self.marks = {}
+
+    def _mark(self, name):
+        self.marks[name] = time.perf_counter()
+
+    def on_train_begin(self, trainer):
+        self._mark("begin")
+
+    def on_pretrain_epoch_end(self, trainer, record):
+        self._mark("pretrain")
+
+    def on_elbo_begin(self, trainer):
+        self._mark("start")
+
+    def on_train_end(self, trainer):
+        self._mark("elbo")
+
+    def phases(self, fit_seconds):
+        """The seconds of each of :data:`PHASES` in a fit of ``fit_seconds``."""
+        marks = self.marks
+        pretrain = marks.get("pretrain", marks["begin"])
+        start = marks.get("start", pretrain)
+        out = {
+            "pretrain": pretrain - marks["begin"],
+            "start": start - pretrain,
+            "elbo": marks["elbo"] - start,
+        }
+        out["other"] = fit_seconds - sum(out.values())
+        return out
+
+
+def one_seed(X, y, k, seed, images, params):
+    """The GMVAE fit with its phases, and the KMeans fit, of one seed."""
+    clock = PhaseClock()
+    model = make_model("GMVAE", k, seed, images, {**params, "callbacks": [clock]})
+    gmvae = fit_and_score(model, X, y)
+    gmvae["phases"] = clock.phases(gmvae["fit_seconds"])
+    gmvae["n_iter"] = int(model.n_iter_)
+    kmeans = fit_and_score(make_model("KMeans", k, seed, images, {}), X, y)
+    return {"GMVAE": gmvae, "KMeans": kmeans}
+
+
+def table(cells):
+    """Markdown: each phase's seconds, the totals, the ratio and accuracies."""
+    runs = list(cells.values())
+
+    def cell(values, digits=1):
+        values = np.asarray(values, dtype=float)
+        return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+
+    gmvae = np.array([r["GMVAE"]["fit_seconds"] for r in runs])
+    kmeans = np.array([r["KMeans"]["fit_seconds"] for r in runs])
+    ratios = gmvae / kmeans
+    rows = [(f"GMVAE {name}", cell([r["GMVAE"]["phases"][name] for r in runs])) for name in PHASES]
+    rows += [
+        ("GMVAE fit", cell(gmvae)),
+        ("KMeans(n_init=10) fit", cell(kmeans)),
+        ("ratio GMVAE / KMeans", f"{ratios.mean():.2f} mean, {np.median(ratios):.2f} median"),
+    ]
+    for name in ("GMVAE", "KMeans"):
+        acc = np.array([r[name]["accuracy"] for r in runs])
+        rows.append((f"{name} accuracy", f"{cell(acc, 3)} (worst {acc.min():.3f})"))
+    lines = [f"| seconds over {len(runs)} seeds | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="mnist", choices=SMALL + IMAGES)
+    parser.add_argument("--seeds", type=int, default=3)
+    add_run_arguments(parser)
+    args = parser.parse_args(argv)
+    X, y = load(args.data, args.data_dir, args.quick)
+    k, images = len(np.unique(y)), args.data in IMAGES
+    params = dict(args.overrides)
+    if args.quick:
+        params = {"max_iter": 2, "pretrain_epochs": 2, **params}
+    suffix = "".join(f"_{key}-{value}" for key, value in args.overrides)
+    suffix += "_quick" if args.quick else ""
+    path = Path(args.out_dir) / f"fit_phases_{args.data}{suffix}.json"
+    cells = json.loads(path.read_text())["cells"] if path.exists() else {}
+    fingerprint = gmvae_fingerprint(make_model("GMVAE", k, 0, images, params))
+    for seed in range(args.seeds):
+        if cells.get(str(seed), {}).get("fingerprint") == fingerprint:
+            continue
+        cells[str(seed)] = {**one_seed(X, y, k, seed, images, params), "fingerprint": fingerprint}
+        run = cells[str(seed)]
+        phases = ", ".join(f"{n} {s:.1f}s" for n, s in run["GMVAE"]["phases"].items())
+        print(
+            f"seed {seed}: GMVAE {run['GMVAE']['fit_seconds']:.1f}s ({phases}), "
+            f"accuracy {run['GMVAE']['accuracy']:.4f}; KMeans "
+            f"{run['KMeans']['fit_seconds']:.1f}s",
+            flush=True,
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"data": args.data, "params": params, "cells": cells}, indent=2))
+    text = table(cells)
+    print(text)
+    path.with_suffix(".md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
