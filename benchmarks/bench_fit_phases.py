@@ -10,11 +10,14 @@ on images) with a callback that clocks its phases:
 - ``other``: the rest of ``fit_predict``: validating and scaling ``X``, the
   bound that ranks the ``n_init`` fits (``lower_bound_``) and the labels.
 
+Each phase is added up over the ``n_init`` runs of a fit.
+
 ``KMeans(n_init=10)`` is fitted on the same rows with the same seed; the
 table gives each phase as mean ± std seconds and the fit's total as a ratio
 of KMeans' (mean and median over seeds). Each finished seed is saved at once
 in ``benchmarks/results/fit_phases_<data>.json``; a rerun skips the seeds
-saved with the same parameters and package code::
+saved with the same parameters and package code, and the table holds the
+seeds below ``--seeds`` fitted by the current code only::
 
     python benchmarks/bench_fit_phases.py --data mnist --seeds 3
 """
@@ -34,36 +37,36 @@ PHASES = ("pretrain", "start", "elbo", "other")
 
 
 class PhaseClock(Callback):
-    """Seconds since ``on_train_begin`` at each phase's end."""
+    """The seconds of each phase of a fit, added up over its ``n_init``
+    runs: pretraining ends at the last pretraining epoch, the start at the
+    first ELBO epoch, the ELBO epochs when the run ends. ``clock``: the
+    seconds now (``time.perf_counter``)."""
 
-    def __init__(self):
-        self.marks = {}
+    def __init__(self, clock=time.perf_counter):
+        self.seconds = dict.fromkeys(PHASES[:-1], 0.0)
+        self.clock, self._last = clock, None
 
-    def _mark(self, name):
-        self.marks[name] = time.perf_counter()
+    def _lap(self, phase):
+        now = self.clock()
+        self.seconds[phase] += now - self._last
+        self._last = now
 
     def on_train_begin(self, trainer):
-        self._mark("begin")
+        self._last = self.clock()
 
     def on_pretrain_epoch_end(self, trainer, record):
-        self._mark("pretrain")
+        self._lap("pretrain")
 
     def on_elbo_begin(self, trainer):
-        self._mark("start")
+        self._lap("start")
 
     def on_train_end(self, trainer):
-        self._mark("elbo")
+        self._lap("elbo")
 
     def phases(self, fit_seconds):
-        """The seconds of each of :data:`PHASES` in a fit of ``fit_seconds``."""
-        marks = self.marks
-        pretrain = marks.get("pretrain", marks["begin"])
-        start = marks.get("start", pretrain)
-        out = {
-            "pretrain": pretrain - marks["begin"],
-            "start": start - pretrain,
-            "elbo": marks["elbo"] - start,
-        }
+        """The seconds of each of :data:`PHASES` in a fit of ``fit_seconds``:
+        ``other`` is what the callbacks did not see."""
+        out = dict(self.seconds)
         out["other"] = fit_seconds - sum(out.values())
         return out
 
@@ -134,7 +137,12 @@ def main(argv=None):
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"data": args.data, "params": params, "cells": cells}, indent=2))
-    text = table(cells)
+    current = {
+        str(seed): cells[str(seed)]
+        for seed in range(args.seeds)
+        if cells.get(str(seed), {}).get("fingerprint") == fingerprint
+    }
+    text = table(current)
     print(text)
     path.with_suffix(".md").write_text(text)
 

@@ -1,6 +1,7 @@
 """Inference with a fitted model: the networks in float64, rows in blocks,
-and the fixed noise that makes the bound and ``score_samples``
-deterministic and row-independent."""
+the fixed noise shared by every row that makes ``score_samples``
+deterministic and row-independent, and the bound that ranks the ``n_init``
+fits, whose rows have draws of their own."""
 
 import copy
 from numbers import Integral
@@ -32,8 +33,9 @@ def sampled_block(n_draws):
 
 
 #: Rows whose noise in :func:`elbo_rows` comes from one seeded stream: a
-#: row's draws depend on the seed and its position only, not on how the
-#: rows are split into blocks (dense or sparse, any number of draws).
+#: row's draws depend on the seed, its position and the number of draws a
+#: row (:func:`bound_draws`) only, not on how the rows are split into
+#: blocks (dense or sparse) nor on the rows after it.
 BOUND_NOISE_ROWS = 4096
 #: Draws over all rows of the bound that compares the ``n_init`` runs: each
 #: row gets ``ceil(BOUND_ROW_DRAWS / n_rows)`` of its own, at most
@@ -52,15 +54,16 @@ def bound_draws(n_rows, n_score_samples):
 
 def row_noise(eval_seed, chunk, n_draws, n_rows, net):
     """Standard normal draws of shape ``(n_draws, n_rows, latent_dim +
-    noise_dim)`` (float64, CPU) for the rows of chunk ``chunk`` (rows
-    ``chunk * BOUND_NOISE_ROWS`` onwards), from ``eval_seed`` and ``chunk``
-    alone."""
-    seed = np.random.SeedSequence([int(eval_seed), int(chunk)]).generate_state(1)[0]
-    # drawn row by row, so that a row's draws do not depend on how many
-    # rows follow it in the chunk
+    noise_dim)`` (float64, CPU) for the first ``n_rows`` rows of chunk
+    ``chunk`` (rows ``chunk * BOUND_NOISE_ROWS`` onwards), from ``eval_seed``
+    and ``chunk`` alone.
+
+    NumPy draws one value after another, row by row, so a row's draws are
+    the same however many rows follow it in the chunk."""
+    seed = np.random.SeedSequence([int(eval_seed), int(chunk)])
     shape = (n_rows, n_draws, net.latent_dim + net.noise_dim)
-    noise = standard_normal(shape, init_seed_state(seed), "cpu", torch.float64)
-    return noise.transpose(0, 1)
+    noise = np.random.default_rng(seed).standard_normal(shape)
+    return torch.from_numpy(noise).transpose(0, 1)
 
 
 def elbo_rows(net, Xt, scaling, eval_seed, n_score_samples):

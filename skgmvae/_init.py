@@ -19,9 +19,10 @@ import numpy as np
 MIXTURE_INIT_ROWS = 100_000
 
 #: Rows of the embedding that the consensus partition is computed on, at
-#: most: its co-association matrix holds this many squared float32 entries
-#: (100 MB for 5,000 rows; the whole initialisation peaks about 270 MB above
-#: what fit holds otherwise).
+#: most: its votes are counted in a square matrix of this many rows (one
+#: byte an entry, 25 MB for 5,000 rows) and its distances kept condensed;
+#: the chosen start of 70,000 MNIST embeddings peaks at about 175 MB of
+#: NumPy arrays.
 CONSENSUS_ROWS = 5000
 #: KMeans over-clusterings that vote in the consensus partition.
 CONSENSUS_RUNS = 20

@@ -47,21 +47,48 @@ def test_each_row_has_draws_of_its_own_fixed_by_the_seed(fitted):
     assert not np.array_equal(once, other)
 
 
-def test_a_rows_draws_do_not_depend_on_the_blocks(fitted, monkeypatch):
+@pytest.mark.parametrize("n_draws", [1, 3, 16])
+def test_a_rows_draws_do_not_depend_on_the_blocks(fitted, monkeypatch, n_draws):
     model, net, X = fitted
     Xt = _rows(model, X)
-    whole = _inference.elbo_rows(net, Xt, model._scaling, model._eval_seed, 16)
-    monkeypatch.setattr(_data, "INFERENCE_BATCH", 16 * 7)  # blocks of 7 rows
-    cut = _inference.elbo_rows(net, Xt, model._scaling, model._eval_seed, 16)
+    whole = _inference.elbo_rows(net, Xt, model._scaling, model._eval_seed, n_draws)
+    monkeypatch.setattr(_data, "INFERENCE_BATCH", n_draws * 7)  # blocks of 7 rows
+    cut = _inference.elbo_rows(net, Xt, model._scaling, model._eval_seed, n_draws)
     np.testing.assert_allclose(cut, whole, rtol=1e-12)
-    # the first rows keep their draws when more rows follow; a stream of 200
-    # rows gives the rows after it other draws
-    head = _inference.elbo_rows(net, Xt[:50], model._scaling, model._eval_seed, 16)
-    np.testing.assert_allclose(head, whole[:50], rtol=1e-12)
+    # the first rows keep their draws when fewer rows follow (49 and 1 rows:
+    # draw counts that are no multiple of a generator's block); a stream of
+    # 200 rows gives the rows after it other draws
+    for n_head in (49, 1):
+        head = _inference.elbo_rows(
+            net, Xt[:n_head], model._scaling, model._eval_seed, n_draws
+        )
+        np.testing.assert_allclose(head, whole[:n_head], rtol=1e-12)
     monkeypatch.setattr(_inference, "BOUND_NOISE_ROWS", 200)
-    streams = _inference.elbo_rows(net, Xt, model._scaling, model._eval_seed, 16)
+    streams = _inference.elbo_rows(net, Xt, model._scaling, model._eval_seed, n_draws)
     np.testing.assert_allclose(streams[:200], whole[:200], rtol=1e-12)
     assert not np.allclose(streams[200:], whole[200:], rtol=1e-6)
+
+
+def test_sparse_rows_made_dense_in_small_blocks_get_the_same_bound(monkeypatch):
+    import scipy.sparse as sp
+
+    from skgmvae import _train
+
+    X, _ = make_blobs(300, n_features=6, centers=3, random_state=2)
+    X = np.abs(X) * (np.abs(X) > 3)  # mostly zeros
+    model = GMVAEClustering(
+        3, max_iter=2, pretrain_epochs=2, n_iter_no_change=None, random_state=0
+    ).fit(X)
+    dense = model._scaling.training_rows(X, "cpu")
+    monkeypatch.setattr(_train, "SPARSE_BLOCK_VALUES", 6 * 7)
+    sparse = model._scaling.training_rows(sp.csr_matrix(X), "cpu")
+    assert sparse.block_rows == 7  # made dense seven rows at a time
+    scaling, seed = model._scaling, model._eval_seed
+    np.testing.assert_allclose(
+        _inference.elbo_rows(model._net, sparse, scaling, seed, 16),
+        _inference.elbo_rows(model._net, dense, scaling, seed, 16),
+        rtol=1e-5,
+    )
 
 
 def test_own_draws_make_the_mean_precise_with_one_draw_a_row(fitted, monkeypatch):
