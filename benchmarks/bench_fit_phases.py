@@ -25,10 +25,9 @@ seeds below ``--seeds`` fitted by the current code only::
 import argparse
 import json
 import time
-from pathlib import Path
 
 import numpy as np
-from _common import add_run_arguments, gmvae_fingerprint
+from _common import add_run_arguments, gmvae_fingerprint, saved_cells
 from bench_suite import IMAGES, SMALL, fit_and_score, load, make_model
 
 from skgmvae import Callback
@@ -118,16 +117,20 @@ def main(argv=None):
     params = dict(args.overrides)
     if args.quick:
         params = {"max_iter": 2, "pretrain_epochs": 2, **params}
-    suffix = "".join(f"_{key}-{value}" for key, value in args.overrides)
-    suffix += "_quick" if args.quick else ""
-    path = Path(args.out_dir) / f"fit_phases_{args.data}{suffix}.json"
-    cells = json.loads(path.read_text())["cells"] if path.exists() else {}
+    path, cells = saved_cells(
+        args.out_dir, f"fit_phases_{args.data}", args.overrides, args.quick
+    )
     fingerprint = gmvae_fingerprint(make_model("GMVAE", k, 0, images, params))
-    for seed in range(args.seeds):
-        if cells.get(str(seed), {}).get("fingerprint") == fingerprint:
+    seeds = [str(seed) for seed in range(args.seeds)]
+
+    def current(seed):
+        return cells.get(seed, {}).get("fingerprint") == fingerprint
+
+    for seed in seeds:
+        if current(seed):
             continue
-        cells[str(seed)] = {**one_seed(X, y, k, seed, images, params), "fingerprint": fingerprint}
-        run = cells[str(seed)]
+        run = {**one_seed(X, y, k, int(seed), images, params), "fingerprint": fingerprint}
+        cells[seed] = run
         phases = ", ".join(f"{n} {s:.1f}s" for n, s in run["GMVAE"]["phases"].items())
         print(
             f"seed {seed}: GMVAE {run['GMVAE']['fit_seconds']:.1f}s ({phases}), "
@@ -135,14 +138,8 @@ def main(argv=None):
             f"{run['KMeans']['fit_seconds']:.1f}s",
             flush=True,
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"data": args.data, "params": params, "cells": cells}, indent=2))
-    current = {
-        str(seed): cells[str(seed)]
-        for seed in range(args.seeds)
-        if cells.get(str(seed), {}).get("fingerprint") == fingerprint
-    }
-    text = table(current)
+    text = table({seed: cells[seed] for seed in seeds if current(seed)})
     print(text)
     path.with_suffix(".md").write_text(text)
 

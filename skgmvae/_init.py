@@ -901,6 +901,17 @@ def modularity_components(embedding, max_components, seed, max_rows=None, n_draw
     return int(candidates[np.argmax(scores)]), scores, leaks
 
 
+def eigengap_ratio(values, max_components):
+    """How decisive the eigengap of the ascending Laplacian eigenvalues
+    ``values`` (:func:`eigengap_components`) is: its largest jump between
+    the counts 2 to ``max_components`` over the next largest; inf with
+    fewer than two jumps or where the next is zero."""
+    gaps = np.sort(np.diff(values)[1:max_components])[::-1]
+    if len(gaps) < 2 or gaps[1] <= 0:
+        return np.inf
+    return float(gaps[0] / gaps[1])
+
+
 def count_components(embedding, max_components, seed):
     """The number of clusters ``n_components="auto"`` takes.
 
@@ -915,8 +926,7 @@ def count_components(embedding, max_components, seed):
     found, values = eigengap_components(embedding, max_components, seed)
     if embedding.shape[0] <= MODULARITY_COUNT_MIN_ROWS or found < 2:
         return found
-    gaps = np.sort(np.diff(values)[1:max_components])[::-1]
-    if len(gaps) < 2 or gaps[0] >= EIGENGAP_DECISIVE_RATIO * gaps[1]:
+    if eigengap_ratio(values, max_components) >= EIGENGAP_DECISIVE_RATIO:
         return found
     by_modularity, _, leaks = modularity_components(embedding, max_components, seed)
     if by_modularity < 2 or leaks[found - 2] < TOUCHING_LEAK:

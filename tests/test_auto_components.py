@@ -170,3 +170,17 @@ def test_auto_refuses_what_cannot_choose(params, match):
     X, _ = _blobs(3, dim=5)
     with pytest.raises(ValueError, match=match):
         GMVAEClustering("auto", **{**FAST, **params}).fit(X)
+
+
+def test_eigengap_ratio_is_the_largest_jump_over_the_next():
+    from skgmvae._init import eigengap_ratio
+
+    # jumps for the counts 2, 3, 4: 0.1, 0.6, 0.2 (the first value's jump,
+    # to one cluster, does not count)
+    values = np.array([0.0, 5.0, 5.1, 5.7, 5.9])
+    assert eigengap_ratio(values, 4) == pytest.approx(0.6 / 0.2)
+    # up to 3 clusters only the jumps 0.1 and 0.6 count
+    assert eigengap_ratio(values, 3) == pytest.approx(0.6 / 0.1)
+    # one jump, or a next jump of zero: as decisive as can be
+    assert eigengap_ratio(values[:3], 2) == np.inf
+    assert eigengap_ratio(np.array([0.0, 0.0, 1.0, 1.0]), 3) == np.inf

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: _common
-from _common import EXPERIMENT_RESULTS, add_run_arguments
+from _common import EXPERIMENT_RESULTS, add_run_arguments, saved_cells
 
 MAX_COMPONENTS = 20
 SYNTHETIC_ROWS = 30_000
@@ -123,13 +123,12 @@ def counts(embedding, seed):
     from skgmvae import _init
 
     found, values = _init.eigengap_components(embedding, MAX_COMPONENTS, seed)
-    gaps = np.sort(np.diff(values)[1:MAX_COMPONENTS])[::-1]
     by_modularity, scores, leaks = _init.modularity_components(
         embedding, MAX_COMPONENTS, seed
     )
     return {
         "eigengap": int(found),
-        "ratio": float(gaps[0] / gaps[1]),
+        "ratio": float(_init.eigengap_ratio(values, MAX_COMPONENTS)),
         "leak": float(leaks[found - 2]),
         "modularity": int(by_modularity),
         "modularity_scores": [round(float(v), 4) for v in scores],
@@ -170,10 +169,7 @@ def main(argv=None):
     parser.add_argument("--synthetic-seeds", type=int, default=2)
     add_run_arguments(parser, overrides=False, out_dir=EXPERIMENT_RESULTS)
     args = parser.parse_args(argv)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("count_rules_quick.json" if args.quick else "count_rules.json")
-    cells = json.loads(path.read_text())["cells"] if path.exists() else {}
+    path, cells = saved_cells(args.out_dir, "count_rules", [], args.quick)
     names = ("mnist", "blobs-3") if args.quick else IMAGES + SYNTHETIC
     for name in names:
         n_seeds = args.seeds if name in IMAGES else args.synthetic_seeds
