@@ -1,3 +1,5 @@
+import contextlib
+import importlib
 import os
 import runpy
 import sys
@@ -34,12 +36,39 @@ def run_benchmark():
 
     def run(script, *args):
         path = BENCHMARKS / script
-        saved_argv, saved_path = sys.argv, list(sys.path)
+        saved_argv = sys.argv
         sys.argv = [str(path), *map(str, args)]
-        sys.path.insert(0, str(path.parent))
         try:
-            runpy.run_path(str(path), run_name="__main__")
+            with _import_path(path.parent):
+                runpy.run_path(str(path), run_name="__main__")
         finally:
-            sys.argv, sys.path[:] = saved_argv, saved_path
+            sys.argv = saved_argv
 
     return run
+
+
+@pytest.fixture(scope="session")
+def benchmark_module():
+    """``benchmark_module("experiments/bench_x.py")`` imports the module of
+    a benchmark script, with its folder and ``benchmarks/`` (for ``_common``
+    and ``bench_suite``) first on the import path while it loads; ``sys.path``
+    is restored after."""
+
+    def load(script):
+        path = BENCHMARKS / script
+        with _import_path(path.parent, BENCHMARKS):
+            return importlib.import_module(path.stem)
+
+    return load
+
+
+@contextlib.contextmanager
+def _import_path(*folders):
+    """``folders`` first on ``sys.path`` inside the block, which leaves
+    ``sys.path`` as it found it."""
+    saved = list(sys.path)
+    sys.path[:0] = [str(folder) for folder in folders]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved

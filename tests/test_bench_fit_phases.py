@@ -45,23 +45,16 @@ def test_a_changed_parameter_fits_into_its_own_file(quick_phases, run_benchmark)
     assert set(cells["cells"]) == {"0"} and cells["params"]["batch_size"] == 32
 
 
-def test_the_clock_laps_at_each_phase_and_adds_up_the_runs():
+def test_the_clock_laps_at_each_phase_and_adds_up_the_runs(benchmark_module):
     # a clock that ticks one second a reading: each lap is one second, so
     # the phases count the hooks that ended them
     import itertools
-    import sys
-    from pathlib import Path
 
     from sklearn.datasets import load_iris
 
     from skgmvae import GMVAEClustering
 
-    benchmarks = str(Path(__file__).resolve().parents[1] / "benchmarks")
-    sys.path.insert(0, benchmarks)
-    try:
-        from bench_fit_phases import PhaseClock
-    finally:
-        sys.path.remove(benchmarks)
+    PhaseClock = benchmark_module("bench_fit_phases.py").PhaseClock
     X, _ = load_iris(return_X_y=True)
     kw = dict(max_iter=3, pretrain_epochs=4, n_iter_no_change=None, random_state=0)
     one = PhaseClock(clock=itertools.count().__next__)

@@ -2,42 +2,33 @@
 a quick run end to end."""
 
 import json
-import sys
-from pathlib import Path
+
+import pytest
 
 
-def _choices(rows, group_size):
-    folders = [
-        str(Path(__file__).resolve().parents[1] / "benchmarks" / sub)
-        for sub in ("", "experiments")
-    ]
-    sys.path[:0] = folders
-    try:
-        from bench_run_agreement import choices
-    finally:
-        for folder in folders:
-            sys.path.remove(folder)
-    return choices(rows, group_size)
+@pytest.fixture
+def choices(benchmark_module):
+    return benchmark_module("experiments/bench_run_agreement.py").choices
 
 
 def _row(accuracy, bound, labels):
     return {"accuracy": accuracy, "lower_bound": bound, "labels": labels}
 
 
-def test_each_rule_keeps_its_own_run_of_every_group():
+def test_each_rule_keeps_its_own_run_of_every_group(choices):
     # two runs agree on a partition; the third, with the best bound, differs
     rows = [
         _row(0.9, -5.0, [0, 0, 0, 1, 1, 1]),
         _row(0.8, -6.0, [1, 1, 1, 0, 0, 0]),  # the same partition, renamed
         _row(0.5, -1.0, [0, 1, 0, 1, 0, 1]),
     ]
-    kept = _choices(rows, 3)
+    kept = choices(rows, 3)
     assert kept["bound"] == [0.5]
     assert kept["agreement"] in ([0.9], [0.8])  # either of the agreeing pair
-    pairs = _choices(rows, 2)
+    pairs = choices(rows, 2)
     assert len(pairs["bound"]) == len(pairs["agreement"]) == 3
     assert sorted(pairs["bound"]) == [0.5, 0.5, 0.9]
-    assert _choices(rows, 4) == {"bound": [], "agreement": []}
+    assert choices(rows, 4) == {"bound": [], "agreement": []}
 
 
 def test_quick_run_keeps_labels_and_bounds(tmp_path, run_benchmark):

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import DATA_DIR, random_rows, seed_table_main  # noqa: E402
+from _common import DATA_DIR, mean_worst, random_rows, seed_table_main  # noqa: E402
 from bench_suite import load  # noqa: E402
 
 DATASETS = ("iris", "wine", "breast_cancer", "digits")
@@ -78,7 +78,9 @@ def choices(rows, group_size):
 
 
 def _mean_worst(values):
-    return f"{np.mean(values):.3f} ({min(values):.3f})" if values else "-"
+    """:func:`_common.mean_worst`, and "-" for no values (fewer seeds than a
+    group)."""
+    return mean_worst(values) if values else "-"
 
 
 def write_table(table, path):
