@@ -108,8 +108,8 @@ class GMVAEClustering(
         the plain ELBO; "auto": 1.0 up to 20,000 rows (3.0 or 30.0 holding a
         clean start), 0 above.
 
-    n_neighbors : int, default=25
-        Neighbours of each row in the graph of both.
+    n_neighbors : int, default=15
+        Neighbours of each row in the graph of both (at "auto": to 20,000 rows).
 
     grow_from : int or None, default=None
         When below ``n_components``: train ``grow_from`` components for the
@@ -267,7 +267,7 @@ class GMVAEClustering(
         pretrain_epochs="auto",
         init_params="auto",
         graph_weight="auto",
-        n_neighbors=25,
+        n_neighbors=15,
         grow_from=None,
         max_iter="auto",
         batch_size="auto",

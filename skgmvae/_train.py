@@ -780,7 +780,7 @@ class FitParams:
     init_params: Any = "consensus"
     graph_weight: float = 0.0
     hold_start: bool = False
-    n_neighbors: int = 25
+    n_neighbors: int = 15
     choose_components: bool = False
     precision: str = "float32"
 

@@ -452,3 +452,25 @@ def test_a_split_ends_the_hold_of_the_start(capsys):
     grown = GMVAEClustering(6, grow_from=3, **kw).fit(X)
     out = capsys.readouterr().out
     assert "split to 6" in out and "holds them" not in out
+
+
+def test_neighbour_count_is_read_only_where_auto_builds_a_graph(monkeypatch):
+    """With ``init_params`` and ``graph_weight`` at "auto", a data set above
+    ``NEIGHBOUR_MAX_ROWS`` starts from the consensus partition without the
+    neighbour term, so ``n_neighbors`` changes nothing; at or below it, both
+    graphs are built from ``n_neighbors`` neighbours and the fits differ."""
+    from skgmvae import _fitting
+
+    X, _ = make_moons(300, noise=0.08, random_state=0)
+
+    def fit(n_neighbors):
+        return GMVAEClustering(
+            2, n_neighbors=n_neighbors, max_iter=3, pretrain_epochs=5, random_state=0
+        ).fit(X)
+
+    small = [fit(k) for k in (5, 40)]
+    assert small[0].lower_bound_ != small[1].lower_bound_
+    monkeypatch.setattr(_fitting, "NEIGHBOUR_MAX_ROWS", 100)
+    large = [fit(k) for k in (5, 40)]
+    assert large[0].lower_bound_ == large[1].lower_bound_
+    np.testing.assert_array_equal(large[0].labels_, large[1].labels_)
