@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 
@@ -85,3 +86,20 @@ def test_gmvae_fits_of_another_version_are_marked(quick_suite, run_benchmark, mo
     rows = {line.split(" | ")[0]: line for line in (out / "suite_quick.md").read_text().splitlines()}
     assert "†" in rows["| circles"].split(" | ")[1]
     assert "†" not in rows["| iris"]
+
+
+def test_test_image_sets_are_the_test_subsets(data_dir, benchmark_module):
+    """``mnist-test`` and ``fashion-mnist-test`` are the 10,000 test images
+    of each set, the same rows as the loader's test subset, and count as
+    images (the GMVAE gets the Bernoulli likelihood)."""
+    from skgmvae.datasets import load_idx_dataset
+
+    suite = benchmark_module("bench_suite.py")
+    for name in ("mnist", "fashion-mnist"):
+        X, y = suite.load(f"{name}-test", data_dir)
+        X_ref, y_ref = load_idx_dataset(data_dir / name, subset="test")
+        assert X.shape == (10_000, 784)
+        np.testing.assert_array_equal(X, X_ref)
+        np.testing.assert_array_equal(y, y_ref)
+        model = suite.make_model("GMVAE", 10, 0, f"{name}-test" in suite.IMAGES, {})
+        assert model.likelihood == "bernoulli"
