@@ -127,7 +127,9 @@ def model_params(name, k, mc, params):
     pretraining length that ``pretrain_epochs="auto"`` stands for, the
     settings of the initial mixture's consensus partition and, for a fit that
     grows its mixture, those of the split: a cell is reused only when these
-    are unchanged, so a new default invalidates the saved GMVAE fits."""
+    are unchanged, so a new default invalidates the saved GMVAE fits.
+    ``UNREAD_AT_AUTO`` is left out while the start and the neighbour term's
+    weight are "auto", and ``ADDED_PARAMS`` at the values of the saved fits."""
     from skgmvae import _fitting, _init
 
     est = make_model(name, k, mc, 0, params).get_params()

@@ -101,5 +101,4 @@ def test_test_image_sets_are_the_test_subsets(data_dir, benchmark_module):
         assert X.shape == (10_000, 784)
         np.testing.assert_array_equal(X, X_ref)
         np.testing.assert_array_equal(y, y_ref)
-        model = suite.make_model("GMVAE", 10, 0, f"{name}-test" in suite.IMAGES, {})
-        assert model.likelihood == "bernoulli"
+        assert f"{name}-test" in suite.IMAGES

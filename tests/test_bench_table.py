@@ -184,6 +184,10 @@ def test_parameters_added_later_keep_saved_fits_current(monkeypatch):
         "GMVAE", 30, 1, {"likelihood": "bernoulli", "init_params": "spectral"}
     )
     assert spectral["n_neighbors"] == repr(defaults["n_neighbors"])
+    weighted = model_params(
+        "GMVAE", 30, 1, {"likelihood": "bernoulli", "graph_weight": 1.0}
+    )
+    assert weighted["n_neighbors"] == repr(defaults["n_neighbors"])
     assert "learning_rate" in default
     decayed = model_params(
         "GMVAE", 30, 1, {"likelihood": "bernoulli", "learning_rate_decay": 0.5}
