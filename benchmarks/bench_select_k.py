@@ -11,13 +11,14 @@ the same fits.
 
 Usage::
 
-    python benchmarks/bench_select_k.py [--true-k 3 5 7] [--seeds 10] [--quick]
+    python benchmarks/bench_select_k.py [--true-k 3 5 7] [--seeds 10] [--quick] [key=value ...]
     python benchmarks/bench_select_k.py --merge part1.json part2.json ...
 
 Prints the selected K per seed and the hit rate, and writes
 ``benchmarks/results/select_k.json`` and a Markdown table ``select_k.md``
 beside it. ``--merge`` joins the results of runs made separately (one true K
-per process, say) into those two files.
+per process, say) into those two files. ``key=value`` arguments override
+GMVAE parameters of the shortened fits (recorded in the JSON's ``params``).
 """
 
 import argparse
@@ -27,6 +28,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import parse_override
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, KFold
 
@@ -133,6 +135,7 @@ def main(argv=None):
     parser.add_argument(
         "--merge", nargs="+", metavar="JSON", help="join earlier results"
     )
+    parser.add_argument("overrides", nargs="*", type=parse_override)
     args = parser.parse_args(argv)
     if args.merge:
         parts = [json.loads(Path(p).read_text()) for p in args.merge]
@@ -144,6 +147,7 @@ def main(argv=None):
     if args.quick:
         args.true_k, args.seeds, args.max_k, args.per_class = [3], 1, 4, 60
         params = {"max_iter": 3, "pretrain_epochs": 3, "hidden_layer_sizes": (32,)}
+    params.update(args.overrides)
     results = {"params": params, "cv": args.cv, "per_class": args.per_class, "runs": []}
     for k in args.true_k:
         grid = list(range(2, max(args.max_k, k + 2) + 1))

@@ -101,8 +101,9 @@ def test_bench_memory_quick(tmp_path, run_benchmark):
 
 def test_bench_select_k_quick(tmp_path, run_benchmark):
     out = tmp_path / "select_k.json"
-    run_benchmark("bench_select_k.py", "--quick", "--out", out)
+    run_benchmark("bench_select_k.py", "--quick", "--out", out, "n_neighbors=5")
     result = json.loads(out.read_text())
+    assert result["params"]["n_neighbors"] == 5  # key=value overrides, recorded
     (run,) = result["runs"]
     assert run["true_k"] == 3 and run["grid"] == [2, 3, 4, 5]
     for metric in ("stability", "elbo", "bic"):
