@@ -12,7 +12,8 @@ circles with 200 rows), ``moons_noisy`` (1,000 rows, noise 0.12) and
 (``make_classification``: three Gaussian classes in 8 features, 5 of them
 informative, 1,000 rows), ``mnist`` and ``fashion-mnist`` (all 70,000 images, pixels
 in [0, 1]; the GMVAE uses ``likelihood="bernoulli"`` there, as for any image
-data), ``mnist-test`` and ``fashion-mnist-test`` (their 10,000 test images). K is the number of classes. Every model gets the same K and seed.
+data), ``mnist-test`` and ``fashion-mnist-test`` (their 10,000 test images).
+K is the number of classes. Every model gets the same K and seed.
 
 The baselines, as a data scientist writes them:
 
@@ -76,8 +77,8 @@ def load(name, data_dir, quick=False):
     if name in IMAGES:
         from skgmvae.datasets import load_idx_dataset
 
-        subset = "test" if name.endswith("-test") else "all"
-        folder = name[: -len("-test")] if subset == "test" else name
+        folder = name.removesuffix("-test")
+        subset = "all" if folder == name else "test"
         X, y = load_idx_dataset(Path(data_dir) / folder, subset=subset)
         if quick:
             X, y = X[:1500], y[:1500]

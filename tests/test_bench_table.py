@@ -159,15 +159,14 @@ def test_fits_with_earlier_defaults_are_flagged_not_mixed(
     assert "† fitted with the defaults of an earlier version" in text
 
 
-def test_parameters_added_later_keep_saved_fits_current(monkeypatch):
+def test_parameters_added_later_keep_saved_fits_current(monkeypatch, benchmark_module):
     """A parameter added after fits were saved is left out of a fit's record
     at the value those fits ran with, and recorded at any other value."""
-    from pathlib import Path
-
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from bench_mnist_table import ADDED_PARAMS, UNREAD_AT_AUTO, model_params
-
     from skgmvae import GMVAEClustering
+
+    table = benchmark_module("bench_mnist_table.py")
+    ADDED_PARAMS, UNREAD_AT_AUTO = table.ADDED_PARAMS, table.UNREAD_AT_AUTO
+    model_params = table.model_params
 
     # a default fit leaves out each added parameter at the value the saved
     # fits ran with, and records those whose default has changed since
@@ -197,12 +196,10 @@ def test_parameters_added_later_keep_saved_fits_current(monkeypatch):
     grown = model_params("GMVAE", 30, 1, {"likelihood": "bernoulli", "grow_from": 10})
     assert grown["grow_from"] == "10"
     # a fit that splits records the split, so that a new split makes it stale
-    import bench_mnist_table
-
     from skgmvae import _init
 
     assert f"'kmeans_init': {_init.SPLIT_KMEANS_INIT}" in grown["split"]
-    monkeypatch.setattr(bench_mnist_table, "SPLIT_RECIPE", "another split")
+    monkeypatch.setattr(table, "SPLIT_RECIPE", "another split")
     regrown = model_params("GMVAE", 30, 1, {"likelihood": "bernoulli", "grow_from": 10})
     assert regrown["split"] != grown["split"]
     assert {k: v for k, v in regrown.items() if k != "split"} == {

@@ -2,17 +2,17 @@
 saves each fit, tables it and resumes."""
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import bench_text  # noqa: E402
+
+@pytest.fixture(scope="module")
+def bench_text(benchmark_module):
+    return benchmark_module("bench_text.py")
 
 
-def test_documents_are_sparse_counts_of_known_topics():
+def test_documents_are_sparse_counts_of_known_topics(bench_text):
     counts, labels = bench_text.make_documents(
         n_documents=300, n_topics=4, n_words=200, mean_length=40, random_state=0
     )
@@ -31,7 +31,7 @@ def test_documents_are_sparse_counts_of_known_topics():
     assert (again != counts).nnz == 0 and (other != counts).nnz > 0
 
 
-def test_documents_of_one_topic_share_their_words():
+def test_documents_of_one_topic_share_their_words(bench_text):
     # each document's words are closer to those of its topic than of others
     counts, labels = bench_text.make_documents(
         n_documents=400, n_topics=4, n_words=300, purity=0.8, random_state=2

@@ -153,9 +153,8 @@ def test_bench_memory_sparse_quick(tmp_path, run_benchmark):
         assert 0 <= r["extra_mib"] < 2000 and r["seconds"] > 0
 
 
-def test_bench_auto_k_table_counts_each_method_over_the_seeds_that_have_it(monkeypatch):
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import bench_auto_k
+def test_bench_auto_k_table_counts_each_method_over_the_seeds_that_have_it(benchmark_module):
+    bench_auto_k = benchmark_module("bench_auto_k.py")
 
     fit = {"true_k": 10, "auto_accuracy": 0.9, "fixed_accuracy": 0.95,
            "auto_seconds": 100.0, "fixed_seconds": 90.0}
