@@ -57,8 +57,7 @@ class GMVAEClustering(
         Upper bound of ``K`` with ``n_components="auto"``.
 
     latent_dim : int, default=10
-        Dimension of the continuous latent ``x``; also the number of columns
-        returned by :meth:`transform`.
+        Dimension of the continuous latent ``x``: the columns of :meth:`transform`.
 
     noise_dim : int, default=4
         Dimension of the latent ``w`` that drives the prior network.
@@ -108,8 +107,9 @@ class GMVAEClustering(
         the plain ELBO; "auto": 1.0 up to 20,000 rows (3.0 or 30.0 holding a
         clean start), 0 above.
 
-    n_neighbors : int, default=15
-        Neighbours of each row in the graph of both (at "auto": to 20,000 rows).
+    n_neighbors : int or "auto", default="auto"
+        Neighbours of each row in the graph of both (at "auto": to 20,000
+        rows). "auto": 25 up to 250 rows, 15 above.
 
     grow_from : int or None, default=None
         When below ``n_components``: train ``grow_from`` components for the
@@ -233,7 +233,7 @@ class GMVAEClustering(
         "pretrain_epochs": [_NON_NEGATIVE_INT, StrOptions({"auto"})],
         "init_params": [StrOptions({"auto", *INIT_METHODS}), callable],
         "graph_weight": [_NON_NEGATIVE_REAL, StrOptions({"auto"})],
-        "n_neighbors": [_POSITIVE_INT],
+        "n_neighbors": [_POSITIVE_INT, StrOptions({"auto"})],
         "grow_from": [_POSITIVE_INT, None],
         "max_iter": [_POSITIVE_INT, StrOptions({"auto"})],
         "batch_size": [_POSITIVE_INT, StrOptions({"auto"})],
@@ -267,7 +267,7 @@ class GMVAEClustering(
         pretrain_epochs="auto",
         init_params="auto",
         graph_weight="auto",
-        n_neighbors=15,
+        n_neighbors="auto",
         grow_from=None,
         max_iter="auto",
         batch_size="auto",

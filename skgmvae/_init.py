@@ -50,8 +50,10 @@ SPLIT_KMEANS_INIT = 3
 #: Rows of the embedding that the spectral partition is computed on, at most
 #: (the eigenvectors of a sparse graph of this many rows take seconds).
 SPECTRAL_ROWS = 20_000
-#: Neighbours of each row in the graph of the spectral partition, when the
-#: caller gives none.
+#: Neighbours of each row in the graph of the spectral partition where the
+#: caller gives none (a fit always gives the estimator's ``n_neighbors``),
+#: and in the modularity graph of ``n_components="auto"`` on more than
+#: ``MODULARITY_COUNT_MIN_ROWS`` rows.
 SPECTRAL_NEIGHBORS = 25
 #: The spectral graph's weights scale each row's distances by its distance
 #: to this nearest neighbour (see :func:`self_tuning_graph`).

@@ -770,6 +770,7 @@ class FitParams:
     pretrain_epochs: int
     batch_size: int
     learning_rate: float
+    n_neighbors: int
     n_mc_samples: int = 1
     kl_warmup: int = 10
     min_information: float = 0.5
@@ -780,7 +781,6 @@ class FitParams:
     init_params: Any = "consensus"
     graph_weight: float = 0.0
     hold_start: bool = False
-    n_neighbors: int = 15
     choose_components: bool = False
     precision: str = "float32"
 

@@ -213,22 +213,26 @@ def test_auto_schedule_follows_the_size_of_the_data(n_samples, batch, rate, epoc
 
 
 @pytest.mark.parametrize(
-    "n_samples, start, weight",
+    "n_samples, start, weight, neighbours",
     [
-        (150, "spectral_or_gaussian", 1.0),
-        (20_000, "spectral_or_gaussian", 1.0),
-        (20_001, "consensus", 0.0),
+        (150, "spectral_or_gaussian", 1.0, 25),
+        (250, "spectral_or_gaussian", 1.0, 25),
+        (251, "spectral_or_gaussian", 1.0, 15),
+        (20_000, "spectral_or_gaussian", 1.0, 15),
+        (20_001, "consensus", 0.0, 15),
     ],
 )
 def test_auto_start_and_neighbour_term_follow_the_size_of_the_data(
-    n_samples, start, weight
+    n_samples, start, weight, neighbours
 ):
     params = fit_params(GMVAEClustering(), n_samples, 100, 0.0, 10)
     assert (params.init_params, params.graph_weight) == (start, weight)
+    assert params.n_neighbors == neighbours
     # explicit values are kept
-    model = GMVAEClustering(init_params="gmm", graph_weight=0.5)
+    model = GMVAEClustering(init_params="gmm", graph_weight=0.5, n_neighbors=7)
     params = fit_params(model, n_samples, 100, 0.0, 10)
     assert (params.init_params, params.graph_weight) == ("gmm", 0.5)
+    assert params.n_neighbors == 7
 
 
 def test_score_is_above_elbo_on_average(fitted):

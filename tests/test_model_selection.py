@@ -156,14 +156,12 @@ def test_bic_score_errors():
         bic_score(_tiny_gmvae(), X)
 
 
-@pytest.mark.parametrize("n_neighbors, min_threes", [(None, 0), (25, 2)])
-def test_grid_search_with_bic_score_finds_three_digit_classes(n_neighbors, min_threes):
+def test_grid_search_with_bic_score_finds_three_digit_classes():
     # digits 0, 1 and 2 (8x8 images, not blobs), 100 rows a class drawn per
     # seed as in benchmarks/bench_select_k.py: the plain mean bound selects a
-    # larger K, the penalised held-out bound one nearer to 3 on every seed;
-    # with 25 neighbours in the graph (the choosing-K guide's setting for
-    # searches on a few hundred rows) it selects K = 3 for most seeds
-    extra = {} if n_neighbors is None else {"n_neighbors": n_neighbors}
+    # larger K, the penalised held-out bound K = 3 for most seeds and one
+    # nearer to 3 on every seed (the defaults' graph on these 150-row folds
+    # joins each row to 25 neighbours)
     digits, labels = load_digits(return_X_y=True)
     grid = [2, 3, 4, 5]
     chosen, chosen_by_bound = [], []
@@ -175,7 +173,7 @@ def test_grid_search_with_bic_score_finds_three_digit_classes(n_neighbors, min_t
             )
         ]
         search = GridSearchCV(
-            GMVAEClustering(random_state=seed, max_iter=40, pretrain_epochs=40, **extra),
+            GMVAEClustering(random_state=seed, max_iter=40, pretrain_epochs=40),
             {"n_components": grid},
             scoring={"bic": bic_score, "bound": lambda est, X, y=None: est.score(X)},
             refit="bic",
@@ -186,7 +184,7 @@ def test_grid_search_with_bic_score_finds_three_digit_classes(n_neighbors, min_t
             grid[int(np.argmax(search.cv_results_["mean_test_bound"]))]
         )
     print("selected K with bic_score:", chosen, "with the mean bound:", chosen_by_bound)
-    assert chosen.count(3) >= min_threes
+    assert chosen.count(3) >= 2
     assert sum(k > 3 for k in chosen_by_bound) >= 2
     assert all(abs(k - 3) < abs(b - 3) or k == 3 for k, b in zip(chosen, chosen_by_bound))
 
