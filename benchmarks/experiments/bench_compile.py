@@ -1,0 +1,163 @@
+"""What ``torch.compile`` would save on a training step of the default network.
+
+The step of an ELBO epoch on all 70,000 MNIST images, as a default fit with
+``likelihood="bernoulli"`` takes it: the network of the defaults (784
+inputs, K = 10), the minibatch size and the dtype of the products that
+"auto" gives on this machine for 70,000 rows, one Monte Carlo draw, the
+loss of the ELBO phase, its backward pass and the fused Adam update. The
+rows are random binary pixels: the time of a step does not depend on them.
+
+The forward pass and loss, compiled by ``torch.compile`` (inductor, shapes
+fixed), are timed against the same code run eagerly, in alternating blocks
+of steps so that both see the same machine load; the first compiled call
+is timed on its own (with an empty compile cache unless ``--warm-cache``).
+The table projects both onto one default fit: the steps of 50 ELBO epochs
+of 70,000 rows and the seconds they would save, beside the compile time a
+fit would pay first (a fit would compile a second graph for each epoch's
+shorter last minibatch, which is not counted). Usage::
+
+    python benchmarks/experiments/bench_compile.py [--blocks 5] [--steps 200]
+
+Writes ``benchmarks/experiments/results/compile.{json,md}``
+(``compile_quick`` with ``--quick``: one block of 10 steps).
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
+from _common import EXPERIMENT_RESULTS  # noqa: E402
+
+#: Rows and ELBO epochs of the fit the savings are projected onto.
+FIT_ROWS = 70_000
+FIT_EPOCHS = 50
+N_FEATURES = 784
+
+
+def make_step(compiled):
+    """``(run, setup)``: ``run(n)`` takes ``n`` training steps and returns
+    the seconds they took; ``setup`` describes the step."""
+    import torch
+
+    from skgmvae import GMVAEClustering, _elbo, _fitting
+    from skgmvae._model import build_net
+    from skgmvae._train import make_optimizer
+    from skgmvae._utils import mixed_precision, training_dtype
+
+    est = GMVAEClustering(10, likelihood="bernoulli")
+    net = build_net(_fitting.net_config(est, N_FEATURES, FIT_ROWS), 0)
+    batch = _fitting.batch_size(est, FIT_ROWS)
+    dtype = training_dtype(_fitting.precision(est, FIT_ROWS), "cpu")
+    optimizer = make_optimizer(net, _fitting.learning_rate(est, batch))
+    gen = torch.Generator().manual_seed(0)
+    rows = (torch.rand(4096, N_FEATURES, generator=gen) > 0.5).float()
+    dims = net.latent_dim + net.noise_dim
+
+    def loss_of(y, noise):
+        with mixed_precision("cpu", dtype):
+            terms = net.elbo_terms(y, noise)
+        return _elbo.training_loss(terms, 1.0, 0.5)
+
+    loss_fn = torch.compile(loss_of, dynamic=False) if compiled else loss_of
+
+    def run(n):
+        net.train()
+        tic = time.perf_counter()
+        for _ in range(n):
+            idx = torch.randint(0, len(rows), (batch,), generator=gen)
+            noise = torch.randn(1, batch, dims, generator=gen)
+            loss = loss_fn(rows[idx], noise)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        return time.perf_counter() - tic
+
+    setup = {"batch_size": batch, "dtype": str(dtype or torch.float32)}
+    return run, setup
+
+
+def measure(blocks, steps):
+    """Seconds a step of each kind, per block, and the first compiled call."""
+    import torch
+
+    eager, setup = make_step(False)
+    eager(5)  # warm-up
+    result = {"setup": setup, "torch": torch.__version__, "threads": torch.get_num_threads()}
+    try:
+        compiled, _ = make_step(True)
+        result["first_call_s"] = compiled(1)
+        compiled(5)
+    except Exception as exc:  # inductor needs a C++ compiler; report, do not fail
+        result["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+        compiled = None
+    result["eager_ms"], result["compiled_ms"] = [], []
+    for _ in range(blocks):
+        result["eager_ms"].append(1000 * eager(steps) / steps)
+        if compiled is not None:
+            result["compiled_ms"].append(1000 * compiled(steps) / steps)
+    return result
+
+
+def table(result):
+    """Markdown lines of ``result``."""
+    eager = np.array(result["eager_ms"])
+    lines = [
+        f"torch {result['torch']}, {result['threads']} threads; minibatch "
+        f"{result['setup']['batch_size']}, products in {result['setup']['dtype']}.",
+        "",
+        "| step | ms a step, mean (min-max over blocks) |",
+        "|---|---|",
+        f"| eager | {eager.mean():.2f} ({eager.min():.2f}-{eager.max():.2f}) |",
+    ]
+    if "error" in result:
+        return lines + ["", f"torch.compile failed: {result['error']}"]
+    comp = np.array(result["compiled_ms"])
+    lines.append(f"| compiled | {comp.mean():.2f} ({comp.min():.2f}-{comp.max():.2f}) |")
+    fit_steps = FIT_EPOCHS * math.ceil(FIT_ROWS / result["setup"]["batch_size"])
+    saved = fit_steps * (eager.mean() - comp.mean()) / 1000
+    lines += [
+        "",
+        f"Compiled steps take {comp.mean() / eager.mean():.2f} times the eager time. "
+        f"Over the {fit_steps:,} steps of {FIT_EPOCHS} ELBO epochs on {FIT_ROWS:,} rows "
+        f"they would save {saved:.1f} s; the first compiled call took "
+        f"{result['first_call_s']:.1f} s.",
+    ]
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--blocks", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="one block of 10 steps")
+    parser.add_argument(
+        "--warm-cache", action="store_true", help="keep inductor's compile cache"
+    )
+    parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.blocks, args.steps = 1, 10
+    with tempfile.TemporaryDirectory() as cache:
+        if not args.warm_cache:
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
+        result = measure(args.blocks, args.steps)
+    stem = "compile_quick" if args.quick else "compile"
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
+    text = "\n".join(table(result)) + "\n"
+    (out / f"{stem}.md").write_text(text)
+    print(text)
+    return result
+
+
+if __name__ == "__main__":
+    main()
