@@ -12,7 +12,9 @@ circles with 200 rows), ``moons_noisy`` (1,000 rows, noise 0.12) and
 (``make_classification``: three Gaussian classes in 8 features, 5 of them
 informative, 1,000 rows), ``mnist`` and ``fashion-mnist`` (all 70,000 images, pixels
 in [0, 1]; the GMVAE uses ``likelihood="bernoulli"`` there, as for any image
-data), ``mnist-test`` and ``fashion-mnist-test`` (their 10,000 test images).
+data), ``mnist-test`` and ``fashion-mnist-test`` (their 10,000 test images),
+``mnist-3k`` and ``fashion-mnist-3k`` (3,000 of their 60,000 training images,
+drawn at random with seed 0).
 K is the number of classes. Every model gets the same K and seed.
 
 The baselines, as a data scientist writes them:
@@ -64,9 +66,22 @@ SMALL = (
     "circles_noisy",
     "classification",
 )
-#: All 70,000 images of each set, and the 10,000 test images ("-test"),
-#: where the default builds the neighbour graph (up to 20,000 rows).
-IMAGES = ("mnist", "fashion-mnist", "mnist-test", "fashion-mnist-test")
+#: All 70,000 images of each set, its 10,000 test images ("-test") and
+#: 3,000 of its training images drawn at random ("-3k"); the default builds
+#: the neighbour graph on the last two (up to 20,000 rows).
+IMAGES = (
+    "mnist",
+    "fashion-mnist",
+    "mnist-test",
+    "fashion-mnist-test",
+    "mnist-3k",
+    "fashion-mnist-3k",
+)
+#: The part of the IDX files each suffix of an image set's name reads.
+IMAGE_PARTS = {"": "all", "-test": "test", "-3k": "train"}
+#: Rows of a "-3k" set, drawn without replacement with this seed.
+SUBSET_ROWS = 3000
+SUBSET_SEED = 0
 MODELS = ("GMVAE", "KMeans", "KMeans-scaled", "GMM-full", "UMAP+GMM")
 
 
@@ -77,9 +92,14 @@ def load(name, data_dir, quick=False):
     if name in IMAGES:
         from skgmvae.datasets import load_idx_dataset
 
-        folder = name.removesuffix("-test")
-        subset = "all" if folder == name else "test"
-        X, y = load_idx_dataset(Path(data_dir) / folder, subset=subset)
+        folder = name.removesuffix("-test").removesuffix("-3k")
+        X, y = load_idx_dataset(
+            Path(data_dir) / folder, subset=IMAGE_PARTS[name[len(folder) :]]
+        )
+        if name.endswith("-3k"):
+            rng = np.random.default_rng(SUBSET_SEED)
+            rows = rng.choice(len(X), SUBSET_ROWS, replace=False)
+            X, y = X[rows], y[rows]
         if quick:
             X, y = X[:1500], y[:1500]
         return X, y

@@ -102,3 +102,24 @@ def test_test_image_sets_are_the_test_subsets(data_dir, benchmark_module):
         np.testing.assert_array_equal(X, X_ref)
         np.testing.assert_array_equal(y, y_ref)
         assert f"{name}-test" in suite.IMAGES
+
+
+def test_3k_image_sets_are_training_images_drawn_once(data_dir, benchmark_module):
+    """``mnist-3k`` and ``fashion-mnist-3k`` are 3,000 distinct rows of the
+    training images with their labels, the same on every call, with every
+    class present."""
+    from skgmvae.datasets import load_idx_dataset
+
+    suite = benchmark_module("bench_suite.py")
+    for name in ("mnist", "fashion-mnist"):
+        X, y = suite.load(f"{name}-3k", data_dir)
+        X_train, y_train = load_idx_dataset(data_dir / name, subset="train")
+        assert X.shape == (3000, 784) and f"{name}-3k" in suite.IMAGES
+        rows = np.random.default_rng(suite.SUBSET_SEED).choice(
+            len(X_train), suite.SUBSET_ROWS, replace=False
+        )
+        assert len(set(rows.tolist())) == 3000
+        np.testing.assert_array_equal(X, X_train[rows])
+        np.testing.assert_array_equal(y, y_train[rows])
+        np.testing.assert_array_equal(suite.load(f"{name}-3k", data_dir)[0], X)
+        assert set(np.unique(y).tolist()) == set(range(10))
