@@ -19,7 +19,8 @@ shorter last minibatch, which is not counted). Usage::
     python benchmarks/experiments/bench_compile.py [--blocks 5] [--steps 200]
 
 Writes ``benchmarks/experiments/results/compile.{json,md}``
-(``compile_quick`` with ``--quick``: one block of 10 steps).
+(``compile_quick`` with ``--quick``: one block of 10 steps;
+``_warm-cache`` added with ``--warm-cache``).
 """
 
 import argparse
@@ -150,6 +151,8 @@ def main(argv=None):
             os.environ["TORCHINDUCTOR_CACHE_DIR"] = cache
         result = measure(args.blocks, args.steps)
     stem = "compile_quick" if args.quick else "compile"
+    if args.warm_cache:
+        stem += "_warm-cache"
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
