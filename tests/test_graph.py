@@ -463,22 +463,16 @@ def test_neighbour_count_is_read_only_where_auto_builds_a_graph(monkeypatch):
 
     X, _ = make_moons(300, noise=0.08, random_state=0)
 
-    def fit(n_neighbors):
+    def fit(n_neighbors, rows=X):
         return GMVAEClustering(
             2, n_neighbors=n_neighbors, max_iter=3, pretrain_epochs=5, random_state=0
-        ).fit(X)
+        ).fit(rows)
 
     small = [fit(k) for k in (5, 40)]
     assert small[0].lower_bound_ != small[1].lower_bound_
     # "auto" takes 15 neighbours on these 300 rows, 25 on 250 or fewer
     assert fit("auto").lower_bound_ == fit(15).lower_bound_
-    few = X[:250]
-    fits = [
-        GMVAEClustering(2, n_neighbors=k, max_iter=3, pretrain_epochs=5, random_state=0)
-        .fit(few)
-        .lower_bound_
-        for k in ("auto", 25, 15)
-    ]
+    fits = [fit(k, X[:250]).lower_bound_ for k in ("auto", 25, 15)]
     assert fits[0] == fits[1] != fits[2]
     monkeypatch.setattr(_fitting, "NEIGHBOUR_MAX_ROWS", 100)
     large = [fit(k) for k in (5, 40)]
