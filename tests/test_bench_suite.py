@@ -123,3 +123,31 @@ def test_3k_image_sets_are_training_images_drawn_once(data_dir, benchmark_module
         np.testing.assert_array_equal(y, y_train[rows])
         np.testing.assert_array_equal(suite.load(f"{name}-3k", data_dir)[0], X)
         assert set(np.unique(y).tolist()) == set(range(10))
+
+
+def test_held_out_sets_load_as_documented(data_dir, benchmark_module):
+    """The sets added after the defaults were set have the rows, features
+    and classes the module docstring gives them, and none shares a name
+    with an older set."""
+    suite = benchmark_module("bench_suite.py")
+    shapes = {
+        "blobs_many": (2000, 10, 20),
+        "blobs_imbalanced": (1250, 2, 3),
+        "moons_noise_features": (1000, 10, 2),
+        "quantiles": (1000, 2, 3),
+        "classification_50d": (1500, 50, 4),
+        "blobs_scaled": (1000, 3, 5),
+    }
+    assert set(suite.HELD_OUT) == set(shapes)
+    assert not set(suite.HELD_OUT) & set(suite.SMALL + suite.IMAGES)
+    for name, (rows, features, classes) in shapes.items():
+        X, y = suite.load(name, data_dir)
+        assert X.shape == (rows, features) and np.isfinite(X).all()
+        assert len(np.unique(y)) == classes
+    _, y = suite.load("blobs_imbalanced", data_dir)
+    assert sorted(np.bincount(y).tolist()) == [50, 200, 1000]
+    X, _ = suite.load("blobs_scaled", data_dir)
+    spread = X.std(axis=0)
+    assert spread[1] > 10 * spread[0] > 100 * spread[2]
+    X, _ = suite.load("moons_noise_features", data_dir)
+    assert np.allclose(X[:, 2:].mean(axis=0), 0.0, atol=0.1)
