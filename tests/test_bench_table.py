@@ -223,3 +223,57 @@ def test_plain_cut_run_has_its_own_file_and_restores_the_default(
     cells = json.loads((tmp_path / "mnist_table_plain-cut_quick.json").read_text())["cells"]
     assert set(cells) == {"all/K10/GMVAE M=1/seed0"}
     assert "'consensus_balance': False" in cells["all/K10/GMVAE M=1/seed0"]["params"]["mixture_init"]
+
+
+def test_suite_block_gives_each_set_its_margin_and_verdict(
+    tmp_path, run_benchmark, benchmark_module
+):
+    """The README's suite block: per data set the GMVAE's mean and worst
+    seed, the best baseline, the margin and whether that is ahead, level or
+    behind; fits of another package version are marked; the twelve-seed
+    columns come from their own file and only for sets with twelve seeds."""
+    common = benchmark_module("_common.py")
+    suite = benchmark_module("bench_suite.py")
+    current = common.gmvae_fingerprint(suite.make_model("GMVAE", 2, 0, False, {}))
+    runs = {
+        ("iris", "GMVAE"): [0.95, 0.97, 0.96],
+        ("iris", "KMeans"): [0.90, 0.90, 0.90],
+        ("iris", "GMM-full"): [0.99, 0.99, 0.99],
+        ("wine", "GMVAE"): [0.97, 0.97, 0.97],
+        ("wine", "KMeans-scaled"): [0.966, 0.966, 0.966],
+        ("moons", "GMVAE"): [1.0, 1.0, 1.0],
+        ("moons", "KMeans"): [0.8, 0.8, 0.8],
+    }
+
+    def cells(runs, stale=()):
+        out = {}
+        for (data, model), accuracies in runs.items():
+            for seed, accuracy in enumerate(accuracies):
+                out[f"{data}/{model}/{seed}"] = {"accuracy": accuracy}
+                if model == "GMVAE":
+                    out[f"{data}/{model}/{seed}"]["gmvae"] = "old" if data in stale else current
+        return {"params": {}, "cells": out}
+
+    (tmp_path / "suite.json").write_text(json.dumps(cells(runs, stale=("moons",))))
+    twelve = {("iris", "GMVAE"): [0.96] * 11 + [0.94], ("iris", "GMM-full"): [0.95] * 12,
+              ("wine", "GMVAE"): [0.9] * 3, ("wine", "KMeans"): [0.8] * 3}
+    (tmp_path / "twelve.json").write_text(json.dumps(cells(twelve)))
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "<!-- results-table:start (python benchmarks/make_readme_table.py) -->\n"
+        "<!-- results-table:end -->\n"
+        "<!-- suite-table:start (python benchmarks/make_readme_table.py) -->\nold\n"
+        "<!-- suite-table:end -->\n"
+    )
+    args = ["--readme", readme, "--results", tmp_path, "--suite-12", tmp_path / "twelve.json"]
+    with pytest.raises(SystemExit) as exc:
+        run_benchmark("make_readme_table.py", *args)
+    assert exc.value.code == 0
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in readme.read_text().splitlines()}
+    assert "old" not in rows
+    iris, wine, moons = rows["| iris"], rows["| wine"], rows["| moons"]
+    assert iris[1:4] == ["0.960 (0.950), n=3", "GMM-full 0.990", "-0.030 behind"]
+    assert iris[4:] == ["0.958 (0.940), n=12", "+0.008 ahead |"]
+    assert wine[1:] == ["0.970 (0.970), n=3", "KMeans-scaled 0.966", "+0.004 level", "–", "– |"]
+    assert moons[1].endswith("†") and moons[3] == "+0.200 ahead"
+    assert "earlier version of the package" in readme.read_text()
