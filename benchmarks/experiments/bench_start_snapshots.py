@@ -59,12 +59,15 @@ class MeanGraph:
     def __init__(self, original, embedding, snapshots):
         self.original, self.snapshots = original, snapshots
         self.index = {row.tobytes(): i for i, row in enumerate(embedding)}
+        #: How many graphs of known rows it averaged.
+        self.averaged = 0
 
     def __call__(self, rows, n_neighbors, local=None):
         found = [self.index.get(np.ascontiguousarray(row).tobytes()) for row in rows]
         graph = self.original(rows, n_neighbors, local)
         if any(i is None for i in found):
             return graph
+        self.averaged += 1
         graphs = [self.original(s[found], n_neighbors, local) for s in self.snapshots]
         return sum(graphs, graph) / (1 + len(graphs))
 
@@ -91,8 +94,8 @@ def snapshot_callback(epochs, others=()):
                 self.kept.append(rows)
             if epoch == trainer.params.pretrain_epochs:  # the start comes next
                 self.final = rows
-                graph = MeanGraph(_init.self_tuning_graph, rows, self.kept)
-                self.stack.enter_context(_patched(_init, "self_tuning_graph", graph))
+                self.graph = MeanGraph(_init.self_tuning_graph, rows, self.kept)
+                self.stack.enter_context(_patched(_init, "self_tuning_graph", self.graph))
 
         def on_pretrain_end(self, trainer):
             self.stack.close()
