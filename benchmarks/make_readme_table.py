@@ -145,10 +145,9 @@ def suite_table(results_dir, twelve_path):
     for data in [d for d in SMALL + HELD_OUT + IMAGES if d in main]:
         gmvae, margin = suite_cell(main[data])
         best = f"{main[data][1]} {main[data][2]:.3f}"
-        more = ("–", "–")
+        more, stale = ("–", "–"), stale or main[data][3]
         if data in twelve and len(twelve[data][0]) >= 12:
-            more = suite_cell(twelve[data])
-        stale = stale or main[data][3] or (data in twelve and twelve[data][3])
+            more, stale = suite_cell(twelve[data]), stale or twelve[data][3]
         lines.append(f"| {data} | {gmvae} | {best} | {margin} | {more[0]} | {more[1]} |")
     if len(lines) == 2:
         lines.append("| (no results yet) |" + " |" * 5)

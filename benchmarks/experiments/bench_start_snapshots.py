@@ -39,8 +39,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA_DIR, add_seed_table_arguments, mean_worst  # noqa: E402
 from _common import seeds_per_dataset  # noqa: E402
+from bench_start_choice import Embedding  # noqa: E402
 from bench_suite import IMAGES, load  # noqa: E402
 
 DATASETS = ("digits", "mnist-3k", "fashion-mnist-3k", "wine", "breast_cancer")
@@ -93,7 +95,6 @@ def snapshot_callback(epochs, others=()):
             if epoch in epochs:
                 self.kept.append(rows)
             if epoch == trainer.params.pretrain_epochs:  # the start comes next
-                self.final = rows
                 self.graph = MeanGraph(_init.self_tuning_graph, rows, self.kept)
                 self.stack.enter_context(_patched(_init, "self_tuning_graph", self.graph))
 
@@ -117,9 +118,9 @@ def pretrained(X, k, seed, params):
     """The pretrained embedding of a fit seeded ``seed`` (float64)."""
     from skgmvae import GMVAEClustering
 
-    keep = snapshot_callback(set())
+    keep = Embedding()
     GMVAEClustering(k, random_state=seed, callbacks=[keep], **{**params, "max_iter": 1}).fit(X)
-    return keep.final
+    return keep.value
 
 
 def one_seed(X, y, k, seed, quick, images, shares=SHARES):
@@ -182,14 +183,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
 
-    def seed_fits(X, y, k, seed, quick):
-        return one_seed(X, y, k, seed, quick, images=current[0] in IMAGES)
-
-    current = [None]
+    current = [None]  # the data set being fitted: images get the Bernoulli likelihood
 
     def loaded(name):
         current[0] = name
         return load(name, DATA_DIR)
+
+    def seed_fits(X, y, k, seed, quick):
+        return one_seed(X, y, k, seed, quick, images=current[0] in IMAGES)
 
     def report(name, rows):
         print(f"{name}: " + ", ".join(
