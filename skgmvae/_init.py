@@ -137,6 +137,17 @@ TOUCHING_LEAK = 0.02
 #: EM runs of the full-covariance Gaussian mixture of the input rows (the
 #: "gaussian" start); the likeliest is kept.
 INPUT_MIXTURE_INIT = 10
+#: Rows per feature that each cluster of an even split needs for the
+#: "gaussian" start (:func:`full_covariance_estimable`). The eigenvalues of
+#: the covariance of ``m`` rows drawn in ``p`` dimensions spread over
+#: ``(1 +- sqrt(p / m))**2`` times the true ones (Marchenko and Pastur,
+#: 1967): with four rows per feature the narrowest direction is seen at no
+#: less than a quarter of its variance.
+INPUT_MIXTURE_ROWS_PER_FEATURE = 4
+#: Covariance entries of the whole mixture, ``n_components * p * (p + 1) /
+#: 2``, allowed per input row: an EM step costs about the rows times the
+#: entries, so this bounds the start's cost by the square of the rows.
+INPUT_MIXTURE_ENTRIES_PER_ROW = 4
 
 #: Rows per entry of a factor analyser's loadings that
 #: :func:`factor_components` asks for: ``r`` factors in ``d`` dimensions
@@ -1234,9 +1245,16 @@ def weighted_resample(rows, weights, seed):
 
 def full_covariance_estimable(n_rows, n_features, n_components):
     """Whether ``n_rows`` split evenly into ``n_components`` clusters leave
-    each cluster at least as many rows as its covariance matrix has free
-    entries, ``n_features * (n_features + 1) / 2``."""
-    return n_rows >= n_components * n_features * (n_features + 1) / 2
+    each cluster ``INPUT_MIXTURE_ROWS_PER_FEATURE`` rows per feature, and
+    the mixture's covariance matrices, ``n_features * (n_features + 1) / 2``
+    free entries each, have at most ``INPUT_MIXTURE_ENTRIES_PER_ROW``
+    entries per row in all."""
+    per_cluster = n_rows / n_components
+    entries = n_components * n_features * (n_features + 1) / 2
+    return (
+        per_cluster >= INPUT_MIXTURE_ROWS_PER_FEATURE * n_features
+        and entries <= INPUT_MIXTURE_ENTRIES_PER_ROW * n_rows
+    )
 
 
 def input_mixture_labels(inputs, n_components, seed, weights=None):
@@ -1244,7 +1262,11 @@ def input_mixture_labels(inputs, n_components, seed, weights=None):
     rows (the likeliest of ``INPUT_MIXTURE_INIT`` EM runs, each started
     from KMeans), or None where such a mixture cannot be estimated (see
     :func:`full_covariance_estimable`). With ``weights``, fitted on as many
-    rows drawn with replacement in proportion to them.
+    rows drawn with replacement in proportion to them. None too where the
+    likeliest mixture has a cluster of no more rows than features: its
+    covariance is then singular but for the regularisation, and its
+    likelihood grows without telling classes apart (on ``load_wine`` one
+    seed in 24 gave a cluster of three rows).
 
     The mixture's likelihood does not depend on how the features are
     scaled, but the KMeans runs that start EM do: the rows are scaled to
@@ -1272,7 +1294,11 @@ def input_mixture_labels(inputs, n_components, seed, weights=None):
         n_init=INPUT_MIXTURE_INIT,
         random_state=int(seed) % (2**32),
     ).fit(train)
-    return gmm.predict(inputs)
+    labels = gmm.predict(inputs)
+    counted = labels if weights is None else labels[np.asarray(weights) > 0]
+    if np.bincount(counted, minlength=n_components).min() <= n_features:
+        return None  # a cluster whose covariance its rows do not determine
+    return labels
 
 
 def gmm_components(embedding, n_components, seed, weights=None):
@@ -1362,8 +1388,8 @@ def initial_components(
         :func:`spectral_labels` on the ``n_neighbors``-nearest-neighbour
         graph. ``"gaussian"``: those of :func:`input_mixture_labels`, the
         clusters of a full-covariance Gaussian mixture of ``inputs``;
-        ``"spectral"`` where there are none or too few rows to estimate
-        it. ``"spectral_or_gaussian"``: ``"spectral"``, unless its
+        ``"spectral"`` where it gives none (no ``inputs``, too few rows, or
+        a cluster of no more rows than features). ``"spectral_or_gaussian"``: ``"spectral"``, unless its
         clusters touch in the graph (a :func:`start_leak` of at least ``TOUCHING_LEAK``), then
         ``"gaussian"`` where it can be estimated. ``"umap"``: those of
         :func:`umap_labels`; ``"spectral"`` where umap-learn is not

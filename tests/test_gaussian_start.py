@@ -21,11 +21,25 @@ def parallel_bars(gap=1.5, seed=0):
     return StandardScaler().fit_transform(X), y
 
 
-def test_full_covariance_estimable_counts_rows_per_covariance_entry():
-    # 4 features: 10 free entries per covariance, 3 clusters need 30 rows
-    assert _init.full_covariance_estimable(30, 4, 3)
-    assert not _init.full_covariance_estimable(29, 4, 3)
-    assert not _init.full_covariance_estimable(1797, 64, 10)
+def test_full_covariance_estimable_asks_rows_per_feature_and_per_covariance_entry():
+    # 13 features, 3 clusters: 4 rows per feature is 52 rows a cluster
+    assert _init.full_covariance_estimable(156, 13, 3)
+    assert not _init.full_covariance_estimable(155, 13, 3)
+    # 50 features, 4 clusters: 5,100 covariance entries need 1,275 rows
+    assert _init.full_covariance_estimable(1275, 50, 4)
+    assert not _init.full_covariance_estimable(1274, 50, 4)
+    assert not _init.full_covariance_estimable(1797, 64, 10)  # load_digits
+    assert not _init.full_covariance_estimable(10_000, 784, 10)  # MNIST's test images
+
+
+def test_the_input_mixture_is_refused_where_a_cluster_has_no_more_rows_than_features():
+    rng = np.random.default_rng(0)
+    groups = [rng.normal(0, 1, (200, 2)), rng.normal(8, 1, (200, 2))]
+    far = rng.normal(40, 1, (2, 2))  # two rows: a 2-d covariance is singular
+    assert _init.input_mixture_labels(np.vstack(groups + [far]), 3, 0) is None
+    far = rng.normal(40, 1, (20, 2))
+    labels = _init.input_mixture_labels(np.vstack(groups + [far]), 3, 0)
+    assert sorted(np.bincount(labels, minlength=3)) == [20, 200, 200]
 
 
 def test_the_auto_start_takes_the_input_mixture_where_the_spectral_clusters_touch():
@@ -56,8 +70,8 @@ def test_the_auto_start_keeps_a_spectral_partition_that_the_graph_separates():
 @pytest.mark.parametrize("method", ["spectral_or_gaussian", "gaussian"])
 def test_without_enough_rows_for_a_full_covariance_the_start_is_spectral(method):
     X, _ = parallel_bars()
-    wide = np.c_[X, np.random.default_rng(0).normal(size=(len(X), 28))]  # 30 features
-    assert not _init.full_covariance_estimable(len(wide), 30, 3)
+    wide = np.c_[X, np.random.default_rng(0).normal(size=(len(X), 38))]  # 40 features
+    assert not _init.full_covariance_estimable(len(wide), 40, 3)
     assert _init.input_mixture_labels(wide, 3, 0) is None
     _, _, labels = _init.initial_components(wide, 3, 0, method, return_labels=True, inputs=wide)
     np.testing.assert_array_equal(labels, _init.spectral_labels(wide, 3, 0))
