@@ -2,6 +2,7 @@
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import warnings
@@ -120,6 +121,19 @@ PUBLISHED = {
     ("mnist", "train-test", 30): "GMVAE paper 0.928 ± 0.016; AAE 0.959",
     ("mnist", "all", 10): "VaDE 0.945; DEC 0.843",
 }
+
+
+@contextlib.contextmanager
+def patched(module, name, value):
+    """``module.name`` set to ``value`` while the block runs, restored
+    afterwards (a package constant, or a function an experiment stands in
+    for)."""
+    saved = getattr(module, name)
+    setattr(module, name, value)
+    try:
+        yield
+    finally:
+        setattr(module, name, saved)
 
 
 def gmvae_fingerprint(estimator):

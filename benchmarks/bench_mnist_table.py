@@ -43,6 +43,7 @@ from _common import (
     add_dataset_argument,
     add_run_arguments,
     mean_std,
+    patched,
     saved_cells,
 )
 
@@ -287,12 +288,8 @@ def consensus_cut(balance):
     runs (``skgmvae._init.CONSENSUS_BALANCE``); restored afterwards."""
     from skgmvae import _init
 
-    default = _init.CONSENSUS_BALANCE
-    _init.CONSENSUS_BALANCE = balance
-    try:
+    with patched(_init, "CONSENSUS_BALANCE", balance):
         yield
-    finally:
-        _init.CONSENSUS_BALANCE = default
 
 
 def run_table(args):

@@ -278,3 +278,23 @@ def test_suite_block_gives_each_set_its_margin_and_verdict(
     assert wine[4:] == ["–", "– |"]  # three seeds in the twelve-seed file: no columns
     assert moons[1].endswith("†") and moons[3] == "+0.200 ahead"
     assert "earlier version of the package" in readme.read_text()
+
+
+def test_patched_restores_the_attribute_even_when_the_block_fails(benchmark_module):
+    import types
+
+    from skgmvae import _init
+
+    patched = benchmark_module("_common.py").patched
+    module = types.SimpleNamespace(VALUE=1)
+    with patched(module, "VALUE", 2):
+        assert module.VALUE == 2
+    assert module.VALUE == 1
+    with pytest.raises(RuntimeError), patched(module, "VALUE", 3):
+        raise RuntimeError
+    assert module.VALUE == 1
+    # the table script's switch of the consensus cut is one such patch
+    default = _init.CONSENSUS_BALANCE
+    with benchmark_module("bench_mnist_table.py").consensus_cut(not default):
+        assert _init.CONSENSUS_BALANCE is (not default)
+    assert _init.CONSENSUS_BALANCE is default

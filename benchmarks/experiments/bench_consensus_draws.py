@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: _common
-from _common import mean_std, saved_cells
+from _common import mean_std, patched, saved_cells
 from bench_consensus import (
     add_start_arguments,
     pretrained_embedding,
@@ -49,12 +49,8 @@ def consensus_draws(n_draws):
     """``_init.CONSENSUS_DRAWS`` set to ``n_draws`` while the block runs."""
     from skgmvae import _init
 
-    default = _init.CONSENSUS_DRAWS
-    _init.CONSENSUS_DRAWS = n_draws
-    try:
+    with patched(_init, "CONSENSUS_DRAWS", n_draws):
         yield
-    finally:
-        _init.CONSENSUS_DRAWS = default
 
 
 def start_accuracy(embedding, y, k, labels):

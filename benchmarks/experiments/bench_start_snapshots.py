@@ -41,7 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA_DIR, add_seed_table_arguments, mean_worst  # noqa: E402
-from _common import seeds_per_dataset  # noqa: E402
+from _common import patched, seeds_per_dataset  # noqa: E402
 from bench_start_choice import Embedding  # noqa: E402
 from bench_suite import IMAGES, load  # noqa: E402
 
@@ -96,22 +96,12 @@ def snapshot_callback(epochs, others=()):
                 self.kept.append(rows)
             if epoch == trainer.params.pretrain_epochs:  # the start comes next
                 self.graph = MeanGraph(_init.self_tuning_graph, rows, self.kept)
-                self.stack.enter_context(_patched(_init, "self_tuning_graph", self.graph))
+                self.stack.enter_context(patched(_init, "self_tuning_graph", self.graph))
 
         def on_pretrain_end(self, trainer):
             self.stack.close()
 
     return Snapshots()
-
-
-@contextlib.contextmanager
-def _patched(module, name, value):
-    saved = getattr(module, name)
-    setattr(module, name, value)
-    try:
-        yield
-    finally:
-        setattr(module, name, saved)
 
 
 def pretrained(X, k, seed, params):
