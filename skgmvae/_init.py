@@ -84,7 +84,8 @@ SPECTRAL_SEPARATED_CUT = 0.02
 #: row) and gives every other row the cluster most of its nearest core
 #: rows are in (see :func:`core_partition`); that partition replaces the
 #: one of all rows where it cuts the graph of all rows less than
-#: ``SPECTRAL_SEPARATED_CUT`` and less than the other.
+#: ``SPECTRAL_SEPARATED_CUT`` and the edges between core rows less than
+#: the other does.
 SPECTRAL_CORE_SHARE = 0.8
 
 #: Rows of the embedding that the UMAP start is computed on, at most.
@@ -966,11 +967,16 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     alone has a normalised cut (:func:`weighted_cut`) below
     ``SPECTRAL_MAX_CUT_RATIO`` times its own. Where noise joins the groups,
     the same partition of the densest rows (:func:`core_partition`)
-    replaces it when it separates the graph clearly (a normalised cut under
-    ``SPECTRAL_SEPARATED_CUT``) and better; the cut is judged on the graph
-    of all rows, because on the core's own graph a sparser group that lost
-    rows to the core can fall apart into pieces that look separate. The
-    core partition costs as much again as the partition of all rows. Rows
+    replaces it when it separates the graph of all rows clearly (a
+    normalised cut under ``SPECTRAL_SEPARATED_CUT``) and, on the edges
+    between core rows, cuts less than the partition of all rows does. Both
+    cuts are read on the graph of all rows, because on the core's own graph
+    a sparser group that lost rows to the core can fall apart into pieces
+    that look separate; the comparison leaves the rows outside the core
+    out, because the sparse rows between groups carry most of either
+    partition's cut, and which partition they favour says little about
+    which one parts the groups. The core partition costs as much again as
+    the partition of all rows. Rows
     connected through the graph end up together whatever the shape of their group,
     where a Gaussian mixture cuts a curved or nested group in pieces.
     Computed on a seeded subset of at most ``max_rows`` rows (default
@@ -986,11 +992,14 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     graph = self_tuning_graph(subset, n_neighbors)
     state = int(rng.integers(0, 2**31 - 1))
     labels = graph_partition(graph, n_components, state)
-    core = core_partition(subset, n_components, n_neighbors, state)
-    if core is not None:
-        cut = weighted_cut(graph, core, n_components)
-        if cut < SPECTRAL_SEPARATED_CUT and cut < weighted_cut(
-            graph, labels, n_components
+    core, dense = core_partition(subset, n_components, n_neighbors, state, True)
+    if core is not None and weighted_cut(graph, core, n_components) < (
+        SPECTRAL_SEPARATED_CUT
+    ):
+        outside = np.ones(len(subset), dtype=bool)
+        outside[dense] = False
+        if weighted_cut(graph, np.where(outside, -1, core), n_components) < (
+            weighted_cut(graph, np.where(outside, -1, labels), n_components)
         ):
             labels = core
     out = np.full(embedding.shape[0], -1, dtype=np.intp)
@@ -1013,7 +1022,7 @@ def graph_partition(graph, n_components, seed):
     return labels
 
 
-def core_partition(rows, n_components, n_neighbors, seed):
+def core_partition(rows, n_components, n_neighbors, seed, return_core=False):
     """The spectral partition of the densest rows, extended to the others.
 
     Noise between two groups joins them in the graph: on two noisy half
@@ -1027,7 +1036,8 @@ def core_partition(rows, n_components, n_neighbors, seed):
     Ester et al., 1996, "A density-based algorithm for discovering clusters
     in large spatial databases with noise", KDD).
 
-    None where the core is too small to part.
+    None where the core is too small to part. With ``return_core``, the
+    indices of the core rows too (None where there is no partition).
     """
     from sklearn.neighbors import NearestNeighbors
 
@@ -1035,7 +1045,7 @@ def core_partition(rows, n_components, n_neighbors, seed):
     n_core = int(SPECTRAL_CORE_SHARE * n)
     local = min(SELF_TUNING_LOCAL, n - 1)
     if n_core <= max(n_components, n_neighbors, local) or local < 1:
-        return None
+        return (None, None) if return_core else None
     dist = NearestNeighbors(n_neighbors=local).fit(rows).kneighbors()[0][:, -1]
     core = np.sort(np.argsort(dist, kind="stable")[:n_core])
     core_labels = graph_partition(
@@ -1047,7 +1057,7 @@ def core_partition(rows, n_components, n_neighbors, seed):
     np.add.at(votes, (np.repeat(np.arange(n), near.shape[1]), near.ravel()), 1)
     labels = votes.argmax(1)
     labels[core] = core_labels
-    return labels
+    return (labels, core) if return_core else labels
 
 
 def separating_partition(
@@ -1259,30 +1269,41 @@ def full_covariance_estimable(n_rows, n_features, n_components):
 
 def input_mixture_labels(inputs, n_components, seed, weights=None):
     """The clusters of a full-covariance ``GaussianMixture`` of the input
-    rows (the likeliest of ``INPUT_MIXTURE_INIT`` EM runs, each started
-    from KMeans), or None where such a mixture cannot be estimated (see
-    :func:`full_covariance_estimable`). With ``weights``, fitted on as many
-    rows drawn with replacement in proportion to them. None too where the
+    rows (:func:`input_mixture`), or None where such a mixture cannot be
+    estimated (see :func:`full_covariance_estimable`). None too where the
     likeliest mixture has a cluster of no more rows than features: its
     covariance is then singular but for the regularisation, and its
     likelihood grows without telling classes apart (on ``load_wine`` one
     seed in 24 gave a cluster of three rows).
-
-    The mixture's likelihood does not depend on how the features are
-    scaled, but the KMeans runs that start EM do: the rows are scaled to
-    unit (weighted) variance first, so that no feature is too narrow for
-    KMeans to cut along it.
 
     Parameters
     ----------
     inputs : ndarray of shape (n, n_features)
         The rows as the network sees them.
     """
-    from sklearn.mixture import GaussianMixture
-
     n, n_features = inputs.shape
     if n <= n_components or not full_covariance_estimable(n, n_features, n_components):
         return None
+    labels = input_mixture(inputs, n_components, seed, weights)
+    counted = labels if weights is None else labels[np.asarray(weights) > 0]
+    if np.bincount(counted, minlength=n_components).min() <= n_features:
+        return None  # a cluster whose covariance its rows do not determine
+    return labels
+
+
+def input_mixture(inputs, n_components, seed, weights=None):
+    """The clusters of the likeliest of ``INPUT_MIXTURE_INIT`` EM runs of a
+    full-covariance ``GaussianMixture`` of the rows of ``inputs``, each run
+    started from KMeans. With ``weights``, fitted on as many rows drawn with
+    replacement in proportion to them.
+
+    The mixture's likelihood does not depend on how the features are
+    scaled, but the KMeans runs that start EM do: the rows are scaled to
+    unit (weighted) variance first, so that no feature is too narrow for
+    KMeans to cut along it.
+    """
+    from sklearn.mixture import GaussianMixture
+
     mean = np.average(inputs, axis=0, weights=weights)
     spread = np.sqrt(np.average((inputs - mean) ** 2, axis=0, weights=weights))
     inputs = (inputs - mean) / np.where(spread > 0, spread, 1.0)
@@ -1294,11 +1315,7 @@ def input_mixture_labels(inputs, n_components, seed, weights=None):
         n_init=INPUT_MIXTURE_INIT,
         random_state=int(seed) % (2**32),
     ).fit(train)
-    labels = gmm.predict(inputs)
-    counted = labels if weights is None else labels[np.asarray(weights) > 0]
-    if np.bincount(counted, minlength=n_components).min() <= n_features:
-        return None  # a cluster whose covariance its rows do not determine
-    return labels
+    return gmm.predict(inputs)
 
 
 def gmm_components(embedding, n_components, seed, weights=None):

@@ -80,3 +80,34 @@ def test_a_default_fit_finds_noisy_moons():
     X, y = make_moons(1000, noise=0.12, random_state=0)
     est = GMVAEClustering(n_components=2, random_state=0).fit(X)
     assert clustering_accuracy(y, est.labels_) > 0.97
+
+
+SPARSE_BRIDGES = {
+    "moons": lambda: make_moons(600, noise=0.14, random_state=2),
+    "circles": lambda: make_circles(1000, noise=0.10, factor=0.5, random_state=5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPARSE_BRIDGES))
+def test_the_core_partition_is_judged_on_the_edges_between_core_rows(name):
+    # the sparse rows between the groups carry most of both partitions' cut;
+    # counted in, they favour the partition of every row, which cuts both
+    # groups across; among the core rows the core partition cuts less
+    X, y = SPARSE_BRIDGES[name]()
+    X = StandardScaler().fit_transform(X)
+    rng = np.random.default_rng(0)
+    _init.seeded_rows(len(X), _init.SPECTRAL_ROWS, rng)
+    state = int(rng.integers(0, 2**31 - 1))
+    graph = _init.self_tuning_graph(X, 25)
+    every_row = _init.graph_partition(graph, 2, state)
+    core, dense = _init.core_partition(X, 2, 25, state, return_core=True)
+    assert clustering_accuracy(y, every_row) < 0.92
+    assert clustering_accuracy(y, core) > 0.97
+    assert _init.weighted_cut(graph, core, 2) > _init.weighted_cut(graph, every_row, 2)
+    outside = np.ones(len(X), dtype=bool)
+    outside[dense] = False
+    core_cut, every_row_cut = (
+        _init.weighted_cut(graph, np.where(outside, -1, p), 2) for p in (core, every_row)
+    )
+    assert core_cut < every_row_cut
+    np.testing.assert_array_equal(_init.spectral_labels(X, 2, seed=0), core)

@@ -45,24 +45,6 @@ def earlier_rule(n_rows, n_features, n_components):
     return n_rows >= n_components * n_features * (n_features + 1) / 2
 
 
-def likeliest_mixture(X, k, seed):
-    """The labels of the start's mixture of ``X`` with EM seed ``seed``
-    before the start's check of its cluster sizes."""
-    from sklearn.mixture import GaussianMixture
-
-    from skgmvae import _init
-
-    spread = X.std(0)
-    rows = (X - X.mean(0)) / np.where(spread > 0, spread, 1.0)
-    return GaussianMixture(
-        n_components=k,
-        covariance_type="full",
-        reg_covar=1e-4,
-        n_init=_init.INPUT_MIXTURE_INIT,
-        random_state=seed,
-    ).fit(rows).predict(rows)
-
-
 def one_seed(X, y, k, seed, quick):
     """Both rules, and where the current one holds, the mixture's accuracy,
     its smallest cluster and whether the start refuses it."""
@@ -80,10 +62,8 @@ def one_seed(X, y, k, seed, quick):
     }
     if not out["rule"]:
         return out
-    labels = likeliest_mixture(X, k, seed)
+    labels = _init.input_mixture(X, k, seed)
     taken = _init.input_mixture_labels(X, k, seed)
-    if taken is not None and not np.array_equal(taken, labels):
-        raise AssertionError("the experiment's mixture is not the start's")
     out.update(
         accuracy=clustering_accuracy(y, labels),
         smallest=int(np.bincount(labels, minlength=k).min()),
