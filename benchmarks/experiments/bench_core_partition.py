@@ -3,7 +3,7 @@
 For each data set of the small quality suite (``benchmarks/bench_suite.py``)
 and each seed, the default ``GMVAEClustering`` pretrains its autoencoder and
 the pretrained embedding is kept (as in ``bench_spectral_maps.py``). On it,
-three partitions are scored by Hungarian accuracy, by normalised cut of
+four partitions are scored by Hungarian accuracy, by normalised cut of
 the graph of all rows (``skgmvae._init.weighted_cut``) and by that cut
 counted on the edges between core rows only:
 
