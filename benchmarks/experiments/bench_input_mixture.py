@@ -62,8 +62,9 @@ def one_seed(X, y, k, seed, quick):
     }
     if not out["rule"]:
         return out
-    labels = _init.input_mixture(X, k, seed)
     taken = _init.input_mixture_labels(X, k, seed)
+    # the start's labels where it keeps them, else the mixture it refused
+    labels = taken if taken is not None else _init.input_mixture(X, k, seed)
     out.update(
         accuracy=clustering_accuracy(y, labels),
         smallest=int(np.bincount(labels, minlength=k).min()),
