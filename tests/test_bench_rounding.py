@@ -2,8 +2,14 @@
 
 import json
 
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
 
-def test_quick_run_scores_the_three_partitions(tmp_path, run_benchmark):
+KINDS = {"least inertia", "least cut", "default", "least inertia of all runs", "100 restarts"}
+
+
+def test_quick_run_scores_every_partition(tmp_path, run_benchmark):
     run_benchmark(
         "experiments/bench_rounding.py", "--quick", "--seeds", "1", "--draws", "2",
         "--datasets", "iris", "circles", "--out-dir", tmp_path,
@@ -11,8 +17,8 @@ def test_quick_run_scores_the_three_partitions(tmp_path, run_benchmark):
     table = json.loads((tmp_path / "rounding_quick.json").read_text())
     assert set(table) == {"iris", "circles"}
     for row in table.values():
-        assert set(row) == {"least inertia", "least cut", "default"}
-        # on each draw the default takes one of the other two partitions
+        assert set(row) == KINDS
+        # on each draw the default takes one of the first two partitions
         for i in range(2):
             default = (row["default"]["accuracy"][i], row["default"]["cut"][i])
             assert default in {
@@ -22,3 +28,26 @@ def test_quick_run_scores_the_three_partitions(tmp_path, run_benchmark):
         assert all(len(v["accuracy"]) == 2 for v in row.values())
         assert all(0.3 <= a <= 1.0 for v in row.values() for a in v["accuracy"])
     assert "| iris |" in (tmp_path / "rounding_quick.md").read_text()
+
+
+def test_inertia_is_the_objective_kmeans_reports(benchmark_module):
+    rounding = benchmark_module("experiments/bench_rounding.py")
+    X, _ = make_blobs(300, centers=4, n_features=5, random_state=0)
+    rows = X / np.linalg.norm(X, axis=1, keepdims=True)
+    fitted = KMeans(4, n_init=3, random_state=0).fit(rows)
+    assert np.isclose(rounding.inertia(X, fitted.labels_), fitted.inertia_, rtol=1e-6)
+
+
+def test_least_inertia_rule_hands_on_the_run_of_least_inertia(benchmark_module):
+    rounding = benchmark_module("experiments/bench_rounding.py")
+    X, _ = make_blobs(300, centers=6, n_features=5, cluster_std=2.5, random_state=1)
+    poor = np.arange(300) % 6  # a partition of high inertia
+    handed = []
+
+    def rule(graph, maps, labels, n_components, seed):
+        handed.append(labels)
+        return labels
+
+    out = rounding.least_inertia_rule(None, X, poor, 6, 0, rule)
+    assert out is handed[0]
+    assert rounding.inertia(X, out) < rounding.inertia(X, poor)

@@ -36,7 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA_DIR, EXPERIMENT_RESULTS, write_table  # noqa: E402
 from bench_start_choice import Embedding  # noqa: E402
-from bench_suite import SMALL, load  # noqa: E402
+from bench_suite import HELD_OUT, IMAGES, SMALL, load  # noqa: E402
+
+#: The sets a start experiment can read: the small suite, the sets added
+#: after it and the image sets of at most 20,000 rows, whose fits make the
+#: spectral start.
+START_SETS = SMALL + HELD_OUT + tuple(n for n in IMAGES if n.endswith(("-3k", "-test")))
 
 
 def start_labels(embedding, n_clusters, seed, graph, n_neighbors, n_maps, time):
@@ -63,11 +68,13 @@ def suite_sets(names, quick):
         yield name, X, y, len(np.unique(y))
 
 
-def pretrained(X, n_clusters, seed, quick):
+def pretrained(X, n_clusters, seed, quick, name=None):
     from skgmvae import GMVAEClustering
 
     keep = Embedding()
     params = {"pretrain_epochs": 2} if quick else {}
+    if name in IMAGES:
+        params["likelihood"] = "bernoulli"  # as the suite fits images
     GMVAEClustering(
         n_clusters, random_state=seed, max_iter=1, callbacks=[keep], **params
     ).fit(X)
@@ -75,10 +82,10 @@ def pretrained(X, n_clusters, seed, quick):
 
 
 def start_arguments(parser, seeds):
-    """The arguments of the start experiments on the small suite:
+    """The arguments of the start experiments (the small suite by default):
     ``--seeds``, ``--datasets``, ``--raw``, ``--quick``, ``--out-dir``."""
     parser.add_argument("--seeds", type=int, default=seeds)
-    parser.add_argument("--datasets", nargs="+", default=list(SMALL), choices=SMALL)
+    parser.add_argument("--datasets", nargs="+", default=list(SMALL), choices=START_SETS)
     parser.add_argument(
         "--raw", action="store_true",
         help="partition the standardised features instead of pretrained embeddings",
@@ -98,7 +105,7 @@ def start_spaces(args):
 
             raw = StandardScaler().fit_transform(np.asarray(X, dtype=np.float64))
         for seed in range(args.seeds):
-            emb = raw if args.raw else pretrained(X, k, seed, args.quick).astype(np.float64)
+            emb = raw if args.raw else pretrained(X, k, seed, args.quick, name).astype(np.float64)
             yield name, y, k, seed, emb
 
 
