@@ -51,3 +51,28 @@ def test_least_inertia_rule_hands_on_the_run_of_least_inertia(benchmark_module):
     out = rounding.least_inertia_rule(None, X, poor, 6, 0, rule)
     assert out is handed[0]
     assert rounding.inertia(X, out) < rounding.inertia(X, poor)
+
+
+def test_an_image_set_is_pretrained_as_the_suite_fits_it(
+    tmp_path, run_benchmark, benchmark_module, monkeypatch
+):
+    maps = benchmark_module("experiments/bench_spectral_maps.py")
+    import skgmvae
+
+    likelihoods = []
+    real = skgmvae.GMVAEClustering
+
+    def recording(*args, **kwargs):
+        likelihoods.append(kwargs.get("likelihood", "gaussian"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(skgmvae, "GMVAEClustering", recording)
+    assert "mnist-3k" in maps.START_SETS
+    run_benchmark(
+        "experiments/bench_rounding.py", "--quick", "--seeds", "1", "--draws", "1",
+        "--datasets", "mnist-3k", "--n-neighbors", "15", "--out-dir", tmp_path,
+    )
+    assert likelihoods == ["bernoulli"]
+    table = json.loads((tmp_path / "rounding_neighbors-15_quick.json").read_text())
+    assert set(table) == {"mnist-3k"}
+    assert all(0.1 <= a <= 1.0 for v in table["mnist-3k"].values() for a in v["accuracy"])
