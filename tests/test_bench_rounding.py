@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 
@@ -28,6 +29,19 @@ def test_quick_run_scores_every_partition(tmp_path, run_benchmark):
         assert all(len(v["accuracy"]) == 2 for v in row.values())
         assert all(0.3 <= a <= 1.0 for v in row.values() for a in v["accuracy"])
     assert "| iris |" in (tmp_path / "rounding_quick.md").read_text()
+    # the table is written again from the JSON alone
+    (tmp_path / "rounding_quick.md").unlink()
+    run_benchmark(
+        "experiments/bench_rounding.py", "--quick", "--seeds", "1", "--draws", "2",
+        "--out-dir", tmp_path, "--table-only",
+    )
+    assert "spread" in (tmp_path / "rounding_quick.md").read_text()
+
+
+def test_spread_is_the_mean_range_over_the_draws_of_one_embedding(benchmark_module):
+    rounding = benchmark_module("experiments/bench_rounding.py")
+    # two embeddings, two draws each: ranges 0.2 and 0.0
+    assert rounding.spread([0.9, 0.7, 0.8, 0.8], 2) == pytest.approx(0.1)
 
 
 def test_inertia_is_the_objective_kmeans_reports(benchmark_module):

@@ -27,7 +27,7 @@ inertia.
 Usage::
 
     python benchmarks/experiments/bench_rounding.py [--seeds 5] [--draws 4] [--datasets ...]
-        [--n-neighbors N] [--out-dir DIR]
+        [--n-neighbors N] [--out-dir DIR] [--table-only]
 
 With ``--raw`` the partitions are those of the standardised features (no
 pretraining; the seeds then only repeat the draws). ``--n-neighbors`` sets
@@ -38,6 +38,7 @@ default ``benchmarks/experiments/results``).
 """
 
 import argparse
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -110,6 +111,43 @@ def partitions(embedding, n_clusters, seed, n_neighbors=None):
     return out
 
 
+def spread(accuracies, draws):
+    """The range of the start's accuracy over its ``draws`` seeds on one
+    embedding, mean over the embeddings (``accuracies`` embedding-major)."""
+    values = np.asarray(accuracies).reshape(-1, draws)
+    return float((values.max(1) - values.min(1)).mean())
+
+
+def stem(args):
+    """The name of the result files of ``args``."""
+    return (
+        "rounding"
+        + ("_raw" if args.raw else "")
+        + (f"_neighbors-{args.n_neighbors}" if args.n_neighbors else "")
+        + ("_quick" if args.quick else "")
+    )
+
+
+def save(args, table):
+    """Write ``table`` as JSON and Markdown (see :func:`stem`)."""
+    write_table(
+        args.out_dir,
+        stem(args),
+        table,
+        f"Accuracy of the spectral start's partition on the "
+        f"{'standardised features' if args.raw else 'pretrained embedding'}, "
+        f"mean over {args.seeds} seeds × {args.draws} draws of the start (worst); "
+        "spread: the range of the accuracy over the draws on one embedding, mean over "
+        "the embeddings; mean normalised cut. For the KMeans run of least inertia, the run "
+        "of least cut, the default rule, the default rule on the run of least inertia "
+        "among the restarts and the further runs, and the default with 100 restarts"
+        + (f" ({args.n_neighbors} neighbours)." if args.n_neighbors else "."),
+        KINDS,
+        lambda v: f"{np.mean(v['accuracy']):.3f} ({min(v['accuracy']):.3f}); "
+        f"spread {spread(v['accuracy'], args.draws):.3f}; cut {np.mean(v['cut']):.4f}",
+    )
+
+
 def main(argv=None):
     from skgmvae import _init
 
@@ -124,7 +162,14 @@ def main(argv=None):
         help="neighbours of the graph (default: SPECTRAL_NEIGHBORS; a fit of "
         "more than 250 rows uses 15)",
     )
+    parser.add_argument(
+        "--table-only", action="store_true",
+        help="rewrite the Markdown table of a finished run from its JSON",
+    )
     args = parser.parse_args(argv)
+    if args.table_only:
+        path = Path(args.out_dir) / f"{stem(args)}.json"
+        return save(args, json.loads(path.read_text()))
     warnings.simplefilter("ignore")
     table = {}
     for name, y, k, seed, emb in start_spaces(args):
@@ -135,25 +180,7 @@ def main(argv=None):
                 score_partition(rows[kind], y, labels, graph, k)
         if seed == args.seeds - 1:
             print_partitions(name, rows)
-    write_table(
-        args.out_dir,
-        "rounding"
-        + ("_raw" if args.raw else "")
-        + (f"_neighbors-{args.n_neighbors}" if args.n_neighbors else "")
-        + ("_quick" if args.quick else ""),
-        table,
-        f"Accuracy of the spectral start's partition on the "
-        f"{'standardised features' if args.raw else 'pretrained embedding'}, "
-        f"mean over {args.seeds} seeds × {args.draws} draws of the start (worst), "
-        "and its mean normalised cut, for the KMeans run of least inertia, the run "
-        "of least cut, the default rule, the default rule on the run of least inertia "
-        "among the restarts and the further runs, and the default with 100 restarts"
-        + (f" ({args.n_neighbors} neighbours)." if args.n_neighbors else "."),
-        KINDS,
-        lambda v: f"{np.mean(v['accuracy']):.3f} ({min(v['accuracy']):.3f}); "
-        f"cut {np.mean(v['cut']):.4f}",
-    )
-
+    save(args, table)
 
 if __name__ == "__main__":
     main()
