@@ -100,7 +100,9 @@ def partitions(embedding, n_clusters, seed, n_neighbors=None):
         _init.separating_partition = functools.partial(rule, max_cut=np.inf, max_ratio=np.inf)
         out["least cut"] = _init.spectral_labels(embedding, n_clusters, seed, n_neighbors)
         _init.separating_partition = functools.partial(least_inertia_rule, rule=rule)
-        out["least inertia of all runs"] = _init.spectral_labels(embedding, n_clusters, seed, n_neighbors)
+        out["least inertia of all runs"] = _init.spectral_labels(
+            embedding, n_clusters, seed, n_neighbors
+        )
         _init.separating_partition = rule
         _init.SPECTRAL_KMEANS_INIT = 100
         out["100 restarts"] = _init.spectral_labels(embedding, n_clusters, seed, n_neighbors)
@@ -171,16 +173,18 @@ def main(argv=None):
         path = Path(args.out_dir) / f"{stem(args)}.json"
         return save(args, json.loads(path.read_text()))
     warnings.simplefilter("ignore")
+    neighbors = args.n_neighbors or _init.SPECTRAL_NEIGHBORS
     table = {}
     for name, y, k, seed, emb in start_spaces(args):
         rows = table.setdefault(name, {kind: {"accuracy": [], "cut": []} for kind in KINDS})
-        graph = _init.self_tuning_graph(emb, args.n_neighbors or _init.SPECTRAL_NEIGHBORS)
+        graph = _init.self_tuning_graph(emb, neighbors)
         for draw in range(args.draws):
-            for kind, labels in partitions(emb, k, 1000 * seed + draw, args.n_neighbors).items():
+            for kind, labels in partitions(emb, k, 1000 * seed + draw, neighbors).items():
                 score_partition(rows[kind], y, labels, graph, k)
         if seed == args.seeds - 1:
             print_partitions(name, rows)
     save(args, table)
+
 
 if __name__ == "__main__":
     main()
