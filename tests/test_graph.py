@@ -12,6 +12,7 @@ from sklearn.datasets import (
     make_classification,
     make_moons,
 )
+from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 
 from skgmvae import GMVAEClustering, _init, _train
@@ -101,14 +102,38 @@ def test_a_separating_partition_replaces_the_least_inertia_one_only_below_the_cu
     parted = _init.separating_partition(graph, maps, across, 2, seed=0)
     assert clustering_accuracy(y, parted) > 0.99
     assert _init.weighted_cut(graph, parted, 2) < _init.SPECTRAL_SEPARATED_CUT
-    # where no partition cuts that little, the given one stays
+    # where no partition cuts that little, the one of least inertia stays
     blobs, _ = make_blobs(300, centers=[[0, 0], [1.5, 0]], random_state=0)
     graph = _init.self_tuning_graph(blobs, 25)
     values, vectors = _init.leading_eigenvectors(graph, 4, seed=0)
+    maps = vectors * values**3
     given = (blobs[:, 1] > 0).astype(int)
-    kept = _init.separating_partition(graph, vectors * values**3, given, 2, seed=0)
+    kept = _init.separating_partition(graph, maps, given, 2, seed=0)
     assert _init.weighted_cut(graph, given, 2) > _init.SPECTRAL_SEPARATED_CUT
-    np.testing.assert_array_equal(kept, given)
+    runs = [
+        _init.cut_spectral_rows(maps, 2, r, n_init=1)
+        for r in range(1, _init.SPECTRAL_ROUNDINGS + 1)
+    ]
+    least = min(_init.map_inertia(maps, labels) for labels in runs)
+    assert _init.map_inertia(maps, kept) == least < _init.map_inertia(maps, given)
+
+
+def test_map_inertia_is_the_objective_kmeans_reports():
+    from sklearn.cluster import KMeans
+
+    X, _ = make_blobs(300, centers=4, n_features=5, random_state=0)
+    fitted = KMeans(4, n_init=3, random_state=0).fit(_init.unit_rows(X))
+    assert np.isclose(_init.map_inertia(X, fitted.labels_), fitted.inertia_, rtol=1e-6)
+
+
+def test_the_spectral_start_keeps_its_given_partition_where_no_run_improves_it():
+    X, _ = make_blobs(300, centers=[[0, 0], [1.5, 0]], random_state=0)
+    graph = _init.self_tuning_graph(X, 25)
+    values, vectors = _init.leading_eigenvectors(graph, 4, seed=0)
+    maps = vectors * values**3
+    best = _init.cut_spectral_rows(maps, 2, 0, n_init=50)
+    kept = _init.separating_partition(graph, maps, best, 2, seed=0)
+    assert adjusted_rand_score(best, kept) == 1.0  # the same partition
 
 
 def test_self_tuning_graph_keeps_repeated_rows_joined_to_their_group():
