@@ -73,12 +73,17 @@ SPECTRAL_MAX_CUT_RATIO = 0.5
 #: Restarts of the KMeans run on the spectral embedding.
 SPECTRAL_KMEANS_INIT = 10
 #: Single KMeans runs, each from its own seed, that also cut the diffusion
-#: map; the one whose partition cuts the least graph weight replaces the
-#: partition of least inertia when that cut is below
+#: map; the partition of least inertia among them and KMeans' restarts is
+#: the start's, unless the run whose partition cuts the least graph weight
+#: replaces it: when that cut is below
 #: ``SPECTRAL_SEPARATED_CUT`` and below ``SPECTRAL_MAX_CUT_RATIO`` times its
 #: cut (see :func:`separating_partition`).
 SPECTRAL_ROUNDINGS = 50
 SPECTRAL_SEPARATED_CUT = 0.02
+#: Relative margin by which a further KMeans run's inertia must fall below
+#: the restarts' for its partition to replace theirs (see
+#: :func:`separating_partition`).
+SPECTRAL_INERTIA_RTOL = 1e-9
 #: The spectral start also parts the densest ``SPECTRAL_CORE_SHARE`` of the
 #: rows alone (by their distance to their ``SELF_TUNING_LOCAL``-th nearest
 #: row) and gives every other row the cluster most of its nearest core
@@ -1089,7 +1094,8 @@ def separating_partition(
         candidate = cut_spectral_rows(maps, n_components, seed + r, n_init=1)
         runs.append(candidate)
         inertia = map_inertia(maps, candidate)
-        if inertia < fit_inertia:
+        # the same partition numbered otherwise differs by rounding only
+        if inertia < fit_inertia * (1 - SPECTRAL_INERTIA_RTOL):
             fit, fit_inertia = candidate, inertia
     own = weighted_cut(graph, fit, n_components)
     best, best_cut = fit, own
