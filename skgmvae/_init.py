@@ -969,7 +969,8 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     eigenvalue to the power ``SPECTRAL_DIFFUSION_TIME``, each row then
     scaled to unit length, are cut by KMeans (as Ng, Jordan and Weiss,
     2001, "On spectral clustering: analysis and an algorithm", NIPS, cut
-    the ``n_components`` leading ones), or by one of further KMeans runs
+    the ``n_components`` leading ones): the partition of least inertia
+    among KMeans' restarts and further single runs, or one of those runs
     when it separates the graph's groups clearly better
     (:func:`separating_partition`). That partition is kept unless
     the one that KMeans cuts from the ``n_components`` leading eigenvectors
