@@ -19,7 +19,7 @@ in ``benchmarks/results/fit_phases_<data>.json``; a rerun skips the seeds
 saved with the same parameters and package code, and the table holds the
 seeds below ``--seeds`` fitted by the current code only::
 
-    python benchmarks/bench_fit_phases.py --data mnist --seeds 3
+    python benchmarks/bench_fit_phases.py --data mnist --seeds 5
 """
 
 import argparse
