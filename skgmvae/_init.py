@@ -1093,19 +1093,20 @@ def separating_partition(
     close it does not rank them (noisy moons), so the least-inertia
     partition stays.
     """
-    fit, fit_inertia = labels, map_inertia(maps, labels)
-    runs = []
+    rows = unit_rows(maps)
+    fit, fit_inertia = labels, _unit_inertia(rows, labels)
+    runs, cuts, kept = [], [], None
     for r in range(1, SPECTRAL_ROUNDINGS + 1):
         candidate = cut_spectral_rows(maps, n_components, seed + r, n_init=1)
         runs.append(candidate)
-        inertia = map_inertia(maps, candidate)
+        cuts.append(weighted_cut(graph, candidate, n_components))
+        inertia = _unit_inertia(rows, candidate)
         # the same partition numbered otherwise differs by rounding only
         if inertia < fit_inertia * (1 - SPECTRAL_INERTIA_RTOL):
-            fit, fit_inertia = candidate, inertia
-    own = weighted_cut(graph, fit, n_components)
+            fit, fit_inertia, kept = candidate, inertia, len(runs) - 1
+    own = weighted_cut(graph, fit, n_components) if kept is None else cuts[kept]
     best, best_cut = fit, own
-    for candidate in runs:
-        cut = weighted_cut(graph, candidate, n_components)
+    for candidate, cut in zip(runs, cuts):
         if cut < best_cut:
             best, best_cut = candidate, cut
     max_cut = SPECTRAL_SEPARATED_CUT if max_cut is None else max_cut
@@ -1118,11 +1119,16 @@ def map_inertia(maps, labels):
     """KMeans' objective for ``labels`` on the rows of ``maps`` as
     :func:`cut_spectral_rows` cuts them (scaled to unit length): the summed
     squared distances of the rows to their cluster's mean."""
-    rows = unit_rows(maps)
-    return sum(
-        float(((rows[labels == c] - rows[labels == c].mean(0)) ** 2).sum())
-        for c in np.unique(labels)
-    )
+    return _unit_inertia(unit_rows(maps), labels)
+
+
+def _unit_inertia(rows, labels):
+    """:func:`map_inertia` of rows already scaled to unit length."""
+    total = 0.0
+    for cluster in np.unique(labels):
+        members = rows[labels == cluster]
+        total += float(((members - members.mean(0)) ** 2).sum())
+    return total
 
 
 def unit_rows(maps):

@@ -161,6 +161,10 @@ class TrainingRows:
         if self._sparse is not None:
             rows = torch.as_tensor(idx).cpu().numpy()
             y = torch.from_numpy(self._sparse[rows].toarray())
+        elif isinstance(idx, torch.Tensor) and idx.dim() == 1:
+            # a minibatch's rows: index_select gathers whole rows faster
+            # than advanced indexing does, with the same values
+            y = torch.index_select(self._rows, 0, idx)
         else:
             y = self._rows[idx]
         if self._shift is not None:

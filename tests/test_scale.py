@@ -293,3 +293,12 @@ def test_dask_ml_parallel_post_fit_predicts_chunk_by_chunk(dask_client):
     assert proba.shape == (2000, 3) and latent.shape == (2000, SMALL["latent_dim"])
     np.testing.assert_allclose(proba.compute(), fitted.predict_proba(X), **close)
     np.testing.assert_allclose(latent.compute(), fitted.transform(X), **close)
+
+
+def test_training_rows_without_scaling_are_the_rows_as_given():
+    X = np.random.default_rng(1).random((40, 5)).astype(np.float32)
+    rows = _train.TrainingRows(X, None, None, "cpu")
+    idx = torch.tensor([39, 0, 7, 7, 12])
+    np.testing.assert_array_equal(rows[idx].numpy(), X[idx.numpy()])
+    np.testing.assert_array_equal(rows[slice(3, 9)].numpy(), X[3:9])
+    np.testing.assert_array_equal(rows[torch.tensor(5)].numpy(), X[5])
