@@ -11,6 +11,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -116,6 +117,93 @@ def component_log_lik_and_kl(x, mean_q, logvar_q, prior_mean, prior_logvar):
     return log_lik, kl
 
 
+class _MixtureTerms(torch.autograd.Function):
+    """The z-dependent terms of the bound in one autograd node: the
+    conditional prior term, the z-prior term and the z log-posterior, with
+    a hand-written backward pass (see :func:`mixture_terms`)."""
+
+    @staticmethod
+    def forward(ctx, x, mean_q, logvar_q, prior_mean, prior_logvar):
+        ctx.set_materialize_grads(False)
+        dim = x.shape[-1]
+        precision = torch.exp(-prior_logvar)
+        log_det = prior_logvar.sum(-1)
+        diff_x = x.unsqueeze(-2) - prior_mean
+        diff_q = mean_q.unsqueeze(-2) - prior_mean
+        var_q = torch.exp(logvar_q).unsqueeze(-2)
+        sq_x = diff_x.square()
+        sq_q = diff_q.square().add_(var_q)
+        log_lik = (sq_x * precision).sum(-1).add_(log_det).add_(dim * LOG_2PI).mul_(-0.5)
+        kl = (sq_q * precision).sum(-1).add_(log_det)
+        kl = kl.sub_(logvar_q.sum(-1).unsqueeze(-1)).sub_(dim).mul_(0.5)
+        log_pz = torch.log_softmax(log_lik, dim=-1)
+        pz = log_pz.exp()
+        cond = (pz * kl).sum(-1)
+        kl_z = (pz * log_pz).sum(-1).add_(math.log(log_lik.shape[-1]))
+        ctx.save_for_backward(precision, diff_x, diff_q, sq_x, sq_q, var_q, kl, log_pz, pz)
+        ctx.q_dims = mean_q.dim()
+        return cond, kl_z, log_pz
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_cond, grad_kl_z, grad_log_pz):
+        precision, diff_x, diff_q, sq_x, sq_q, var_q, kl, log_pz, pz = ctx.saved_tensors
+        # gradient reaching log_pz, then log_lik through the log-softmax
+        grad = torch.zeros_like(pz)
+        if grad_kl_z is not None:  # d/dlog_pz of sum pz log_pz is pz (log_pz + 1)
+            grad.add_((log_pz + 1.0).mul_(grad_kl_z.unsqueeze(-1)).mul_(pz))
+        grad_kl = torch.zeros_like(pz)
+        if grad_cond is not None:  # d/dlog_pz of sum pz kl is pz kl
+            grad_kl = pz * grad_cond.unsqueeze(-1)
+            grad.addcmul_(grad_kl, kl)
+        if grad_log_pz is not None:
+            grad.add_(grad_log_pz)
+        grad_ll = grad.sub_(pz * grad.sum(-1, keepdim=True))
+        # log_lik = -(log_det + sum sq_x precision) / 2 + c,
+        # kl = (log_det - sum logvar_q + sum sq_q precision - dim) / 2
+        u = grad_ll.unsqueeze(-1) * precision
+        v = grad_kl.unsqueeze(-1) * precision
+        ux = u * diff_x
+        vq = v * diff_q
+        grad_mean = ux - vq
+        grad_logvar = (u * sq_x).sub_(v * sq_q)
+        grad_logvar = grad_logvar.add_((grad_kl - grad_ll).unsqueeze(-1)).mul_(0.5)
+        grad_x = -ux.sum(-2)
+        grad_mean_q = vq.sum(-2)
+        grad_logvar_q = (v * var_q).sum(-2).sub_(grad_kl.sum(-1, keepdim=True)).mul_(0.5)
+        lead = tuple(range(grad_x.dim() - ctx.q_dims))  # the Monte Carlo axes
+        if lead:
+            grad_mean_q = grad_mean_q.sum(lead)
+            grad_logvar_q = grad_logvar_q.sum(lead)
+        return grad_x, grad_mean_q, grad_logvar_q, grad_mean, grad_logvar
+
+
+def mixture_terms(x, mean_q, logvar_q, prior_mean, prior_logvar):
+    """The terms of the bound that involve z, for each Monte Carlo sample.
+
+    The same values, and gradients, as ``log_pz = log_softmax(log_lik)``,
+    ``(exp(log_pz) * kl).sum(-1)`` and ``kl_categorical_uniform(log_pz)``
+    from :func:`component_log_lik_and_kl`, computed in one autograd node
+    whose backward pass is written out: a training step spends its time in
+    the dispatch of many small operations, and this node takes about half
+    as many as the same arithmetic recorded operation by operation.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (S, B, Dx)
+    mean_q, logvar_q : torch.Tensor of shape (B, Dx)
+    prior_mean, prior_logvar : torch.Tensor of shape (S, B, K, Dx)
+
+    Returns
+    -------
+    conditional_prior, z_prior : torch.Tensor of shape (S, B)
+        ``E_{p(z|x,w)} KL(q(x|y) || p(x|w,z))`` and ``KL(p(z|x,w) || p(z))``.
+    log_pz : torch.Tensor of shape (S, B, K)
+        The z log-posterior (:func:`z_posterior_log_probs`).
+    """
+    return _MixtureTerms.apply(x, mean_q, logvar_q, prior_mean, prior_logvar)
+
+
 def reparameterize(mean, logvar, noise):
     """Draw ``mean + exp(logvar / 2) * noise`` (the reparameterisation trick)."""
     return mean + torch.exp(0.5 * logvar) * noise
@@ -162,13 +250,9 @@ def elbo_terms(y, enc, x, w, prior_mean, prior_logvar, decoded, likelihood):
     """
     mean_x, logvar_x, mean_w, logvar_w = enc
     recon = reconstruction_log_prob(y, decoded, likelihood).mean(0)
-    log_lik, kl_x = component_log_lik_and_kl(
-        x, mean_x, logvar_x, prior_mean, prior_logvar
-    )  # (S, B, K) each
-    log_pz = torch.log_softmax(log_lik, dim=-1)
-    cond = (log_pz.exp() * kl_x).sum(-1).mean(0)
+    cond, kl_z, log_pz = mixture_terms(x, mean_x, logvar_x, prior_mean, prior_logvar)
+    cond, kl_z = cond.mean(0), kl_z.mean(0)
     kl_w = kl_standard_normal(mean_w, logvar_w)
-    kl_z = kl_categorical_uniform(log_pz).mean(0)
     return {
         "reconstruction": recon,
         "conditional_prior": cond,

@@ -155,7 +155,7 @@ def labels(estimator, X, validated=False):
 
 def embed(estimator, X):
     """Posterior mean of ``x`` of each row, in the dtype of the validated input."""
-    out, dtype = map_blocks(estimator, X, lambda net, y: net.encode(y)[0])
+    out, dtype = map_blocks(estimator, X, lambda net, y: net.encode_mean(y))
     return out.astype(dtype, copy=False)
 
 

@@ -140,6 +140,10 @@ class GMVAENet(nn.Module):
             _variance_to_logvar(raw_w),
         )
 
+    def encode_mean(self, y):
+        """The mean of q(x|y) alone (the first item of :meth:`encode`)."""
+        return _float32(self.encoder_head, self.encoder(y))[..., : self.latent_dim]
+
     def prior(self, w):
         """Component means and log-variances of p(x | w, z), shape (..., K, Dx)."""
         mean, raw = _float32(self._prior_net, w).chunk(2, dim=-1)

@@ -219,7 +219,7 @@ def make_optimizer(net, learning_rate):
 def autoencoder_loss(net, y):
     """Per-row loss of deterministic autoencoding (x = mean of q(x|y)):
     squared error for the Gaussian likelihood, cross-entropy for Bernoulli."""
-    loc = net.decode(net.encode(y)[0])[0]
+    loc = net.decode(net.encode_mean(y))[0]
     if net.likelihood == "bernoulli":
         return -_elbo.bernoulli_log_prob(y, loc)
     return (loc - y).pow(2).sum(-1)
@@ -293,7 +293,7 @@ def elbo_epoch(
     keys = TERMS + ("elbo",)
     if check_each_step is None:
         check_each_step = X.device.type == "cpu"
-    sums = torch.zeros(len(keys), dtype=_sum_dtype(X.device), device=X.device)
+    sums = torch.zeros(len(TERMS), dtype=_sum_dtype(X.device), device=X.device)
 
     def step(idx, noise):
         weights = row_weights(X, idx)
@@ -310,11 +310,8 @@ def elbo_epoch(
         loss.backward()
         optimizer.step()
         with torch.no_grad():
-            sums.add_(
-                torch.stack([weighted_sum(terms[key], weights) for key in keys]).to(
-                    sums.dtype
-                )
-            )
+            values = torch.stack([terms[key] for key in TERMS])
+            sums.add_(weighted_sum(values, weights).to(sums.dtype))
         return True
 
     noise_shape = (n_mc_samples, net.latent_dim + net.noise_dim)
@@ -322,8 +319,9 @@ def elbo_epoch(
     graphs = False if check_each_step or host_rows(X) else None
     if not run_steps(step, draws, batch_size, X.device, optimizer, graphs):
         return dict.fromkeys(keys, math.nan)
-    means = (sums / X.shape[0]).tolist()
-    return dict(zip(keys, means))
+    means = dict(zip(TERMS, (sums / X.shape[0]).tolist()))
+    means["elbo"] = means["reconstruction"] - sum(means[key] for key in TERMS[1:])
+    return means
 
 
 def decayed_learning_rate(base, step, n_steps, decay):
@@ -362,7 +360,7 @@ def encode_means(net, X, batch_size):
     out = torch.empty((X.shape[0], net.latent_dim), device=X.device)
     for idx in iter_batches(X.shape[0], batch_size):
         idx = idx.to(X.device)
-        out[idx] = net.encode(X[idx])[0]
+        out[idx] = net.encode_mean(X[idx])
     return out
 
 

@@ -267,3 +267,56 @@ def test_fused_component_terms_match_the_separate_functions():
         _elbo.z_posterior_log_probs(x, pm, pv),
         atol=1e-12,
     )
+
+
+def _mixture_reference(x, mq, lq, pm, pv):
+    """The z terms recorded operation by operation, from the separate
+    functions of the bound."""
+    log_pz = _elbo.z_posterior_log_probs(x, pm, pv)
+    kl = _elbo.kl_diag_gaussians(mq.unsqueeze(-2), lq.unsqueeze(-2), pm, pv)
+    cond = (log_pz.exp() * kl).sum(-1)
+    return cond, _elbo.kl_categorical_uniform(log_pz), log_pz
+
+
+@pytest.mark.parametrize("n_samples", [1, 3])
+@pytest.mark.parametrize("used", [(0,), (1,), (2,), (0, 1), (0, 1, 2)])
+def test_mixture_terms_values_and_gradients_match_the_separate_functions(
+    n_samples, used
+):
+    g = _gen(22 + n_samples)
+    inputs = [
+        torch.randn(n_samples, 5, 4, generator=g, dtype=torch.float64),
+        torch.randn(5, 4, generator=g, dtype=torch.float64),
+        0.5 * torch.randn(5, 4, generator=g, dtype=torch.float64),
+        torch.randn(n_samples, 5, 6, 4, generator=g, dtype=torch.float64),
+        0.5 * torch.randn(n_samples, 5, 6, 4, generator=g, dtype=torch.float64),
+    ]
+    inputs = [tensor.requires_grad_() for tensor in inputs]
+    fused = _elbo.mixture_terms(*inputs)
+    reference = _mixture_reference(*inputs)
+    for got, want in zip(fused, reference):
+        np.testing.assert_allclose(got.detach(), want.detach(), rtol=1e-12, atol=1e-12)
+    # a random linear function of the outputs that are used: its gradient
+    # with respect to every input, through the hand-written backward pass
+    weights = [torch.randn(out.shape, generator=g, dtype=torch.float64) for out in fused]
+
+    def gradients(outputs):
+        total = sum((outputs[i] * weights[i]).sum() for i in used)
+        found = torch.autograd.grad(total, inputs, allow_unused=True)
+        return [torch.zeros_like(t) if d is None else d for t, d in zip(inputs, found)]
+
+    for got, want in zip(gradients(fused), gradients(reference)):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_mixture_terms_pass_gradcheck():
+    g = _gen(31)
+    inputs = [
+        torch.randn(2, 3, 2, generator=g, dtype=torch.float64),
+        torch.randn(3, 2, generator=g, dtype=torch.float64),
+        0.3 * torch.randn(3, 2, generator=g, dtype=torch.float64),
+        torch.randn(2, 3, 4, 2, generator=g, dtype=torch.float64),
+        0.3 * torch.randn(2, 3, 4, 2, generator=g, dtype=torch.float64),
+    ]
+    inputs = [tensor.requires_grad_() for tensor in inputs]
+    assert torch.autograd.gradcheck(_elbo.mixture_terms, inputs)
