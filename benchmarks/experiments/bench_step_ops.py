@@ -1,0 +1,198 @@
+"""What the bound's z terms in one autograd node save on a training step.
+
+The step of an ELBO epoch on all 70,000 MNIST images, as a default fit with
+``likelihood="bernoulli"`` takes it (the network of the defaults, 784
+inputs, K = 10, the minibatch size and the dtype of the products that
+"auto" gives on this machine for 70,000 rows, one Monte Carlo draw, the
+loss of the ELBO phase, its backward pass and the fused Adam update), in
+two kinds that differ only in how the terms of the bound that involve z
+are computed:
+
+- "one node": as the package trains, :func:`skgmvae._elbo.mixture_terms`,
+  one autograd node whose backward pass is written out;
+- "op by op": the same arithmetic recorded operation by operation
+  (:func:`skgmvae._elbo.component_log_lik_and_kl`, the log-softmax,
+  :func:`skgmvae._elbo.kl_categorical_uniform`), autograd differentiating
+  each operation.
+
+Both run in one process on the same network, in alternating blocks of
+steps, so that both see the same machine load; the table gives the
+milliseconds a step (mean, and min-max over blocks) and the operator calls
+a step that torch's profiler records (every ``aten::`` call, nested ones
+included), and projects the difference onto the ELBO steps of one default
+fit on 70,000 rows. The rows are random binary pixels: the time of a step
+does not depend on them. The timed step leaves out what an epoch adds to
+each step of either kind (the check that the loss is finite, the running
+sums of the terms). Usage::
+
+    python benchmarks/experiments/bench_step_ops.py [--blocks 20] [--steps 50]
+
+Writes ``benchmarks/experiments/results/step_ops.{json,md}``
+(``step_ops_quick`` with ``--quick``: one block of 5 steps).
+"""
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
+from _common import EXPERIMENT_RESULTS  # noqa: E402
+
+#: Rows of the fit the savings are projected onto (its ELBO epochs are the
+#: defaults' for that many rows).
+FIT_ROWS = 70_000
+N_FEATURES = 784
+KINDS = ("one node", "op by op")
+
+
+def op_by_op_terms(y, p, likelihood):
+    """:func:`skgmvae._elbo.elbo_terms` of the forward pass ``p``, with the
+    z terms recorded operation by operation."""
+    import torch
+
+    from skgmvae import _elbo
+
+    mean_x, logvar_x, mean_w, logvar_w = p.enc
+    recon = _elbo.reconstruction_log_prob(y, p.decoded, likelihood).mean(0)
+    log_lik, kl_x = _elbo.component_log_lik_and_kl(
+        p.x, mean_x, logvar_x, p.prior_mean, p.prior_logvar
+    )
+    log_pz = torch.log_softmax(log_lik, dim=-1)
+    cond = (log_pz.exp() * kl_x).sum(-1).mean(0)
+    kl_w = _elbo.kl_standard_normal(mean_w, logvar_w)
+    kl_z = _elbo.kl_categorical_uniform(log_pz).mean(0)
+    terms = {"reconstruction": recon, "conditional_prior": cond}
+    terms.update(w_prior=kl_w, z_prior=kl_z, log_pz=log_pz)
+    return terms
+
+
+def make_steps():
+    """``(steps, setup)``: ``steps[kind](n)`` takes ``n`` training steps of
+    that kind and returns the seconds they took."""
+    import torch
+
+    from skgmvae import GMVAEClustering, _elbo, _fitting
+    from skgmvae._model import build_net
+    from skgmvae._train import make_optimizer
+    from skgmvae._utils import mixed_precision, training_dtype
+
+    est = GMVAEClustering(10, likelihood="bernoulli")
+    net = build_net(_fitting.net_config(est, N_FEATURES, FIT_ROWS), 0)
+    batch = _fitting.batch_size(est, FIT_ROWS)
+    dtype = training_dtype(_fitting.precision(est, FIT_ROWS), "cpu")
+    optimizer = make_optimizer(net, _fitting.learning_rate(est, batch))
+    gen = torch.Generator().manual_seed(0)
+    rows = (torch.rand(4096, N_FEATURES, generator=gen) > 0.5).float()
+    dims = net.latent_dim + net.noise_dim
+
+    def terms_of(kind, y, noise):
+        with mixed_precision("cpu", dtype):
+            if kind == "one node":
+                return net.elbo_terms(y, noise)
+            return op_by_op_terms(y, net(y, noise), net.likelihood)
+
+    def runner(kind):
+        def run(n):
+            net.train()
+            tic = time.perf_counter()
+            for _ in range(n):
+                idx = torch.randint(0, len(rows), (batch,), generator=gen)
+                noise = torch.randn(1, batch, dims, generator=gen)
+                terms = terms_of(kind, rows[idx], noise)
+                loss = _elbo.training_loss(terms, 1.0, est.min_information)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            return time.perf_counter() - tic
+
+        return run
+
+    setup = {"batch_size": batch, "dtype": str(dtype or torch.float32)}
+    return {kind: runner(kind) for kind in KINDS}, setup
+
+
+def operator_calls(run, steps):
+    """Operator calls a step that torch's profiler records in ``steps`` steps."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        run(steps)
+    return sum(1 for event in prof.events() if event.name.startswith("aten::")) / steps
+
+
+def measure(blocks, steps):
+    """Milliseconds a step of each kind, per block, and operator calls a step."""
+    import torch
+
+    runs, setup = make_steps()
+    for run in runs.values():
+        run(5)  # warm-up
+    result = {"setup": setup, "torch": torch.__version__, "threads": torch.get_num_threads()}
+    result["ms"] = {kind: [] for kind in KINDS}
+    for block in range(blocks):
+        order = KINDS if block % 2 == 0 else KINDS[::-1]  # neither always first
+        for kind in order:
+            result["ms"][kind].append(1000 * runs[kind](steps) / steps)
+    result["operators"] = {kind: operator_calls(run, steps) for kind, run in runs.items()}
+    return result
+
+
+def table(result):
+    """Markdown lines of ``result``."""
+    from skgmvae import GMVAEClustering, _fitting
+
+    lines = [
+        f"torch {result['torch']}, {result['threads']} threads; minibatch "
+        f"{result['setup']['batch_size']}, products in {result['setup']['dtype']}; "
+        f"{len(result['ms'][KINDS[0]])} alternating blocks.",
+        "",
+        "| z terms | ms a step, mean (min-max over blocks) | median | operator calls a step |",
+        "|---|---|---|---|",
+    ]
+    ms = {kind: np.array(values) for kind, values in result["ms"].items()}
+    for kind in KINDS:
+        lines.append(
+            f"| {kind} | {ms[kind].mean():.2f} ({ms[kind].min():.2f}-{ms[kind].max():.2f}) "
+            f"| {np.median(ms[kind]):.2f} | {result['operators'][kind]:.0f} |"
+        )
+    epochs = _fitting.elbo_epochs(GMVAEClustering(likelihood="bernoulli"), FIT_ROWS)
+    fit_steps = epochs * math.ceil(FIT_ROWS / result["setup"]["batch_size"])
+    ratios = ms["one node"] / ms["op by op"]
+    saved = fit_steps * (np.median(ms["op by op"]) - np.median(ms["one node"])) / 1000
+    lines += [
+        "",
+        f"Steps with the z terms in one node take {np.median(ratios):.3f} times the "
+        f"op-by-op time (median over blocks of the ratio of neighbouring blocks; "
+        f"{ratios.min():.3f} to {ratios.max():.3f}). Over the {fit_steps:,} steps of "
+        f"{epochs} ELBO epochs on {FIT_ROWS:,} rows the medians differ by {saved:.1f} s.",
+    ]
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--blocks", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="one block of 5 steps")
+    parser.add_argument("--out-dir", default=str(EXPERIMENT_RESULTS))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.blocks, args.steps = 1, 5
+    result = measure(args.blocks, args.steps)
+    stem = "step_ops_quick" if args.quick else "step_ops"
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
+    text = "\n".join(table(result)) + "\n"
+    (out / f"{stem}.md").write_text(text)
+    print(text)
+    return result
+
+
+if __name__ == "__main__":
+    main()
