@@ -165,6 +165,63 @@ def _package_fingerprint():
     return constants, source.hexdigest()
 
 
+def elbo_step_parts(n_rows, n_features):
+    """What the ELBO steps of a default ``likelihood="bernoulli"`` fit on
+    ``n_rows`` rows of ``n_features`` use: the estimator, its network (seed
+    0), the minibatch size and the dtype of the products that "auto" gives
+    on this machine, a fused Adam at the "auto" step size, and 4,096 random
+    binary rows with the generator that draws the minibatches (the time of
+    a step does not depend on the rows)."""
+    import types
+
+    import torch
+
+    from skgmvae import GMVAEClustering, _fitting
+    from skgmvae._model import build_net
+    from skgmvae._train import make_optimizer
+    from skgmvae._utils import training_dtype
+
+    est = GMVAEClustering(10, likelihood="bernoulli")
+    net = build_net(_fitting.net_config(est, n_features, n_rows), 0)
+    batch = _fitting.batch_size(est, n_rows)
+    gen = torch.Generator().manual_seed(0)
+    return types.SimpleNamespace(
+        estimator=est,
+        net=net,
+        batch_size=batch,
+        dtype=training_dtype(_fitting.precision(est, n_rows), "cpu"),
+        optimizer=make_optimizer(net, _fitting.learning_rate(est, batch)),
+        generator=gen,
+        rows=(torch.rand(4096, n_features, generator=gen) > 0.5).float(),
+    )
+
+
+def step_runner(parts, loss_of):
+    """``run(n)``: ``n`` training steps of ``parts`` (from
+    :func:`elbo_step_parts`), each on a random minibatch and one Monte
+    Carlo draw, minimising ``loss_of(y, noise)``; returns their seconds."""
+    import time
+
+    import torch
+
+    net, rows, gen, batch = parts.net, parts.rows, parts.generator, parts.batch_size
+    dims = net.latent_dim + net.noise_dim
+
+    def run(n):
+        net.train()
+        tic = time.perf_counter()
+        for _ in range(n):
+            idx = torch.randint(0, len(rows), (batch,), generator=gen)
+            noise = torch.randn(1, batch, dims, generator=gen)
+            loss = loss_of(rows[idx], noise)
+            parts.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            parts.optimizer.step()
+        return time.perf_counter() - tic
+
+    return run
+
+
 def add_seed_table_arguments(parser, seeds, names):
     """Add the arguments of :func:`seeds_per_dataset`'s experiments:
     ``--seeds`` (default ``seeds``), ``--datasets`` (among ``names``, all by

@@ -35,13 +35,12 @@ import argparse
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import EXPERIMENT_RESULTS  # noqa: E402
+from _common import EXPERIMENT_RESULTS, elbo_step_parts, step_runner  # noqa: E402
 
 #: Rows of the fit the savings are projected onto (its ELBO epochs are the
 #: defaults' for that many rows).
@@ -76,44 +75,25 @@ def make_steps():
     that kind and returns the seconds they took."""
     import torch
 
-    from skgmvae import GMVAEClustering, _elbo, _fitting
-    from skgmvae._model import build_net
-    from skgmvae._train import make_optimizer
-    from skgmvae._utils import mixed_precision, training_dtype
+    from skgmvae import _elbo
+    from skgmvae._utils import mixed_precision
 
-    est = GMVAEClustering(10, likelihood="bernoulli")
-    net = build_net(_fitting.net_config(est, N_FEATURES, FIT_ROWS), 0)
-    batch = _fitting.batch_size(est, FIT_ROWS)
-    dtype = training_dtype(_fitting.precision(est, FIT_ROWS), "cpu")
-    optimizer = make_optimizer(net, _fitting.learning_rate(est, batch))
-    gen = torch.Generator().manual_seed(0)
-    rows = (torch.rand(4096, N_FEATURES, generator=gen) > 0.5).float()
-    dims = net.latent_dim + net.noise_dim
+    parts = elbo_step_parts(FIT_ROWS, N_FEATURES)
+    net, min_information = parts.net, parts.estimator.min_information
 
-    def terms_of(kind, y, noise):
-        with mixed_precision("cpu", dtype):
-            if kind == "one node":
-                return net.elbo_terms(y, noise)
-            return op_by_op_terms(y, net(y, noise), net.likelihood)
+    def loss_of(kind):
+        def loss(y, noise):
+            with mixed_precision("cpu", parts.dtype):
+                if kind == "one node":
+                    terms = net.elbo_terms(y, noise)
+                else:
+                    terms = op_by_op_terms(y, net(y, noise), net.likelihood)
+            return _elbo.training_loss(terms, 1.0, min_information)
 
-    def runner(kind):
-        def run(n):
-            net.train()
-            tic = time.perf_counter()
-            for _ in range(n):
-                idx = torch.randint(0, len(rows), (batch,), generator=gen)
-                noise = torch.randn(1, batch, dims, generator=gen)
-                terms = terms_of(kind, rows[idx], noise)
-                loss = _elbo.training_loss(terms, 1.0, est.min_information)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-            return time.perf_counter() - tic
+        return loss
 
-        return run
-
-    setup = {"batch_size": batch, "dtype": str(dtype or torch.float32)}
-    return {kind: runner(kind) for kind in KINDS}, setup
+    setup = {"batch_size": parts.batch_size, "dtype": str(parts.dtype or torch.float32)}
+    return {kind: step_runner(parts, loss_of(kind)) for kind in KINDS}, setup
 
 
 def operator_calls(run, steps):
