@@ -298,3 +298,23 @@ def test_patched_restores_the_attribute_even_when_the_block_fails(benchmark_modu
     with benchmark_module("bench_mnist_table.py").consensus_cut(not default):
         assert _init.CONSENSUS_BALANCE is (not default)
     assert _init.CONSENSUS_BALANCE is default
+
+
+def test_code_digest_ignores_prose_and_follows_code(benchmark_module):
+    """Saved fits stay current when only docstrings, comments or layout
+    change, and go stale when the code does."""
+    digest = benchmark_module("_common.py").code_digest
+    base = '"""Module."""\nA = 1\n\n\nclass C:\n    """C."""\n\n    def f(self, x):\n        """Twice."""\n        return 2 * x\n'
+    prose = (
+        '"""Another module text."""\n# a comment\nA = 1\n\n\nclass C:\n'
+        '    """Other words."""\n\n    def f(self, x):  # note\n'
+        '        """Two times ``x``,\n        over two lines."""\n        return 2 * (x)\n'
+    )
+    assert digest(prose) == digest(base)
+    assert digest(base.replace("return 2 * x", "return 3 * x")) != digest(base)
+    assert digest(base.replace("A = 1", "A = 2")) != digest(base)
+    # a string that is not the first statement is code, not a docstring
+    assert digest(base.replace("A = 1", "A = 1\n'x'")) != digest(base)
+    # a docstring-only body stays a valid, distinct function
+    assert digest('def g():\n    """Doc."""\n') == digest("def g():\n    pass\n")
+    assert digest('def g():\n    """Doc."""\n') != digest("def g():\n    return 1\n")
