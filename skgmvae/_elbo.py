@@ -152,10 +152,11 @@ class _MixtureTerms(torch.autograd.Function):
         grad = torch.zeros_like(pz)
         if grad_kl_z is not None:  # d/dlog_pz of sum pz log_pz is pz (log_pz + 1)
             grad.add_((log_pz + 1.0).mul_(grad_kl_z.unsqueeze(-1)).mul_(pz))
-        grad_kl = torch.zeros_like(pz)
         if grad_cond is not None:  # d/dlog_pz of sum pz kl is pz kl
             grad_kl = pz * grad_cond.unsqueeze(-1)
             grad.addcmul_(grad_kl, kl)
+        else:
+            grad_kl = torch.zeros_like(pz)
         if grad_log_pz is not None:
             grad.add_(grad_log_pz)
         grad_ll = grad.sub_(pz * grad.sum(-1, keepdim=True))

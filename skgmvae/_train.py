@@ -31,7 +31,7 @@ from ._init import (
     within_cluster_axes,
 )
 from ._model import init_seed_state
-from ._steps import epoch_draws, iter_batches, run_steps
+from ._steps import Adam, epoch_draws, iter_batches, run_steps
 from ._utils import mixed_precision, training_dtype
 
 TERMS = ("reconstruction", "conditional_prior", "w_prior", "z_prior")
@@ -211,9 +211,9 @@ def make_optimizer(net, learning_rate):
     """Adam over the network's parameters, fused into one kernel where the
     installed torch supports it on the parameters' device."""
     try:
-        return torch.optim.Adam(net.parameters(), lr=learning_rate, fused=True)
+        return Adam(net.parameters(), lr=learning_rate, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(net.parameters(), lr=learning_rate)
+        return Adam(net.parameters(), lr=learning_rate)
 
 
 def autoencoder_loss(net, y):
@@ -348,9 +348,12 @@ def take_snapshot(net, optimizer):
 
 
 def restore_snapshot(net, optimizer, snapshot):
-    """Back to ``snapshot``; the ELBO loop sets the step size of the next epoch."""
+    """Back to ``snapshot``; the ELBO loop sets the step size of the next
+    epoch. The optimiser gets a copy of the snapshot's state (loading takes
+    over the tensors it is given, and the steps after would change them), so
+    a snapshot restores the same state however often it is restored."""
     net.load_state_dict(snapshot[0])
-    optimizer.load_state_dict(snapshot[1])
+    optimizer.load_state_dict(copy.deepcopy(snapshot[1]))
 
 
 @torch.no_grad()

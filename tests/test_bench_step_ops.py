@@ -5,6 +5,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks/experiments/bench_step_ops.py"
@@ -43,3 +44,20 @@ def test_quick_run_times_both_kinds_of_step(tmp_path):
     assert result["operators"]["one node"] < result["operators"]["op by op"]
     text = (tmp_path / "step_ops_quick.md").read_text()
     assert "| one node |" in text and "| op by op |" in text
+
+
+def test_quick_run_compares_the_packages_adam_with_torchs(tmp_path):
+    try:
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        pytest.skip("this torch has no fused Adam on the CPU: both kinds are torch's step")
+    _script().main(["--quick", "--compare", "adam", "--out-dir", str(tmp_path)])
+    result = json.loads((tmp_path / "step_ops_adam_quick.json").read_text())
+    assert result["compare"] == "adam"
+    for kind in ("package Adam", "torch Adam"):
+        (ms,) = result["ms"][kind]
+        assert 0 < ms < 1000
+    # one operation counts every parameter's step where torch runs one each
+    assert result["operators"]["package Adam"] < result["operators"]["torch Adam"]
+    text = (tmp_path / "step_ops_adam_quick.md").read_text()
+    assert "| package Adam |" in text and "torch's fused Adam" in text

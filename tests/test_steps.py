@@ -3,6 +3,7 @@ on an accelerator) and the steps replayed from CUDA graphs on a CUDA
 device. The CUDA tests need a CUDA device; the draws and the loop are
 checked on the CPU."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -147,3 +148,138 @@ def test_a_cuda_fit_is_reproducible_and_captures_its_steps():
         fits.append(model.labels_)
     assert np.array_equal(fits[0], fits[1])
     assert len(np.unique(fits[0])) > 1
+
+
+def _fused_cpu_adam_available():
+    try:
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)], fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
+
+
+NO_FUSED = "this torch has no fused Adam on the CPU; the lean step then never runs"
+
+
+def _train_both(ours, theirs, nets, steps, only=None, seed=0):
+    """``steps`` identical updates of two copies of a network, each by its
+    optimiser; ``only`` names the parameters that get a gradient."""
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        y = torch.randn(8, 6, generator=gen)
+        noise = torch.randn(1, 8, 4, generator=gen)
+        for net, opt in zip(nets, (ours, theirs)):
+            opt.zero_grad(set_to_none=True)
+            loss = -net.elbo_terms(y, noise)["reconstruction"].mean()
+            if only is None:
+                loss = loss + net.elbo_terms(y, noise)["z_prior"].mean()
+            loss.backward()
+            opt.step()
+
+
+def _same_bits(net_a, net_b):
+    return all(
+        torch.equal(a, b) for a, b in zip(net_a.state_dict().values(), net_b.state_dict().values())
+    )
+
+
+@pytest.mark.skipif(not _fused_cpu_adam_available(), reason=NO_FUSED)
+def test_lean_adam_updates_as_torchs_fused_adam_bit_for_bit():
+    nets = (_net(), _net())
+    ours = _steps.Adam(nets[0].parameters(), lr=3e-3, fused=True)
+    theirs = torch.optim.Adam(nets[1].parameters(), lr=3e-3, fused=True)
+    # first the reconstruction alone (the prior gets no gradient), then all
+    _train_both(ours, theirs, nets, 5, only="reconstruction")
+    assert ours._lean_plan() is not None
+    assert all(
+        ours.state[p]["step"]._base is ours._counters for p in nets[0].parameters()
+        if p in ours.state
+    )
+    _train_both(ours, theirs, nets, 7, seed=1)
+    assert _same_bits(*nets)
+    for p, q in zip(nets[0].parameters(), nets[1].parameters()):
+        for key in ("step", "exp_avg", "exp_avg_sq"):
+            assert torch.equal(ours.state[p][key], theirs.state[q][key])
+    # a copy of torch's optimiser's state, loaded, continues the same way
+    # (a copy: loading takes over the tensors of the dict where it can)
+    ours.load_state_dict(copy.deepcopy(theirs.state_dict()))
+    _train_both(ours, theirs, nets, 4, seed=2)
+    assert _same_bits(*nets)
+    assert ours.state[next(nets[0].parameters())]["step"].item() == 16
+
+
+@pytest.mark.skipif(not _fused_cpu_adam_available(), reason=NO_FUSED)
+def test_lean_adam_leaves_other_options_to_torch():
+    nets = (_net(), _net())
+    ours = _steps.Adam(nets[0].parameters(), lr=1e-2, weight_decay=0.1, fused=True)
+    theirs = torch.optim.Adam(nets[1].parameters(), lr=1e-2, weight_decay=0.1, fused=True)
+    _train_both(ours, theirs, nets, 4)
+    assert ours._lean_plan() is None
+    assert _same_bits(*nets)
+    # a closure too goes through torch's step
+    plain = _steps.Adam(nets[0].parameters(), lr=1e-2, fused=True)
+    _train_both(plain, theirs, nets, 2)
+    assert plain.step(lambda: torch.tensor(1.5)).item() == 1.5
+
+
+def test_lean_adam_zeroes_gradients_in_place_on_request():
+    net = _net()
+    opt = make_optimizer(net, 1e-3)
+    assert isinstance(opt, _steps.Adam)
+    for p in net.parameters():
+        p.grad = torch.ones_like(p)
+    grads = [p.grad for p in net.parameters()]
+    opt.zero_grad(set_to_none=False)
+    assert all(p.grad is g and not g.any() for p, g in zip(net.parameters(), grads))
+    opt.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_a_snapshot_restores_the_same_optimiser_state_every_time():
+    from skgmvae._train import restore_snapshot, take_snapshot
+
+    nets = (_net(), _net())
+    opt, other = make_optimizer(nets[0], 1e-2), make_optimizer(nets[1], 1e-2)
+    _train_both(opt, other, nets, 3)
+    snapshot = take_snapshot(nets[0], opt)
+    first = None
+    for _ in range(3):  # as a diverging epoch retried from one snapshot
+        restore_snapshot(nets[0], opt, snapshot)
+        _train_both(opt, other, nets, 2, seed=5)
+        after = [p.detach().clone() for p in nets[0].parameters()]
+        if first is None:
+            first = after
+        assert all(torch.equal(a, b) for a, b in zip(after, first))
+    assert all(s["step"].item() == 3 for s in snapshot[1]["state"].values())
+
+
+def test_step_hooks_run_once_a_step_on_either_path():
+    # a torch Adam made first wraps torch's own step with the hooks too
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    calls = []
+    nets = (_net(), _net())
+    ours = make_optimizer(nets[0], 1e-3)
+    ours.register_step_pre_hook(lambda *args: calls.append("pre"))
+    ours.register_step_post_hook(lambda *args: calls.append("post"))
+    _train_both(ours, make_optimizer(nets[1], 1e-3), nets, 3)  # torch's path first
+    assert calls == ["pre", "post"] * 3
+
+
+@pytest.mark.skipif(not _fused_cpu_adam_available(), reason=NO_FUSED)
+def test_lean_adam_leaves_a_grad_scalers_steps_to_torch():
+    nets = (_net(), _net())
+    opts = (_steps.Adam(nets[0].parameters(), lr=1e-2, fused=True),
+            torch.optim.Adam(nets[1].parameters(), lr=1e-2, fused=True))
+    gen = torch.Generator().manual_seed(0)
+    for step in range(4):
+        y, noise = torch.randn(8, 6, generator=gen), torch.randn(1, 8, 4, generator=gen)
+        for net, opt in zip(nets, opts):
+            scaler = opt.scaler = getattr(opt, "scaler", None) or torch.amp.GradScaler("cpu")
+            opt.zero_grad()
+            scaler.scale(-net.elbo_terms(y, noise)["reconstruction"].mean()).backward()
+            if step == 2:  # an overflow: the scaler skips this step
+                next(net.parameters()).grad.view(-1)[0] = float("inf")
+            scaler.step(opt)
+            scaler.update()
+    assert _same_bits(*nets)
+    assert all(torch.isfinite(p).all() for p in nets[0].parameters())

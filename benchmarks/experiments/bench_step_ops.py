@@ -1,34 +1,38 @@
-"""What the bound's z terms in one autograd node save on a training step.
+"""What two ways of writing a training step cost against the usual ones.
 
 The step of an ELBO epoch on all 70,000 MNIST images, as a default fit with
 ``likelihood="bernoulli"`` takes it (the network of the defaults, 784
 inputs, K = 10, the minibatch size and the dtype of the products that
 "auto" gives on this machine for 70,000 rows, one Monte Carlo draw, the
-loss of the ELBO phase, its backward pass and the fused Adam update), in
-two kinds that differ only in how the terms of the bound that involve z
-are computed:
+loss of the ELBO phase, its backward pass and the Adam update), in two
+kinds that differ in one thing (``--compare``):
 
-- "one node": as the package trains, :func:`skgmvae._elbo.mixture_terms`,
-  one autograd node whose backward pass is written out;
-- "op by op": the same arithmetic recorded operation by operation
-  (:func:`skgmvae._elbo.component_log_lik_and_kl`, the log-softmax,
-  :func:`skgmvae._elbo.kl_categorical_uniform`), autograd differentiating
-  each operation.
+- ``z-terms`` (the default): how the terms of the bound that involve z are
+  computed. "one node": as the package trains,
+  :func:`skgmvae._elbo.mixture_terms`, one autograd node whose backward
+  pass is written out; "op by op": the same arithmetic recorded operation
+  by operation (:func:`skgmvae._elbo.component_log_lik_and_kl`, the
+  log-softmax, :func:`skgmvae._elbo.kl_categorical_uniform`), autograd
+  differentiating each operation.
+- ``adam``: the optimiser. "package Adam": :class:`skgmvae._steps.Adam`,
+  as the package trains (its lean step for the fused update on the CPU);
+  "torch Adam": ``torch.optim.Adam(fused=True)``. The two update the same
+  parameters to the same bits (``tests/test_steps.py``).
 
-Both run in one process on the same network, in alternating blocks of
-steps, so that both see the same machine load; the table gives the
-milliseconds a step (mean, and min-max over blocks) and the operator calls
-a step that torch's profiler records (every ``aten::`` call, nested ones
-included), and projects the difference onto the ELBO steps of one default
-fit on 70,000 rows. The rows are random binary pixels: the time of a step
-does not depend on them. The timed step leaves out what an epoch adds to
-each step of either kind (the check that the loss is finite, the running
-sums of the terms). Usage::
+Both kinds run in one process, in alternating blocks of steps, so that both
+see the same machine load; the table gives the milliseconds a step (mean,
+and min-max over blocks) and the operator calls a step that torch's
+profiler records (every ``aten::`` call, nested ones included), and projects
+the difference onto the ELBO steps of one default fit on 70,000 rows. The
+rows are random binary pixels: the time of a step does not depend on them.
+The timed step leaves out what an epoch adds to each step of either kind
+(the check that the loss is finite, the running sums of the terms). Usage::
 
-    python benchmarks/experiments/bench_step_ops.py [--blocks 20] [--steps 50]
+    python benchmarks/experiments/bench_step_ops.py [--compare adam] [--blocks 20] [--steps 50]
 
-Writes ``benchmarks/experiments/results/step_ops.{json,md}``
-(``step_ops_quick`` with ``--quick``: one block of 5 steps).
+Writes ``benchmarks/experiments/results/step_ops.{json,md}`` for the z
+terms, ``step_ops_adam.{json,md}`` for the optimiser (``_quick`` appended
+with ``--quick``: one block of 5 steps).
 """
 
 import argparse
@@ -46,7 +50,15 @@ from _common import EXPERIMENT_RESULTS, elbo_step_parts, step_runner  # noqa: E4
 #: defaults' for that many rows).
 FIT_ROWS = 70_000
 N_FEATURES = 784
-KINDS = ("one node", "op by op")
+#: The two kinds of step of each comparison, the package's way first.
+COMPARISONS = {"z-terms": ("one node", "op by op"), "adam": ("package Adam", "torch Adam")}
+#: Results file of each comparison.
+STEMS = {"z-terms": "step_ops", "adam": "step_ops_adam"}
+#: How the summary names the two kinds of each comparison.
+PHRASES = {
+    "z-terms": ("the z terms in one node", "the z terms op by op"),
+    "adam": ("the package's Adam", "torch's fused Adam"),
+}
 
 
 def op_by_op_terms(y, p, likelihood):
@@ -70,30 +82,40 @@ def op_by_op_terms(y, p, likelihood):
     return terms
 
 
-def make_steps():
+def make_steps(compare="z-terms"):
     """``(steps, setup)``: ``steps[kind](n)`` takes ``n`` training steps of
-    that kind and returns the seconds they took."""
+    that kind of ``compare`` and returns the seconds they took."""
     import torch
 
     from skgmvae import _elbo
     from skgmvae._utils import mixed_precision
 
-    parts = elbo_step_parts(FIT_ROWS, N_FEATURES)
-    net, min_information = parts.net, parts.estimator.min_information
+    def loss_of(parts, op_by_op):
+        net, min_information = parts.net, parts.estimator.min_information
 
-    def loss_of(kind):
         def loss(y, noise):
             with mixed_precision("cpu", parts.dtype):
-                if kind == "one node":
-                    terms = net.elbo_terms(y, noise)
-                else:
+                if op_by_op:
                     terms = op_by_op_terms(y, net(y, noise), net.likelihood)
+                else:
+                    terms = net.elbo_terms(y, noise)
             return _elbo.training_loss(terms, 1.0, min_information)
 
         return loss
 
+    kinds = COMPARISONS[compare]
+    parts = elbo_step_parts(FIT_ROWS, N_FEATURES)
     setup = {"batch_size": parts.batch_size, "dtype": str(parts.dtype or torch.float32)}
-    return {kind: step_runner(parts, loss_of(kind)) for kind in KINDS}, setup
+    if compare == "z-terms":  # one network, its two kinds of loss
+        return {
+            kind: step_runner(parts, loss_of(parts, kind == "op by op")) for kind in kinds
+        }, setup
+    theirs = elbo_step_parts(FIT_ROWS, N_FEATURES)  # the same network, another optimiser
+    lr = theirs.optimizer.param_groups[0]["lr"]
+    theirs.optimizer = torch.optim.Adam(theirs.net.parameters(), lr=lr, fused=True)
+    return {
+        kind: step_runner(both, loss_of(both, False)) for kind, both in zip(kinds, (parts, theirs))
+    }, setup
 
 
 def operator_calls(run, steps):
@@ -105,17 +127,20 @@ def operator_calls(run, steps):
     return sum(1 for event in prof.events() if event.name.startswith("aten::")) / steps
 
 
-def measure(blocks, steps):
-    """Milliseconds a step of each kind, per block, and operator calls a step."""
+def measure(blocks, steps, compare="z-terms"):
+    """Milliseconds a step of each kind of ``compare``, per block, and
+    operator calls a step."""
     import torch
 
-    runs, setup = make_steps()
+    kinds = COMPARISONS[compare]
+    runs, setup = make_steps(compare)
     for run in runs.values():
         run(5)  # warm-up
     result = {"setup": setup, "torch": torch.__version__, "threads": torch.get_num_threads()}
-    result["ms"] = {kind: [] for kind in KINDS}
+    result["compare"] = compare
+    result["ms"] = {kind: [] for kind in kinds}
     for block in range(blocks):
-        order = KINDS if block % 2 == 0 else KINDS[::-1]  # neither always first
+        order = kinds if block % 2 == 0 else kinds[::-1]  # neither always first
         for kind in order:
             result["ms"][kind].append(1000 * runs[kind](steps) / steps)
     result["operators"] = {kind: operator_calls(run, steps) for kind, run in runs.items()}
@@ -126,28 +151,31 @@ def table(result):
     """Markdown lines of ``result``."""
     from skgmvae import GMVAEClustering, _fitting
 
+    compare = result.get("compare", "z-terms")
+    ours, theirs = COMPARISONS[compare]
+    header = "z terms" if compare == "z-terms" else "optimiser"
     lines = [
         f"torch {result['torch']}, {result['threads']} threads; minibatch "
         f"{result['setup']['batch_size']}, products in {result['setup']['dtype']}; "
-        f"{len(result['ms'][KINDS[0]])} alternating blocks.",
+        f"{len(result['ms'][ours])} alternating blocks.",
         "",
-        "| z terms | ms a step, mean (min-max over blocks) | median | operator calls a step |",
+        f"| {header} | ms a step, mean (min-max over blocks) | median | operator calls a step |",
         "|---|---|---|---|",
     ]
     ms = {kind: np.array(values) for kind, values in result["ms"].items()}
-    for kind in KINDS:
+    for kind in (ours, theirs):
         lines.append(
             f"| {kind} | {ms[kind].mean():.2f} ({ms[kind].min():.2f}-{ms[kind].max():.2f}) "
             f"| {np.median(ms[kind]):.2f} | {result['operators'][kind]:.0f} |"
         )
     epochs = _fitting.elbo_epochs(GMVAEClustering(likelihood="bernoulli"), FIT_ROWS)
     fit_steps = epochs * math.ceil(FIT_ROWS / result["setup"]["batch_size"])
-    ratios = ms["one node"] / ms["op by op"]
-    saved = fit_steps * (np.median(ms["op by op"]) - np.median(ms["one node"])) / 1000
+    ratios = ms[ours] / ms[theirs]
+    saved = fit_steps * (np.median(ms[theirs]) - np.median(ms[ours])) / 1000
     lines += [
         "",
-        f"Steps with the z terms in one node take {np.median(ratios):.3f} times the "
-        f"op-by-op time (median over blocks of the ratio of neighbouring blocks; "
+        f"Steps with {PHRASES[compare][0]} take {np.median(ratios):.3f} times the time "
+        f"with {PHRASES[compare][1]} (median over blocks of the ratio of neighbouring blocks; "
         f"{ratios.min():.3f} to {ratios.max():.3f}). Over the {fit_steps:,} steps of "
         f"{epochs} ELBO epochs on {FIT_ROWS:,} rows the medians differ by {saved:.1f} s.",
     ]
@@ -156,6 +184,7 @@ def table(result):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--compare", choices=list(COMPARISONS), default="z-terms")
     parser.add_argument("--blocks", type=int, default=20)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--quick", action="store_true", help="one block of 5 steps")
@@ -163,8 +192,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.blocks, args.steps = 1, 5
-    result = measure(args.blocks, args.steps)
-    stem = "step_ops_quick" if args.quick else "step_ops"
+    result = measure(args.blocks, args.steps, args.compare)
+    stem = STEMS[args.compare] + ("_quick" if args.quick else "")
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
