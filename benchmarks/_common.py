@@ -166,6 +166,10 @@ def _package_fingerprint():
     return constants, source.hexdigest()
 
 
+#: The syntax nodes that may open with a docstring.
+DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+
+
 def code_digest(text):
     """SHA-256 of the Python source ``text`` as the interpreter reads it:
     its syntax tree without docstrings (comments and layout are not in the
@@ -174,16 +178,21 @@ def code_digest(text):
 
     tree = ast.parse(text)
     for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]
+        if isinstance(node, DOCUMENTED) and ast.get_docstring(node, clean=False) is not None:
+            node.body = node.body[1:] or [ast.Pass()]
     return hashlib.sha256(ast.dump(tree).encode()).digest()
+
+
+def write_result(out_dir, stem, result, lines):
+    """Write ``result`` to ``<out_dir>/<stem>.json`` and the markdown
+    ``lines`` to ``<stem>.md`` beside it, print them, and return ``result``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
+    text = "\n".join(lines) + "\n"
+    (out / f"{stem}.md").write_text(text)
+    print(text)
+    return result
 
 
 def elbo_step_parts(n_rows, n_features):

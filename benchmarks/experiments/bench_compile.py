@@ -24,7 +24,6 @@ Writes ``benchmarks/experiments/results/compile.{json,md}``
 """
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -34,7 +33,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import EXPERIMENT_RESULTS, elbo_step_parts, step_runner  # noqa: E402
+from _common import (  # noqa: E402
+    EXPERIMENT_RESULTS,
+    elbo_step_parts,
+    step_runner,
+    write_result,
+)
 
 #: Rows of the fit the savings are projected onto (its ELBO epochs are the
 #: defaults' for that many rows).
@@ -133,13 +137,7 @@ def main(argv=None):
     stem = "compile_quick" if args.quick else "compile"
     if args.warm_cache:
         stem += "_warm-cache"
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
-    text = "\n".join(table(result)) + "\n"
-    (out / f"{stem}.md").write_text(text)
-    print(text)
-    return result
+    return write_result(args.out_dir, stem, result, table(result))
 
 
 if __name__ == "__main__":

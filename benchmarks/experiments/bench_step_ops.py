@@ -36,7 +36,6 @@ with ``--quick``: one block of 5 steps).
 """
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
@@ -44,20 +43,33 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/
-from _common import EXPERIMENT_RESULTS, elbo_step_parts, step_runner  # noqa: E402
+from _common import (  # noqa: E402
+    EXPERIMENT_RESULTS,
+    elbo_step_parts,
+    step_runner,
+    write_result,
+)
 
 #: Rows of the fit the savings are projected onto (its ELBO epochs are the
 #: defaults' for that many rows).
 FIT_ROWS = 70_000
 N_FEATURES = 784
-#: The two kinds of step of each comparison, the package's way first.
-COMPARISONS = {"z-terms": ("one node", "op by op"), "adam": ("package Adam", "torch Adam")}
-#: Results file of each comparison.
-STEMS = {"z-terms": "step_ops", "adam": "step_ops_adam"}
-#: How the summary names the two kinds of each comparison.
-PHRASES = {
-    "z-terms": ("the z terms in one node", "the z terms op by op"),
-    "adam": ("the package's Adam", "torch's fused Adam"),
+#: Each comparison: its two kinds of step (the package's way first), its
+#: results file, the heading of its table's first column, and how the
+#: summary names the two kinds.
+COMPARISONS = {
+    "z-terms": {
+        "kinds": ("one node", "op by op"),
+        "stem": "step_ops",
+        "heading": "z terms",
+        "phrases": ("the z terms in one node", "the z terms op by op"),
+    },
+    "adam": {
+        "kinds": ("package Adam", "torch Adam"),
+        "stem": "step_ops_adam",
+        "heading": "optimiser",
+        "phrases": ("the package's Adam", "torch's fused Adam"),
+    },
 }
 
 
@@ -103,7 +115,7 @@ def make_steps(compare="z-terms"):
 
         return loss
 
-    kinds = COMPARISONS[compare]
+    kinds = COMPARISONS[compare]["kinds"]
     parts = elbo_step_parts(FIT_ROWS, N_FEATURES)
     setup = {"batch_size": parts.batch_size, "dtype": str(parts.dtype or torch.float32)}
     if compare == "z-terms":  # one network, its two kinds of loss
@@ -132,7 +144,7 @@ def measure(blocks, steps, compare="z-terms"):
     operator calls a step."""
     import torch
 
-    kinds = COMPARISONS[compare]
+    kinds = COMPARISONS[compare]["kinds"]
     runs, setup = make_steps(compare)
     for run in runs.values():
         run(5)  # warm-up
@@ -151,15 +163,14 @@ def table(result):
     """Markdown lines of ``result``."""
     from skgmvae import GMVAEClustering, _fitting
 
-    compare = result.get("compare", "z-terms")
-    ours, theirs = COMPARISONS[compare]
-    header = "z terms" if compare == "z-terms" else "optimiser"
+    comparison = COMPARISONS[result.get("compare", "z-terms")]
+    ours, theirs = comparison["kinds"]
     lines = [
         f"torch {result['torch']}, {result['threads']} threads; minibatch "
         f"{result['setup']['batch_size']}, products in {result['setup']['dtype']}; "
         f"{len(result['ms'][ours])} alternating blocks.",
         "",
-        f"| {header} | ms a step, mean (min-max over blocks) | median | operator calls a step |",
+        f"| {comparison['heading']} | ms a step, mean (min-max over blocks) | median | operator calls a step |",
         "|---|---|---|---|",
     ]
     ms = {kind: np.array(values) for kind, values in result["ms"].items()}
@@ -174,8 +185,8 @@ def table(result):
     saved = fit_steps * (np.median(ms[theirs]) - np.median(ms[ours])) / 1000
     lines += [
         "",
-        f"Steps with {PHRASES[compare][0]} take {np.median(ratios):.3f} times the time "
-        f"with {PHRASES[compare][1]} (median over blocks of the ratio of neighbouring blocks; "
+        f"Steps with {comparison['phrases'][0]} take {np.median(ratios):.3f} times the "
+        f"time with {comparison['phrases'][1]} (median over blocks of the ratio of neighbouring blocks; "
         f"{ratios.min():.3f} to {ratios.max():.3f}). Over the {fit_steps:,} steps of "
         f"{epochs} ELBO epochs on {FIT_ROWS:,} rows the medians differ by {saved:.1f} s.",
     ]
@@ -193,14 +204,8 @@ def main(argv=None):
     if args.quick:
         args.blocks, args.steps = 1, 5
     result = measure(args.blocks, args.steps, args.compare)
-    stem = STEMS[args.compare] + ("_quick" if args.quick else "")
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=1))
-    text = "\n".join(table(result)) + "\n"
-    (out / f"{stem}.md").write_text(text)
-    print(text)
-    return result
+    stem = COMPARISONS[args.compare]["stem"] + ("_quick" if args.quick else "")
+    return write_result(args.out_dir, stem, result, table(result))
 
 
 if __name__ == "__main__":
