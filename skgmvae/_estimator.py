@@ -96,11 +96,11 @@ class GMVAEClustering(
         rows, 20 for 70,000.
 
     init_params : {"auto", "spectral", "gaussian", "umap", "checked", "consensus", "gmm"} or callable, default="auto"
-        The start (user guide, Training): spectral clustering of the
-        embedding's graph, a full GMM of the input ("gaussian") or of a UMAP
-        layout, "checked", a consensus of KMeans runs, a diagonal GMM, or a
-        callable ``(embedding, K, seed) -> (means, variances)``; "auto":
-        "spectral", or "gaussian" where it touches, "consensus" above 20,000 rows.
+        The start (user guide, Training): spectral clustering of the embedding's
+        graph, a full GMM of the input ("gaussian") or of a UMAP layout, "checked",
+        a KMeans consensus, a diagonal GMM, or a callable ``(embedding, K, seed) ->
+        (means, variances)``; "auto": "spectral" (refined by a GMM of the input if
+        that moves few rows), "gaussian" where it touches, "consensus" above 20,000 rows.
 
     graph_weight : float or "auto", default="auto"
         Weight of the neighbour term of the loss (user guide, Training). 0:

@@ -10,6 +10,7 @@ comes from the ``seed`` or ``numpy.random.Generator`` passed in.
 """
 
 import heapq
+import warnings
 
 import numpy as np
 
@@ -143,6 +144,15 @@ TOUCHING_LEAK = 0.02
 #: EM runs of the full-covariance Gaussian mixture of the input rows (the
 #: "gaussian" start); the likeliest is kept.
 INPUT_MIXTURE_INIT = 10
+#: Added to the diagonal of each covariance of the mixture of the input rows.
+INPUT_MIXTURE_REG = 1e-4
+#: A clean spectral partition ("auto" start) whose input rows can carry a
+#: full-covariance Gaussian mixture is refined by EM of that mixture started
+#: at its clusters (:func:`refined_labels`) when EM moves at most this share
+#: of the rows: the groups are then Gaussian in the input, and the mixture
+#: draws the boundaries between them where the graph of the embedding only
+#: approximates them. Curved or nested groups move far more (two moons: 14%).
+REFINED_MOVED_SHARE = 0.02
 #: Rows per feature that each cluster of an even split needs for the
 #: "gaussian" start (:func:`full_covariance_estimable`). The eigenvalues of
 #: the covariance of ``m`` rows drawn in ``p`` dimensions spread over
@@ -162,8 +172,9 @@ FACTOR_ROWS_PER_ENTRY = 5
 
 #: The starts :func:`initial_components` knows, by name.
 INIT_METHODS = ("spectral", "gaussian", "umap", "checked", "consensus", "gmm")
-#: The start that init_params="auto" takes up to 20,000 rows: "spectral", or
-#: "gaussian" where the spectral clusters touch (:func:`gaussian_or_spectral`).
+#: The start that init_params="auto" takes up to 20,000 rows: "spectral"
+#: ("refined" where the input's mixture moves few of its rows), or "gaussian"
+#: where the spectral clusters touch (:func:`gaussian_or_spectral`).
 SPECTRAL_OR_GAUSSIAN = "spectral_or_gaussian"
 
 
@@ -1348,18 +1359,84 @@ def input_mixture(inputs, n_components, seed, weights=None):
     """
     from sklearn.mixture import GaussianMixture
 
-    mean = np.average(inputs, axis=0, weights=weights)
-    spread = np.sqrt(np.average((inputs - mean) ** 2, axis=0, weights=weights))
-    inputs = (inputs - mean) / np.where(spread > 0, spread, 1.0)
-    train = inputs if weights is None else weighted_resample(inputs, weights, seed)
+    inputs, train = scaled_inputs(inputs, seed, weights)
     gmm = GaussianMixture(
         n_components=n_components,
         covariance_type="full",
-        reg_covar=1e-4,
+        reg_covar=INPUT_MIXTURE_REG,
         n_init=INPUT_MIXTURE_INIT,
         random_state=int(seed) % (2**32),
     ).fit(train)
     return gmm.predict(inputs)
+
+
+def scaled_inputs(inputs, seed, weights=None):
+    """The rows of ``inputs`` scaled to zero mean and unit (weighted)
+    variance per feature, and the rows a mixture is fitted on: the same, or
+    with ``weights`` as many rows drawn with replacement in proportion to
+    them (``GaussianMixture`` takes no weights)."""
+    mean = np.average(inputs, axis=0, weights=weights)
+    spread = np.sqrt(np.average((inputs - mean) ** 2, axis=0, weights=weights))
+    inputs = (inputs - mean) / np.where(spread > 0, spread, 1.0)
+    train = inputs if weights is None else weighted_resample(inputs, weights, seed)
+    return inputs, train
+
+
+def refined_labels(inputs, labels, n_components, seed, weights=None):
+    """The clusters of a full-covariance ``GaussianMixture`` of the input
+    rows whose EM starts at the clusters of ``labels``, or None where EM
+    moves more than ``REFINED_MOVED_SHARE`` of the rows (weighted), or
+    where ``labels`` or EM's partition has a cluster of no more rows (of
+    positive weight) than features.
+
+    EM started at a partition whose groups are Gaussian in the input keeps
+    the groups and moves only the rows near their boundaries, to the side
+    the mixture finds likelier; from the clusters of curved or nested groups
+    it moves whole arcs, or collapses a ring into its neighbour.
+
+    Parameters
+    ----------
+    inputs : ndarray of shape (n, n_features)
+        The rows as the network sees them.
+    labels : ndarray of shape (n,)
+        A partition of every row into ``n_components`` clusters.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    n_features = inputs.shape[1]
+    scaled, train = scaled_inputs(inputs, seed, weights)
+    shares = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
+    counted = shares > 0
+    if np.bincount(labels[counted], minlength=n_components).min() <= n_features:
+        return None
+    sizes, means, precisions = [], [], []
+    for k in range(n_components):
+        rows, share = scaled[labels == k], shares[labels == k]
+        sizes.append(share.sum())
+        means.append(np.average(rows, axis=0, weights=share))
+        covariance = np.cov(rows, rowvar=False, bias=True, aweights=share)
+        covariance = covariance.reshape(n_features, n_features)
+        precisions.append(np.linalg.inv(covariance + INPUT_MIXTURE_REG * np.eye(n_features)))
+    gmm = GaussianMixture(
+        n_components=n_components,
+        covariance_type="full",
+        reg_covar=INPUT_MIXTURE_REG,
+        weights_init=np.array(sizes) / np.sum(sizes),
+        means_init=np.array(means),
+        precisions_init=np.array(precisions),
+        init_params="random_from_data",
+        random_state=int(seed) % (2**32),
+    )
+    with warnings.catch_warnings():
+        # EM stopped by max_iter still moved rows towards the likelier side;
+        # the moved share below decides whether its partition is taken
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        found = gmm.fit(train).predict(scaled)
+    moved = shares[found != labels].sum() / shares.sum()
+    if np.bincount(found[counted], minlength=n_components).min() <= n_features:
+        return None
+    return None if moved > REFINED_MOVED_SHARE else found
 
 
 def gmm_components(embedding, n_components, seed, weights=None):
@@ -1393,14 +1470,16 @@ def gaussian_or_spectral(
 ):
     """The partition of the ``"gaussian"`` start (``touching_only``: of
     the ``"spectral_or_gaussian"`` one), see :func:`initial_components`, and
-    the start it is: ``"gaussian"`` or ``"spectral"``.
+    the start it is: ``"gaussian"``, ``"refined"`` or ``"spectral"``.
 
     The spectral partition (:func:`spectral_labels`) parts groups that the
     graph of the embedding separates, whatever their shape; where its
     clusters touch, the groups are not told apart by the graph, and a
     Gaussian mixture with a full covariance per cluster, fitted on the
     input rows themselves, sees classes that the embedding has bent
-    together.
+    together. Where they do not touch and ``inputs`` are given, EM of that
+    mixture started at the spectral clusters refines their boundaries
+    (``"refined"``) when it moves few rows (:func:`refined_labels`).
     """
     spectral = None
     if touching_only:
@@ -1411,7 +1490,10 @@ def gaussian_or_spectral(
             embedding, SPECTRAL_NEIGHBORS if n_neighbors is None else n_neighbors
         )
         if start_leak(near, shares, spectral) < TOUCHING_LEAK:
-            return spectral, "spectral"
+            found = None if inputs is None else refined_labels(
+                inputs, spectral, n_components, seed, weights
+            )
+            return (spectral, "spectral") if found is None else (found, "refined")
     found = None
     if inputs is not None:
         found = input_mixture_labels(inputs, n_components, seed, weights)
@@ -1452,7 +1534,9 @@ def initial_components(
         ``"spectral"`` where it gives none (no ``inputs``, too few rows, or
         a cluster of no more rows than features). ``"spectral_or_gaussian"``: ``"spectral"``, unless its
         clusters touch in the graph (a :func:`start_leak` of at least ``TOUCHING_LEAK``), then
-        ``"gaussian"`` where it can be estimated. ``"umap"``: those of
+        ``"gaussian"`` where it can be estimated; where they do not, the
+        spectral clusters refined by the mixture of ``inputs``
+        (:func:`refined_labels`) when it moves few rows. ``"umap"``: those of
         :func:`umap_labels`; ``"spectral"`` where umap-learn is not
         installed. ``"checked"``: those of
         :func:`checked_labels` (the UMAP partition unless it cuts the graph
@@ -1480,7 +1564,7 @@ def initial_components(
         ``"spectral_or_gaussian"`` starts read them.
     return_method : bool, default=False
         Also return the start that was made: ``"spectral"``,
-        ``"gaussian"``, ``"umap"``, ``"consensus"``, ``"gmm"`` (also where
+        ``"gaussian"``, ``"refined"``, ``"umap"``, ``"consensus"``, ``"gmm"`` (also where
         another start fell back to it) or ``"callable"``.
 
     Returns

@@ -529,11 +529,14 @@ def test_verbose_prints_one_line_per_epoch(capsys, monkeypatch):
     pretrain = [line for line in lines if line.startswith("[pretrain]")]
     assert len(pretrain) == 1 and "4 autoencoder epochs" in pretrain[0]
     assert lines[-1].startswith("GMVAEClustering:") and "lower_bound_" in lines[-1]
-    # the blobs are apart: one line says that the neighbour term holds them
+    # the blobs are apart and Gaussian: the spectral start is refined by the
+    # mixture of the input rows, and one line says that the neighbour term
+    # holds each row at its own cluster of it
     assert model._train_state.graph.held
+    assert "refined by a full Gaussian mixture of the input rows" in pretrain[0]
     assert lines[1] == (
-        "[elbo] the neighbour graph separates the start's clusters, or the "
-        "components start as their factor analysers: the neighbour term holds them"
+        "[elbo] the start is a Gaussian mixture of the input: the neighbour term "
+        "holds each row at its own start cluster"
     )
     assert len(lines) == 6
 

@@ -3,11 +3,11 @@ spectral start where the spectral clusters touch."""
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_blobs, make_circles
+from sklearn.datasets import make_blobs, make_circles, make_moons
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
-from skgmvae import GMVAEClustering, _init
+from skgmvae import GMVAEClustering, _init, _train
 from skgmvae.metrics import clustering_accuracy
 
 
@@ -19,6 +19,26 @@ def parallel_bars(gap=1.5, seed=0):
     y = np.repeat(np.arange(3), 150)
     X = np.c_[rng.normal(0, 5.0, len(y)), rng.normal(0, 0.35, len(y)) + gap * y]
     return StandardScaler().fit_transform(X), y
+
+
+def scaled_blobs():
+    """Five Gaussian blobs in three features of very different scales,
+    standardised: the spectral partition of the rows themselves puts two
+    rows near a boundary on the wrong side, the mixture of the rows does
+    not."""
+    X, y = make_blobs(1000, centers=5, n_features=3, random_state=1)
+    return StandardScaler().fit_transform(X * [1.0, 100.0, 0.01]), y
+
+
+def boundary_rows(X, y, source, target, count):
+    """The ``count`` rows of class ``source`` nearest the mean of class
+    ``target`` among those at least twice as far from it as from their own
+    class's mean."""
+    rows = np.flatnonzero(y == source)
+    distance = np.linalg.norm(X[rows] - X[y == target].mean(0), axis=1)
+    own = np.linalg.norm(X[rows] - X[rows].mean(0), axis=1)
+    rows, distance = rows[distance > 2 * own], distance[distance > 2 * own]
+    return rows[np.argsort(distance)[:count]]
 
 
 def test_full_covariance_estimable_asks_rows_per_feature_and_per_covariance_entry():
@@ -65,6 +85,80 @@ def test_the_auto_start_keeps_a_spectral_partition_that_the_graph_separates():
     )
     np.testing.assert_array_equal(auto, _init.spectral_labels(X, 2, 0))
     assert clustering_accuracy(y, auto) == 1.0
+
+
+def test_refined_labels_move_rows_near_a_boundary_back_to_their_group():
+    X, y = make_blobs(600, centers=[[0, 0], [5, 0], [0, 5]], random_state=0)
+    start = y.copy()
+    wrong = boundary_rows(X, y, 0, 1, 6)  # 1% of the rows, on the wrong side
+    start[wrong] = 1
+    refined = _init.refined_labels(X, start, 3, 0)
+    assert refined is not None
+    assert clustering_accuracy(y, refined) > clustering_accuracy(y, start)
+    np.testing.assert_array_equal(refined[wrong], y[wrong])
+
+
+def test_refined_labels_refuse_to_move_more_than_a_few_rows():
+    X, y = make_blobs(600, centers=[[0, 0], [5, 0], [0, 5]], random_state=0)
+    start = y.copy()
+    start[boundary_rows(X, y, 0, 1, 30)] = 1  # 5% of the rows
+    assert _init.refined_labels(X, start, 3, 0) is None
+    # curved and nested groups: EM from their true partition moves arcs or
+    # collapses a ring
+    for X, y in (make_moons(600, noise=0.06, random_state=0),
+                 make_circles(600, noise=0.05, factor=0.5, random_state=0)):
+        assert _init.refined_labels(StandardScaler().fit_transform(X), y, 2, 0) is None
+
+
+def test_refined_labels_count_moved_rows_by_their_weights():
+    X, y = make_blobs(600, centers=[[0, 0], [5, 0], [0, 5]], random_state=0)
+    start = y.copy()
+    wrong = boundary_rows(X, y, 0, 1, 6)
+    start[wrong] = 1
+    weights = np.ones(len(X))
+    assert _init.refined_labels(X, start, 3, 0, weights) is not None
+    weights[wrong] = 10.0  # the six rows are now 9% of the weight
+    assert _init.refined_labels(X, start, 3, 0, weights) is None
+    # a cluster without weight has no moments: no refinement, no error
+    assert _init.refined_labels(X, start, 3, 0, (y != 2).astype(float)) is None
+
+
+def test_the_auto_start_refines_a_clean_spectral_partition_of_gaussian_groups():
+    X, y = scaled_blobs()
+    spectral = _init.spectral_labels(X, 5, 0)
+    near, shares = _init.neighbour_shares(X, _init.SPECTRAL_NEIGHBORS)
+    assert _init.start_leak(near, shares, spectral) < _init.TOUCHING_LEAK
+    *_, labels, taken = _init.initial_components(
+        X, 5, 0, "spectral_or_gaussian", return_labels=True, inputs=X, return_method=True
+    )
+    assert taken == "refined"
+    np.testing.assert_array_equal(labels, _init.refined_labels(X, spectral, 5, 0))
+    assert clustering_accuracy(y, spectral) < 1.0
+    assert clustering_accuracy(y, labels) == 1.0
+    # without the input rows, or asked for the spectral start, it is not refined
+    *_, taken = _init.initial_components(X, 5, 0, "spectral_or_gaussian", return_method=True)
+    assert taken == "spectral"
+    *_, taken = _init.initial_components(X, 5, 0, "spectral", inputs=X, return_method=True)
+    assert taken == "spectral"
+
+
+@pytest.mark.parametrize(
+    "constant, without_refined",
+    [
+        ("TURNED_STARTS", ("gaussian",)),  # the latent axes turn
+        ("FACTOR_STARTS", ("spectral", "gaussian")),  # factor analysers
+        ("OWN_CLUSTER_STARTS", ("gaussian",)),  # each row held at its own cluster
+    ],
+)
+def test_a_refined_start_is_prepared_and_held_as_a_gaussian_one(
+    monkeypatch, constant, without_refined
+):
+    X, _ = scaled_blobs()
+    common = dict(n_components=5, pretrain_epochs=20, max_iter=1, random_state=0)
+    default = GMVAEClustering(**common).fit(X).transform(X)
+    monkeypatch.setattr(_train, constant, without_refined)
+    other = GMVAEClustering(**common).fit(X).transform(X)
+    assert not np.allclose(default, other)
 
 
 @pytest.mark.parametrize("method", ["spectral_or_gaussian", "gaussian"])
@@ -147,4 +241,17 @@ def test_verbose_output_names_the_start(capsys):
     assert "mixture started from a full Gaussian mixture of the input rows" in capsys.readouterr().out
     X, _ = make_circles(300, noise=0.04, factor=0.5, random_state=0)
     GMVAEClustering(n_components=2, pretrain_epochs=20, max_iter=1, random_state=0, verbose=1).fit(X)
-    assert "mixture started from the spectral clusters of the embedding" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "mixture started from the spectral clusters of the embedding\n" in out
+    # two rings: EM of the input's mixture would collapse one into the other,
+    # so the start stays spectral and the neighbours' targets hold it
+    assert (
+        "[elbo] the neighbour graph separates the start's clusters, or the components start "
+        "as their factor analysers: the neighbour term holds them\n" in out
+    )
+    X, _ = scaled_blobs()
+    GMVAEClustering(n_components=5, pretrain_epochs=20, max_iter=1, random_state=0, verbose=1).fit(X)
+    assert (
+        "mixture started from the spectral clusters of the embedding, refined by a full "
+        "Gaussian mixture of the input rows" in capsys.readouterr().out
+    )

@@ -15,8 +15,10 @@ full-covariance ``GaussianMixture`` of the input, and records:
 * ``start``: the start made, and the Hungarian accuracy of its partition;
 * ``final``: the Hungarian accuracy of the fitted labels.
 
-The fits differ only after a Gaussian start; after any other start the
-others are not made and repeat ``own``.
+The fits differ only after a start of ``OWN_CLUSTER_STARTS`` (a Gaussian
+start, or a spectral one refined by the input's mixture); after any other
+start the others are not made and repeat ``own``. The latent axes turn
+after such a start in all three ways (``skgmvae._train.TURNED_STARTS``).
 
 The data: the small sets of the quality suite (``benchmarks/bench_suite.py``)
 and ten the suite does not have: four ``make_classification`` draws (3 to
