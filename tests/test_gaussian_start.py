@@ -41,6 +41,17 @@ def boundary_rows(X, y, source, target, count):
     return rows[np.argsort(distance)[:count]]
 
 
+def blobs_with_wrong_rows(count):
+    """Three Gaussian blobs of 200 rows, their classes, a start that puts
+    ``count`` rows of the first blob (:func:`boundary_rows`, on their own
+    blob's side) in the second, and those rows."""
+    X, y = make_blobs(600, centers=[[0, 0], [5, 0], [0, 5]], random_state=0)
+    start = y.copy()
+    wrong = boundary_rows(X, y, 0, 1, count)
+    start[wrong] = 1
+    return X, y, start, wrong
+
+
 def test_full_covariance_estimable_asks_rows_per_feature_and_per_covariance_entry():
     # 13 features, 3 clusters: 4 rows per feature is 52 rows a cluster
     assert _init.full_covariance_estimable(156, 13, 3)
@@ -88,10 +99,7 @@ def test_the_auto_start_keeps_a_spectral_partition_that_the_graph_separates():
 
 
 def test_refined_labels_move_rows_near_a_boundary_back_to_their_group():
-    X, y = make_blobs(600, centers=[[0, 0], [5, 0], [0, 5]], random_state=0)
-    start = y.copy()
-    wrong = boundary_rows(X, y, 0, 1, 6)  # 1% of the rows, on the wrong side
-    start[wrong] = 1
+    X, y, start, wrong = blobs_with_wrong_rows(6)  # 1% of the rows
     refined = _init.refined_labels(X, start, 3, 0)
     assert refined is not None
     assert clustering_accuracy(y, refined) > clustering_accuracy(y, start)
@@ -99,9 +107,7 @@ def test_refined_labels_move_rows_near_a_boundary_back_to_their_group():
 
 
 def test_refined_labels_refuse_to_move_more_than_a_few_rows():
-    X, y = make_blobs(600, centers=[[0, 0], [5, 0], [0, 5]], random_state=0)
-    start = y.copy()
-    start[boundary_rows(X, y, 0, 1, 30)] = 1  # 5% of the rows
+    X, _, start, _ = blobs_with_wrong_rows(30)  # 5% of the rows
     assert _init.refined_labels(X, start, 3, 0) is None
     # curved and nested groups: EM from their true partition moves arcs or
     # collapses a ring
@@ -111,10 +117,7 @@ def test_refined_labels_refuse_to_move_more_than_a_few_rows():
 
 
 def test_refined_labels_count_moved_rows_by_their_weights():
-    X, y = make_blobs(600, centers=[[0, 0], [5, 0], [0, 5]], random_state=0)
-    start = y.copy()
-    wrong = boundary_rows(X, y, 0, 1, 6)
-    start[wrong] = 1
+    X, y, start, wrong = blobs_with_wrong_rows(6)
     weights = np.ones(len(X))
     assert _init.refined_labels(X, start, 3, 0, weights) is not None
     weights[wrong] = 10.0  # the six rows are now 9% of the weight
