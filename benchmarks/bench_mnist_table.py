@@ -65,11 +65,15 @@ ADDED_PARAMS = {
     "n_neighbors": 25,
     "precision": "float32",
 }
-#: Parameters the table's fits do not read while ``init_params`` and
-#: ``graph_weight`` are "auto": every protocol fits 60,000 or 70,000 rows,
-#: above ``NEIGHBOUR_MAX_ROWS``, where the start is the consensus partition
-#: and the neighbour term is off, so no graph of ``n_neighbors`` neighbours
-#: is built (``tests/test_graph.py`` checks it). A fit's record leaves them out.
+#: Parameters that the table's saved fits did not read while
+#: ``init_params`` and ``graph_weight`` are "auto": every protocol fits
+#: 60,000 or 70,000 rows, above ``NEIGHBOUR_MAX_ROWS``, where the start is
+#: the consensus partition and the neighbour term was off, so no graph of
+#: ``n_neighbors`` neighbours was built (``tests/test_graph.py`` checks it).
+#: A fit's record leaves them out. The last epochs of a fit now read
+#: ``n_neighbors`` for the trained model's graph (user guide, Training, "The
+#: last epochs of a large fit"), with the default the records imply; the
+#: fits saved before those epochs existed are of the earlier code.
 UNREAD_AT_AUTO = ("n_neighbors",)
 #: ``max_iter="auto"``'s rows and epoch bounds that the fits saved before
 #: they were recorded ran with.

@@ -318,6 +318,7 @@ class PrintProgress(Callback):
         self.start = time.perf_counter()
         self.phase_start = self.last_line = self.start
         self.first = self.last = 0
+        self.latent_said = False
 
     def _print(self, text):
         if not self.verbose:
@@ -374,6 +375,15 @@ class PrintProgress(Callback):
 
     def on_elbo_begin(self, trainer):
         self._begin(trainer.first_epoch + 1, trainer.last_epoch)
+        self.latent_said = False
+
+    def on_epoch_begin(self, trainer, epoch):
+        if epoch == trainer.latent_graph_from and not self.latent_said:
+            self.latent_said = True
+            self._print(
+                f"[elbo] from epoch {epoch}: the neighbour term pulls each row towards "
+                "its neighbours' posteriors in the trained model's embedding"
+            )
 
     def on_epoch_end(self, trainer, record):
         if not self.verbose:

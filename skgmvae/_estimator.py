@@ -103,13 +103,13 @@ class GMVAEClustering(
         that moves few rows), "gaussian" where it touches, "consensus" above 20,000 rows.
 
     graph_weight : float or "auto", default="auto"
-        Weight of the neighbour term of the loss (user guide, Training). 0:
-        the plain ELBO; "auto": 1.0 up to 20,000 rows (3.0 or 30.0 holding a
-        clean start), 0 above.
+        Weight of the neighbour term (user guide, Training). 0: the plain ELBO;
+        "auto": 1.0 up to 20,000 rows (3.0 or 30.0 holding a clean start), 0
+        above but 3.0 on the trained model's graph in a fit's last 3 epochs.
 
     n_neighbors : int or "auto", default="auto"
-        Neighbours of each row in the graph of both (at "auto": to 20,000
-        rows). "auto": 25 up to 250 rows, 15 above.
+        Neighbours of each row in the graphs of the start and of the
+        neighbour term. "auto": 25 up to 250 rows, 15 above.
 
     grow_from : int or None, default=None
         When below ``n_components``: train ``grow_from`` components for the

@@ -49,13 +49,19 @@ AUTO_ELBO_EPOCHS = (10, 100)
 #: init_params="auto" and graph_weight="auto": the spectral start (or, where
 #: its clusters touch, a full-covariance Gaussian mixture of the input; see
 #: skgmvae._init.initial_components) and the neighbour term up to this many
-#: rows, the consensus start and the plain
-#: bound above (where the spectral start would see only a subset, and where
-#: the neighbour term held all 70,000 MNIST images at 0.79-0.90 accuracy
-#: against 0.957 without it).
+#: rows, the consensus start and the plain bound above, but for the last
+#: LATENT_GRAPH_EPOCHS (where the spectral start would see only a subset,
+#: and where the neighbour term on the pretrained embedding's graph held all
+#: 70,000 MNIST images at 0.79-0.90 accuracy against 0.957 without it).
 NEIGHBOUR_MAX_ROWS = 20_000
 #: graph_weight="auto" up to NEIGHBOUR_MAX_ROWS rows.
 AUTO_GRAPH_WEIGHT = 1.0
+#: graph_weight="auto" above NEIGHBOUR_MAX_ROWS rows: the last this many
+#: ELBO epochs of a call to fit train with the neighbour term on the graph
+#: of the trained model's embedding (skgmvae._train.latent_graph), where
+#: the classes lie far better apart than in the pretrained one (user guide,
+#: Training, "The neighbour term").
+LATENT_GRAPH_EPOCHS = 3
 #: n_neighbors="auto": this many neighbours of each row in the graph, the
 #: best of 10, 15, 20, 25 and 50 for load_digits' 1,797 rows over twelve
 #: seeds, and SMALL_DATA_NEIGHBORS up to SMALL_DATA_ROWS rows, where a
@@ -197,6 +203,8 @@ def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_ch
     est = estimator
     batch = batch_size(est, n_samples)
     init, weight, hold = start_and_graph(est, n_samples)
+    # a call to fit (partial_fit runs one epoch a chunk) on large data
+    latent = hold and max_iter is None and n_samples > NEIGHBOUR_MAX_ROWS
     return FitParams(
         max_iter=elbo_epochs(est, n_samples) if max_iter is None else int(max_iter),
         pretrain_epochs=pretrain_epochs(est, n_samples),
@@ -215,6 +223,7 @@ def fit_params(estimator, n_samples, max_iter, learning_rate_decay, n_iter_no_ch
         n_neighbors=n_neighbors(est, n_samples),
         choose_components=_auto_components(est),
         precision=precision(est, n_samples),
+        latent_graph_epochs=LATENT_GRAPH_EPOCHS if latent else 0,
     )
 
 

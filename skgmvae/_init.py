@@ -782,14 +782,22 @@ def self_tuning_weights(embedding, n_neighbors, local=None):
 
     n = embedding.shape[0]
     n_neighbors = min(int(n_neighbors), n - 1)
-    local = min(SELF_TUNING_LOCAL if local is None else local, n_neighbors)
     dist, near = NearestNeighbors(n_neighbors=n_neighbors).fit(embedding).kneighbors()
+    return near, edge_weights(dist, near, local)
+
+
+def edge_weights(dist, near, local=None):
+    """The weights of :func:`self_tuning_weights` for the edges from each
+    row to the rows ``near`` at the distances ``dist`` (both of shape
+    ``(n, k)``, nearest first, every row of the data a row of ``dist``)."""
+    n, n_neighbors = dist.shape
+    local = min(SELF_TUNING_LOCAL if local is None else local, n_neighbors)
     # copies of a row (distance 0) do not count towards its scale
     copies = (dist <= 0).sum(axis=1)
     scale = dist[np.arange(n), np.minimum(copies + local - 1, n_neighbors - 1)]
     positive = dist[dist > 0]
     scale = np.maximum(scale, 1e-12 if positive.size == 0 else 1e-3 * positive.mean())
-    return near, np.exp(-(dist**2) / (scale[:, None] * scale[near]))
+    return np.exp(-(dist**2) / (scale[:, None] * scale[near]))
 
 
 def self_tuning_graph(embedding, n_neighbors, local=None):
@@ -1297,6 +1305,29 @@ def neighbour_shares(embedding, n_neighbors):
     their shares of the row's neighbour weight: the weights of
     :func:`self_tuning_weights`, each row's summing to 1."""
     near, weights = self_tuning_weights(embedding, n_neighbors)
+    return near, weights / np.maximum(weights.sum(1, keepdims=True), 1e-300)
+
+
+def anchor_shares(embedding, n_neighbors, n_anchors, seed):
+    """As :func:`neighbour_shares`, with each row's neighbours taken among
+    at most ``n_anchors`` rows drawn with ``seed`` (all rows when there are
+    no more): the cost of the search grows with the anchors, not with the
+    square of the rows. A row is not its own neighbour."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = embedding.shape[0]
+    if n <= n_anchors:
+        return neighbour_shares(embedding, n_neighbors)
+    anchors = np.sort(np.random.default_rng(seed).choice(n, n_anchors, replace=False))
+    k = min(int(n_neighbors), n_anchors - 1)
+    search = NearestNeighbors(n_neighbors=k + 1).fit(embedding[anchors])
+    dist, near = search.kneighbors(embedding)
+    near = anchors[near]
+    # drop each anchor's own entry, and the farthest of the other rows
+    dropped = near == np.arange(n)[:, None]
+    dropped[~dropped.any(axis=1), -1] = True
+    near, dist = near[~dropped].reshape(n, k), dist[~dropped].reshape(n, k)
+    weights = edge_weights(dist, near)
     return near, weights / np.maximum(weights.sum(1, keepdims=True), 1e-300)
 
 

@@ -18,6 +18,7 @@ from . import _elbo
 from ._init import (
     SPECTRAL_OR_GAUSSIAN,
     TOUCHING_LEAK,
+    anchor_shares,
     count_components,
     factor_components,
     full_covariance_estimable,
@@ -76,6 +77,13 @@ FACTOR_MAP_ROWS = 20_000
 
 #: Ridge penalty of that regression, relative to the features' variance.
 FACTOR_RIDGE = 1e-2
+#: The graph of the last epochs of a fit on large data (see
+#: :func:`latent_graph`): each row's neighbours are drawn from at most this
+#: many rows.
+LATENT_GRAPH_ANCHORS = 20_000
+#: Weight of the neighbour term on that graph, relative to
+#: ``HOLD_GRAPH_WEIGHT`` (the graph is held at the trained posteriors).
+LATENT_GRAPH_WEIGHT = 1.0
 #: Rows per block when the neighbours' assignments are averaged.
 GRAPH_BLOCK = 65536
 #: Values (rows times columns) of a block of a sparse matrix made dense at a
@@ -645,6 +653,27 @@ def build_graph(
     return NeighbourGraph(neighbors, memory, rows_checksum(X), weights, held, own)
 
 
+def latent_graph(net, X, batch_size, n_neighbors, seed):
+    """The held :class:`NeighbourGraph` of the trained model: each row's
+    ``n_neighbors`` nearest rows in the current posterior means of x, among
+    ``LATENT_GRAPH_ANCHORS`` rows drawn with ``seed``
+    (:func:`skgmvae._init.anchor_shares`), its memory at the current
+    z-posteriors. A model trained on the plain bound has drawn its classes
+    apart in that space far more than the pretrained embedding had, so the
+    neighbours' mean assignment settles rows that the Gaussian components
+    leave near their boundaries."""
+    embedding = encode_means(net, X, batch_size).double().cpu().numpy()
+    near, weights = anchor_shares(embedding, n_neighbors, LATENT_GRAPH_ANCHORS, seed)
+    memory = posterior_probs(net, X, batch_size)
+    return NeighbourGraph(
+        torch.as_tensor(near, dtype=torch.int32, device=X.device),
+        memory,
+        rows_checksum(X),
+        torch.as_tensor(weights, dtype=memory.dtype, device=X.device),
+        held=True,
+    )
+
+
 @torch.no_grad()
 def neighbour_targets(graph, net, X, batch_size):
     """The targets of an ELBO epoch and the memory to keep after it.
@@ -771,6 +800,10 @@ class FitParams:
     choose_components : bool
         Whether the start chooses the number of components, up to the
         network's (``n_components="auto"``).
+    latent_graph_epochs : int
+        The last ELBO epochs of the call (at most this many, after the
+        others end) train with the neighbour term on the trained model's
+        graph (:func:`latent_graph`) instead of ``graph_weight``'s.
     precision : {"auto", "float32", "bfloat16"}
         Dtype of the networks' matrix products in training steps (see
         :func:`skgmvae._utils.training_dtype`).
@@ -793,6 +826,7 @@ class FitParams:
     hold_start: bool = False
     choose_components: bool = False
     precision: str = "float32"
+    latent_graph_epochs: int = 0
 
 
 @dataclass
@@ -905,6 +939,9 @@ class Trainer:
         self.kl_weight = 1.0
         self.first_epoch = self.last_epoch = 0
         self.converged = self.interrupted = self.retry = False
+        #: Weight of the neighbour term in the coming epochs; the first
+        #: epoch on the trained model's graph (None before it).
+        self.graph_weight, self.latent_graph_from = params.graph_weight, None
         #: The start the pretraining ended with (see
         #: :func:`skgmvae._init.initial_components`); None without one.
         self.start_method = None
@@ -1037,12 +1074,30 @@ class Trainer:
             self.first_epoch = state.epoch
             self.last_epoch = state.epoch + self.params.max_iter
             self.notify("on_elbo_begin")
-            while state.epoch < self.last_epoch and not self.converged:
+            final = min(self.params.latent_graph_epochs, self.params.max_iter)
+            while state.epoch < self.last_epoch - final and not self.converged:
                 self._elbo_epoch(state.epoch + 1)
+            if final > 0:
+                self._latent_graph_epochs(min(self.last_epoch, state.epoch + final))
         finally:
             state.generator = self.generator.get_state()
             if self.optimizer is not None:
                 state.optimizer = copy.deepcopy(self.optimizer.state_dict())
+
+    def _latent_graph_epochs(self, last):
+        """ELBO epochs up to ``last`` with the neighbour term on the
+        trained model's graph (:func:`latent_graph`), dropped after them."""
+        params, kept = self.params, self.state.graph
+        self.state.graph = latent_graph(
+            self.net, self.X, self.batch_size, params.n_neighbors, self.seed
+        )
+        self.graph_weight = LATENT_GRAPH_WEIGHT
+        self.latent_graph_from = self.state.epoch + 1
+        try:
+            while self.state.epoch < last:
+                self._elbo_epoch(self.state.epoch + 1)
+        finally:
+            self.state.graph, self.graph_weight = kept, params.graph_weight
 
     def _elbo_epoch(self, epoch):
         """Run ELBO epoch ``epoch``; a diverged one is left to the callbacks
@@ -1050,7 +1105,7 @@ class Trainer:
         self.notify("on_epoch_begin", epoch=epoch)
         tic = time.perf_counter()
         targets = memory = None
-        weight, graph = self.params.graph_weight, self.state.graph
+        weight, graph = self.graph_weight, self.state.graph
         if graph is not None and weight > 0:
             if graph.memory.shape[1] != self.net.n_components:
                 self._release_graph()  # a split ends the hold of the start

@@ -213,26 +213,31 @@ def test_auto_schedule_follows_the_size_of_the_data(n_samples, batch, rate, epoc
 
 
 @pytest.mark.parametrize(
-    "n_samples, start, weight, neighbours",
+    "n_samples, start, weight, neighbours, latent",
     [
-        (150, "spectral_or_gaussian", 1.0, 25),
-        (250, "spectral_or_gaussian", 1.0, 25),
-        (251, "spectral_or_gaussian", 1.0, 15),
-        (20_000, "spectral_or_gaussian", 1.0, 15),
-        (20_001, "consensus", 0.0, 15),
+        (150, "spectral_or_gaussian", 1.0, 25, 0),
+        (250, "spectral_or_gaussian", 1.0, 25, 0),
+        (251, "spectral_or_gaussian", 1.0, 15, 0),
+        (20_000, "spectral_or_gaussian", 1.0, 15, 0),
+        (20_001, "consensus", 0.0, 15, 3),
     ],
 )
 def test_auto_start_and_neighbour_term_follow_the_size_of_the_data(
-    n_samples, start, weight, neighbours
+    n_samples, start, weight, neighbours, latent
 ):
     params = fit_params(GMVAEClustering(), n_samples, 100, 0.0, 10)
     assert (params.init_params, params.graph_weight) == (start, weight)
     assert params.n_neighbors == neighbours
+    # the last epochs on the trained graph: a call to fit (max_iter None) only
+    assert params.latent_graph_epochs == 0
+    params = fit_params(GMVAEClustering(), n_samples, None, 0.0, 10)
+    assert params.latent_graph_epochs == latent
     # explicit values are kept
     model = GMVAEClustering(init_params="gmm", graph_weight=0.5, n_neighbors=7)
-    params = fit_params(model, n_samples, 100, 0.0, 10)
+    params = fit_params(model, n_samples, None, 0.0, 10)
     assert (params.init_params, params.graph_weight) == ("gmm", 0.5)
     assert params.n_neighbors == 7
+    assert params.latent_graph_epochs == 0
 
 
 def test_score_is_above_elbo_on_average(fitted):

@@ -484,8 +484,9 @@ def test_a_split_ends_the_hold_of_the_start(capsys):
 def test_neighbour_count_is_read_only_where_auto_builds_a_graph(monkeypatch):
     """With ``init_params`` and ``graph_weight`` at "auto", a data set above
     ``NEIGHBOUR_MAX_ROWS`` starts from the consensus partition without the
-    neighbour term, so ``n_neighbors`` changes nothing; at or below it, both
-    graphs are built from ``n_neighbors`` neighbours and the fits differ."""
+    neighbour term, so ``n_neighbors`` changes nothing until the last epochs'
+    graph of the trained model; at or below it, both graphs are built from
+    ``n_neighbors`` neighbours and the fits differ."""
     from skgmvae import _fitting
 
     X, _ = make_moons(300, noise=0.08, random_state=0)
@@ -502,6 +503,8 @@ def test_neighbour_count_is_read_only_where_auto_builds_a_graph(monkeypatch):
     fits = [fit(k, X[:250]).lower_bound_ for k in ("auto", 25, 15)]
     assert fits[0] == fits[1] != fits[2]
     monkeypatch.setattr(_fitting, "NEIGHBOUR_MAX_ROWS", 100)
+    assert fit(5).lower_bound_ != fit(40).lower_bound_  # the last epochs' graph
+    monkeypatch.setattr(_fitting, "LATENT_GRAPH_EPOCHS", 0)
     large = [fit(k) for k in (5, 40)]
     assert large[0].lower_bound_ == large[1].lower_bound_
     np.testing.assert_array_equal(large[0].labels_, large[1].labels_)
