@@ -801,9 +801,10 @@ class FitParams:
         Whether the start chooses the number of components, up to the
         network's (``n_components="auto"``).
     latent_graph_epochs : int
-        The last ELBO epochs of the call (at most this many, after the
-        others end) train with the neighbour term on the trained model's
-        graph (:func:`latent_graph`) instead of ``graph_weight``'s.
+        The last ELBO epochs of the call (this many, after the others end,
+        in a call of more epochs and once the KL warm-up is over) train
+        with the neighbour term on the trained model's graph
+        (:func:`latent_graph`) instead of ``graph_weight``'s.
     precision : {"auto", "float32", "bfloat16"}
         Dtype of the networks' matrix products in training steps (see
         :func:`skgmvae._utils.training_dtype`).
@@ -1074,11 +1075,14 @@ class Trainer:
             self.first_epoch = state.epoch
             self.last_epoch = state.epoch + self.params.max_iter
             self.notify("on_elbo_begin")
-            final = min(self.params.latent_graph_epochs, self.params.max_iter)
+            final = self.params.latent_graph_epochs
+            final = final if self.params.max_iter > final else 0
             while state.epoch < self.last_epoch - final and not self.converged:
                 self._elbo_epoch(state.epoch + 1)
-            if final > 0:
+            if final > 0 and state.epoch >= self.params.kl_warmup:
                 self._latent_graph_epochs(min(self.last_epoch, state.epoch + final))
+            while state.epoch < self.last_epoch and not self.converged:
+                self._elbo_epoch(state.epoch + 1)
         finally:
             state.generator = self.generator.get_state()
             if self.optimizer is not None:
@@ -1086,18 +1090,22 @@ class Trainer:
 
     def _latent_graph_epochs(self, last):
         """ELBO epochs up to ``last`` with the neighbour term on the
-        trained model's graph (:func:`latent_graph`), dropped after them."""
-        params, kept = self.params, self.state.graph
-        self.state.graph = latent_graph(
+        trained model's graph (:func:`latent_graph`), dropped after them.
+        Early stopping's counters and verdict stay those of the epochs
+        before: these epochs end the call whatever the bound does."""
+        params, state = self.params, self.state
+        kept = (state.graph, state.best, state.stall, self.converged)
+        state.graph = latent_graph(
             self.net, self.X, self.batch_size, params.n_neighbors, self.seed
         )
         self.graph_weight = LATENT_GRAPH_WEIGHT
-        self.latent_graph_from = self.state.epoch + 1
+        self.latent_graph_from = state.epoch + 1
         try:
-            while self.state.epoch < last:
-                self._elbo_epoch(self.state.epoch + 1)
+            while state.epoch < last:
+                self._elbo_epoch(state.epoch + 1)
         finally:
-            self.state.graph, self.graph_weight = kept, params.graph_weight
+            state.graph, state.best, state.stall, self.converged = kept
+            self.graph_weight = params.graph_weight
 
     def _elbo_epoch(self, epoch):
         """Run ELBO epoch ``epoch``; a diverged one is left to the callbacks

@@ -503,8 +503,14 @@ def test_neighbour_count_is_read_only_where_auto_builds_a_graph(monkeypatch):
     fits = [fit(k, X[:250]).lower_bound_ for k in ("auto", 25, 15)]
     assert fits[0] == fits[1] != fits[2]
     monkeypatch.setattr(_fitting, "NEIGHBOUR_MAX_ROWS", 100)
-    assert fit(5).lower_bound_ != fit(40).lower_bound_  # the last epochs' graph
-    monkeypatch.setattr(_fitting, "LATENT_GRAPH_EPOCHS", 0)
-    large = [fit(k) for k in (5, 40)]
+    # the last epochs' graph (a call of more than 3 epochs, after the warm-up)
+    longer = [
+        GMVAEClustering(
+            2, n_neighbors=k, max_iter=5, kl_warmup=1, pretrain_epochs=5, random_state=0
+        ).fit(X)
+        for k in (5, 40)
+    ]
+    assert longer[0].lower_bound_ != longer[1].lower_bound_
+    large = [fit(k) for k in (5, 40)]  # 3 epochs: none on that graph
     assert large[0].lower_bound_ == large[1].lower_bound_
     np.testing.assert_array_equal(large[0].labels_, large[1].labels_)

@@ -41,11 +41,18 @@ def test_anchor_shares_of_few_rows_are_the_neighbour_shares():
         np.testing.assert_array_equal(got, want)
 
 
-def test_edge_weights_are_those_of_the_self_tuning_graph():
+def test_edge_weights_are_the_self_tuning_weights():
+    """exp(-d_ij^2 / (s_i s_j)), s_i the distance from row i to its 7th
+    nearest row, written out here; repeated rows skip their copies."""
     X = np.random.default_rng(2).normal(size=(60, 4))
+    X[1] = X[0]
     near, weights = _init.self_tuning_weights(X, 9)
     dist, idx = NearestNeighbors(n_neighbors=9).fit(X).kneighbors()
     np.testing.assert_array_equal(idx, near)
+    scale = dist[:, 6].copy()
+    scale[[0, 1]] = dist[[0, 1], 7]  # the copy at distance 0 does not count
+    expected = np.exp(-(dist**2) / (scale[:, None] * scale[near]))
+    np.testing.assert_allclose(weights, expected, rtol=1e-12)
     np.testing.assert_array_equal(_init.edge_weights(dist, near), weights)
 
 
@@ -58,7 +65,7 @@ def large(monkeypatch):
 
 
 def _fit(X, **params):
-    params = dict(dict(max_iter=6, pretrain_epochs=3, random_state=0), **params)
+    params = dict(dict(max_iter=6, pretrain_epochs=3, kl_warmup=2, random_state=0), **params)
     return GMVAEClustering(5, **params).fit(X)
 
 
@@ -110,7 +117,8 @@ def test_the_trained_graph_pulls_rows_towards_their_neighbours_clusters(
         monkeypatch.setattr(_train, "LATENT_GRAPH_WEIGHT", weight)
         targets = TargetsAtTheGraph()
         model = GMVAEClustering(
-            10, max_iter=20, pretrain_epochs=3, random_state=0, callbacks=[targets]
+            10, max_iter=20, pretrain_epochs=3, kl_warmup=2, random_state=0,
+            callbacks=[targets],
         ).fit(X)
         agreement.append((model.labels_ == targets.labels).mean())
     assert agreement[1] > agreement[0] + 0.005
@@ -122,6 +130,54 @@ def test_only_a_call_to_fit_with_the_auto_weight_on_large_data_runs_them(large, 
     _fit(large, graph_weight=1.0, verbose=1)
     GMVAEClustering(5, pretrain_epochs=3, random_state=0, verbose=1).partial_fit(large)
     assert "trained model's embedding" not in capsys.readouterr().out
+
+
+def test_a_call_of_few_epochs_or_within_the_warm_up_runs_none(large, capsys):
+    """A call of no more epochs than ``LATENT_GRAPH_EPOCHS`` (a loop of
+    one-epoch ``warm_start`` calls) trains on the plain bound, as do the
+    epochs of a call whose KL warm-up is not over when they would begin."""
+    model = _fit(large, max_iter=3, kl_warmup=0, warm_start=True, verbose=1)
+    model.fit(large)
+    short = _fit(large, max_iter=6, kl_warmup=4, verbose=1)
+    assert "trained model's embedding" not in capsys.readouterr().out
+    assert model.n_iter_ == 6 and short.n_iter_ == 6
+    assert _fit(large, max_iter=7, kl_warmup=4).lower_bound_ != _fit(
+        large, max_iter=7, kl_warmup=5
+    ).lower_bound_
+
+
+class CountersAtTheGraph(Callback):
+    """Early stopping's counters when the epochs on the trained graph begin."""
+
+    def on_epoch_begin(self, trainer, epoch):
+        if epoch == trainer.latent_graph_from:
+            state = trainer.state
+            self.counters = (state.best, state.stall, trainer.converged)
+
+
+def test_early_stopping_ignores_the_epochs_on_the_trained_graph(large):
+    counters = CountersAtTheGraph()
+    model = _fit(large, max_iter=8, callbacks=[counters], n_iter_no_change=2, tol=1e-6)
+    state = model._train_state
+    assert (state.best, state.stall, model.converged_) == counters.counters
+    assert model.n_iter_ == 8
+
+
+def test_continuing_a_large_fit_is_exact_with_an_explicit_graph_weight(large):
+    """Each call to fit ends with its own epochs on the trained graph, so
+    with the "auto" weight two calls of 4 epochs are not one of 8; with
+    ``graph_weight=0`` (the plain bound, what "auto" trains before those
+    epochs) they are, bit for bit."""
+
+    def once_and_twice(**params):
+        params = dict(n_iter_no_change=None, kl_warmup=1, **params)
+        once = _fit(large, max_iter=8, **params)
+        twice = _fit(large, max_iter=4, warm_start=True, **params)
+        twice.fit(large)
+        return once.transform(large), twice.transform(large)
+
+    np.testing.assert_array_equal(*once_and_twice(graph_weight=0.0))
+    assert not np.array_equal(*once_and_twice())
 
 
 def test_a_fit_that_stops_early_runs_them_after_it_stops(large, monkeypatch):
@@ -136,7 +192,7 @@ def test_a_fit_that_stops_early_runs_them_after_it_stops(large, monkeypatch):
 
 def test_a_continued_fit_runs_them_again(large, capsys):
     model = _fit(large, warm_start=True, verbose=1)
-    model.set_params(max_iter=4).fit(large)
+    model.set_params(max_iter=5).fit(large)
     out = capsys.readouterr().out
-    assert "from epoch 4:" in out and "from epoch 8:" in out
-    assert model.n_iter_ == 10
+    assert "from epoch 4:" in out and "from epoch 9:" in out
+    assert model.n_iter_ == 11
