@@ -16,7 +16,12 @@ Prints, in one run on the current machine:
    steps with the networks' matrix products in bfloat16, as
    ``GMVAEClustering(precision=...)`` trains; the rates are still counted
    against the fp32 matmul rate;
-6. with ``--epochs N``, the seconds of one pretraining epoch and one ELBO
+6. with ``--interleave B``, the step's rate as a fraction of the matmul
+   rate measured in B alternating blocks (a block of steps, then a block
+   of 2048 x 2048 products, and again): the median of the blocks'
+   fractions, which moves far less with the host's speed of the day than
+   the fraction of one best-of-five matmul figure measured once;
+7. with ``--epochs N``, the seconds of one pretraining epoch and one ELBO
    epoch of the estimator's default network (K = 10, Bernoulli) over N
    random 784-feature rows at 256 rows a minibatch, through the training
    loop itself: on a CUDA device once with the steps replayed from CUDA
@@ -27,7 +32,7 @@ Results go to ``benchmarks/results/bench_speed.json``.
 Usage::
 
     python benchmarks/bench_speed.py [--batch-sizes 50 256] [--steps 100] [--device cpu] [--profile]
-                                     [--epochs 70000] [--precision bfloat16]
+                                     [--epochs 70000] [--precision bfloat16] [--interleave 20]
 """
 
 import argparse
@@ -119,6 +124,35 @@ def training_rate(device, batch_size, steps, dtype=None):
     return best, best / batch_size * flops_step / 1e9
 
 
+def interleaved_fractions(device, batch_size, steps, blocks, dtype=None, n=2048):
+    """The step's GFLOP/s as a fraction of the fp32 matmul rate, once per
+    block: ``steps`` training steps, then as many seconds' worth of
+    ``n x n`` products, timed back to back ``blocks`` times, so that both
+    rates of a block see the same state of the host."""
+    step, flops_step = training_step(device, batch_size, dtype)
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=g).to(device)
+    b = torch.randn(n, n, generator=g).to(device)
+    for i in range(10):
+        step(i)
+    a @ b
+    fractions = []
+    for _ in range(blocks):
+        _sync(device)
+        tic = time.perf_counter()
+        for i in range(steps):
+            step(i)
+        _sync(device)
+        step_rate = steps * flops_step / (time.perf_counter() - tic)
+        repeats = max(1, round(steps * flops_step / (2 * n**3)))
+        tic = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        _sync(device)
+        fractions.append(step_rate / (2 * n**3 * repeats / (time.perf_counter() - tic)))
+    return fractions
+
+
 def default_arch():
     """The network a default fit builds for 784 features, K = 10, Bernoulli."""
     from skgmvae import GMVAEClustering
@@ -200,6 +234,13 @@ def main(argv=None):
         help="also report the share of step time spent in matrix products",
     )
     parser.add_argument(
+        "--interleave",
+        type=int,
+        default=0,
+        metavar="B",
+        help="also measure the step's fraction of matmul in B alternating blocks",
+    )
+    parser.add_argument(
         "--epochs",
         type=int,
         default=0,
@@ -250,6 +291,17 @@ def main(argv=None):
             line += (
                 f"; matrix products {100 * share:.0f}% of the step, at "
                 f"{100 * ceiling:.0f}% of matmul"
+            )
+        if args.interleave > 0:
+            fractions = interleaved_fractions(
+                device, bs, steps, args.interleave, dtype, n=512 if args.quick else 2048
+            )
+            row["interleaved_fractions"] = fractions
+            row["interleaved_fraction"] = float(np.median(fractions))
+            line += (
+                f"; interleaved: {100 * np.median(fractions):.0f}% of matmul "
+                f"(median of {len(fractions)} blocks, {100 * min(fractions):.0f}-"
+                f"{100 * max(fractions):.0f}%)"
             )
         rows.append(row)
         print(line)

@@ -44,7 +44,7 @@ def test_bench_speed_quick(tmp_path, run_benchmark):
     out = tmp_path / "speed.json"
     run_benchmark(
         "bench_speed.py", "--quick", "--batch-sizes", "16", "--profile",
-        "--epochs", "600", "--out", out,
+        "--epochs", "600", "--interleave", "3", "--out", out,
     )
     result = json.loads(out.read_text())
     # whole epochs of the default network, timed (on the CPU: no graphs)
@@ -54,6 +54,9 @@ def test_bench_speed_quick(tmp_path, run_benchmark):
     assert result["matmul_gflops"] > 0
     row = result["results"][0]
     assert row["samples_per_s"] > 0
+    # one fraction of matmul per interleaved block, and their median
+    assert len(row["interleaved_fractions"]) == 3
+    assert row["interleaved_fraction"] == np.median(row["interleaved_fractions"]) > 0
     # the profiler found the matrix products, and the ceiling follows the share
     assert row["matmul_time_share"] > 0
     assert row["products_only_fraction"] == pytest.approx(
