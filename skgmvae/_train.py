@@ -658,10 +658,9 @@ def latent_graph(net, X, batch_size, n_neighbors, seed):
     ``n_neighbors`` nearest rows in the current posterior means of x, among
     ``LATENT_GRAPH_ANCHORS`` rows drawn with ``seed``
     (:func:`skgmvae._init.anchor_shares`), its memory at the current
-    z-posteriors. A model trained on the plain bound has drawn its classes
-    apart in that space far more than the pretrained embedding had, so the
-    neighbours' mean assignment settles rows that the Gaussian components
-    leave near their boundaries."""
+    z-posteriors: the neighbours' mean assignment in the embedding the
+    bound has shaped pulls the rows that the Gaussian components leave near
+    their boundaries towards their neighbours' cluster."""
     embedding = encode_means(net, X, batch_size).double().cpu().numpy()
     near, weights = anchor_shares(embedding, n_neighbors, LATENT_GRAPH_ANCHORS, seed)
     memory = posterior_probs(net, X, batch_size)
