@@ -10,7 +10,10 @@ time spent measuring is taken out. The baselines of the suite (KMeans with
 full GaussianMixture) are fitted in the same run and give one point each.
 
 Each finished fit is saved at once in
-``benchmarks/results/time_to_accuracy_<data>.json`` and a rerun skips it.
+``benchmarks/results/time_to_accuracy_<data>.json`` and a rerun skips it,
+unless it is a GMVAE fit of other code or other defaults than the current
+ones (its saved fingerprint, as in ``bench_suite.py``), which is fitted
+again; the table marks such fits with †.
 ``--plot FILE`` draws the curves (matplotlib needed)::
 
     python benchmarks/bench_time_to_accuracy.py --data mnist --seeds 3 \\
@@ -23,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import DATA_DIR, RESULTS, parse_override
+from _common import DATA_DIR, RESULTS, gmvae_fingerprint, parse_override
 from bench_suite import IMAGES, SMALL, available_models, fit_and_score, load, make_model
 
 from skgmvae import Callback
@@ -74,13 +77,20 @@ def parse_config(text):
     return dict(parse_override(part) for part in text.split(","))
 
 
+def fingerprint(k, images, params):
+    """The fingerprint of the GMVAE of ``params`` (without the tracing
+    callback): its parameters but the seed, and the package's constants and
+    code (:func:`_common.gmvae_fingerprint`)."""
+    return gmvae_fingerprint(make_model("GMVAE", k, 0, images, params))
+
+
 def run_gmvae(X, y, k, seed, images, params, every):
-    """One traced fit: its points and its final scores."""
+    """One traced fit: its points, its final scores and its fingerprint."""
     trace = AccuracyTrace(y, every)
     model = make_model("GMVAE", k, seed, images, {**params, "callbacks": [trace]})
     final = fit_and_score(model, X, y)
     final["n_iter"] = int(model.n_iter_)
-    return {"points": trace.points, **final}
+    return {"points": trace.points, **final, "gmvae": fingerprint(k, images, params)}
 
 
 def plot(cells, data, path):
@@ -124,18 +134,25 @@ def plot(cells, data, path):
     print(f"wrote {path}")
 
 
-def table(cells):
-    """One line per model: final accuracy mean ± std (worst), seconds."""
+def table(cells, current=None):
+    """One line per model: final accuracy mean ± std (worst), seconds; †
+    after a GMVAE configuration some of whose fits are not those of
+    ``current`` (``{config: fingerprint}``) or carry no fingerprint."""
     groups = {}
     for key, value in cells.items():
         groups.setdefault(key.rsplit("/", 1)[0], []).append(value)
+    current = current or {}
     lines = ["| model | seeds | accuracy (worst) | fit seconds | ELBO epochs |", "|---|---|---|---|---|"]
     for name, runs in sorted(groups.items()):
         acc = np.array([r["accuracy"] for r in runs])
         secs = np.array([r["fit_seconds"] for r in runs])
         epochs = ", ".join(str(r["n_iter"]) for r in runs if "n_iter" in r) or "—"
+        config = name.split("/", 1)[1] if name.startswith("GMVAE/") else None
+        stale = config is not None and any(
+            r.get("gmvae") is None or r.get("gmvae") != current.get(config) for r in runs
+        )
         lines.append(
-            f"| {name} | {len(runs)} | {acc.mean():.3f} ± {acc.std():.3f} "
+            f"| {name}{' †' if stale else ''} | {len(runs)} | {acc.mean():.3f} ± {acc.std():.3f} "
             f"({acc.min():.3f}) | {secs.mean():.0f} ± {secs.std():.0f} | {epochs} |"
         )
     return "\n".join(lines) + "\n"
@@ -160,18 +177,19 @@ def main(argv=None):
     cells = json.loads(path.read_text())["cells"] if path.exists() else {}
     jobs = [(f"GMVAE/{c}", c) for c in args.configs]
     jobs += [(name, None) for name in available_models(args.baselines)]
+    configs = {c: parse_config(c) for c in args.configs}
+    if args.quick:
+        configs = {c: {"max_iter": 2, "pretrain_epochs": 2, **p} for c, p in configs.items()}
+    current = {c: fingerprint(k, images, p) for c, p in configs.items()}
     for seed in range(args.seeds):
         for name, config in jobs:
             key = f"{name}/{seed}"
-            if key in cells:
+            if key in cells and (config is None or cells[key].get("gmvae") == current[config]):
                 continue
             if config is None:
                 cells[key] = fit_and_score(make_model(name, k, seed, images, {}), X, y)
             else:
-                params = parse_config(config)
-                if args.quick:
-                    params = {"max_iter": 2, "pretrain_epochs": 2, **params}
-                cells[key] = run_gmvae(X, y, k, seed, images, params, args.every)
+                cells[key] = run_gmvae(X, y, k, seed, images, configs[config], args.every)
             print(
                 f"{key}: accuracy {cells[key]['accuracy']:.3f} "
                 f"({cells[key]['fit_seconds']:.1f}s)",
@@ -179,7 +197,7 @@ def main(argv=None):
             )
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps({"data": args.data, "cells": cells}, indent=2))
-    text = table(cells)
+    text = table(cells, current)
     print(text)
     path.with_suffix(".md").write_text(text)
     if args.plot:

@@ -40,3 +40,26 @@ def test_a_rerun_fits_nothing_again(quick_trace, run_benchmark):
     before = path.read_text()
     run_benchmark("bench_time_to_accuracy.py", *args)
     assert path.read_text() == before
+
+
+def test_a_fit_of_other_code_is_fitted_again_and_marked_until_then(
+    quick_trace, run_benchmark, benchmark_module
+):
+    out, args = quick_trace
+    path = out / "time_to_accuracy_iris_quick.json"
+    saved = json.loads(path.read_text())
+    current = saved["cells"]["GMVAE/defaults/0"]["gmvae"]
+    assert "max_iter" in current  # the parameters are in the fingerprint
+    saved["cells"]["GMVAE/defaults/0"]["gmvae"] = "other code"
+    saved["cells"]["GMVAE/defaults/0"]["accuracy"] = -1.0
+    path.write_text(json.dumps(saved))
+    tta = benchmark_module("bench_time_to_accuracy.py")
+    marked = tta.table(saved["cells"], {"defaults": current, "batch_size=32": "x"})
+    assert "| GMVAE/defaults † |" in marked and "| GMVAE/batch_size=32 † |" in marked
+    assert "| KMeans | 1 |" in marked
+    run_benchmark("bench_time_to_accuracy.py", *args)
+    cells = json.loads(path.read_text())["cells"]
+    assert cells["GMVAE/defaults/0"]["gmvae"] == current
+    assert cells["GMVAE/defaults/0"]["accuracy"] > 0.3
+    table = (out / "time_to_accuracy_iris_quick.md").read_text()
+    assert "†" not in table
