@@ -1,5 +1,6 @@
 import contextlib
 import importlib
+import json
 import os
 import runpy
 import sys
@@ -43,6 +44,28 @@ def run_benchmark():
                 runpy.run_path(str(path), run_name="__main__")
         finally:
             sys.argv = saved_argv
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def quick_seed_table(run_benchmark):
+    """``quick_seed_table("bench_x", out_dir, *datasets)`` runs
+    ``benchmarks/experiments/bench_x.py --quick --seeds 1`` on ``datasets``
+    into ``out_dir`` and returns its table (``{data set: [row]}``, from
+    ``x_quick.json``) and its Markdown text, after checking that the quick run kept apart from a full
+    run's files and covered exactly those data sets."""
+
+    def run(stem, out_dir, *datasets):
+        run_benchmark(
+            f"experiments/{stem}.py", "--quick", "--seeds", "1",
+            "--datasets", *datasets, "--out-dir", out_dir,
+        )
+        results = stem.removeprefix("bench_")
+        assert not (out_dir / f"{results}.json").exists()  # kept apart from full runs
+        table = json.loads((out_dir / f"{results}_quick.json").read_text())
+        assert set(table) == set(datasets)
+        return table, (out_dir / f"{results}_quick.md").read_text()
 
     return run
 

@@ -1,16 +1,10 @@
 """benchmarks/experiments/bench_own_cluster.py runs end to end in its quick form."""
 
-import json
 
-
-def test_quick_run_fits_both_ways_after_a_gaussian_start(tmp_path, run_benchmark):
-    run_benchmark(
-        "experiments/bench_own_cluster.py", "--quick", "--seeds", "1",
-        "--datasets", "classification", "moons_small", "--out-dir", tmp_path,
+def test_quick_run_fits_both_ways_after_a_gaussian_start(tmp_path, quick_seed_table):
+    table, text = quick_seed_table(
+        "bench_own_cluster", tmp_path, "classification", "moons_small"
     )
-    assert not (tmp_path / "own_cluster.json").exists()  # kept apart from full runs
-    table = json.loads((tmp_path / "own_cluster_quick.json").read_text())
-    assert set(table) == {"classification", "moons_small"}
     methods = {}
     for name, (row,) in table.items():
         assert set(row) == {"own", "own_weak", "neighbours", "gmm"}
@@ -25,5 +19,4 @@ def test_quick_run_fits_both_ways_after_a_gaussian_start(tmp_path, run_benchmark
         assert weak["start"] == own["start"] and 1 / 3 <= own["start"] <= 1.0
         assert not neighbours["own"]
     assert methods == {"classification": "gaussian", "moons_small": "spectral"}
-    text = (tmp_path / "own_cluster_quick.md").read_text()
     assert "| classification | 1 | gaussian | 1/1 |" in text

@@ -1,16 +1,10 @@
 """benchmarks/experiments/bench_start_leak.py runs end to end in its quick form."""
 
-import json
 
-
-def test_quick_run_measures_the_start_and_both_fits(tmp_path, run_benchmark):
-    run_benchmark(
-        "experiments/bench_start_leak.py", "--quick", "--seeds", "1",
-        "--datasets", "circles_small", "iris", "--out-dir", tmp_path,
+def test_quick_run_measures_the_start_and_both_fits(tmp_path, quick_seed_table):
+    table, text = quick_seed_table(
+        "bench_start_leak", tmp_path, "circles_small", "iris"
     )
-    assert not (tmp_path / "start_leak.json").exists()  # kept apart from full runs
-    table = json.loads((tmp_path / "start_leak_quick.json").read_text())
-    assert set(table) == {"circles_small", "iris"}
     (circles,), (iris,) = table["circles_small"], table["iris"]
     for row in (circles, iris):
         assert 0.3 <= row["start"] <= 1.0 and 0.0 <= row["leak"] <= 1.0
@@ -26,4 +20,4 @@ def test_quick_run_measures_the_start_and_both_fits(tmp_path, run_benchmark):
             assert row["default"] == row["follow"]
         else:  # a held start is held in both
             assert row["default"] == row["hold_all"]
-    assert "| iris | 1 |" in (tmp_path / "start_leak_quick.md").read_text()
+    assert "| iris | 1 |" in text
