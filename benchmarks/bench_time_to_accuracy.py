@@ -85,12 +85,12 @@ def fingerprint(k, images, params):
 
 
 def run_gmvae(X, y, k, seed, images, params, every):
-    """One traced fit: its points, its final scores and its fingerprint."""
+    """One traced fit: its points and its final scores."""
     trace = AccuracyTrace(y, every)
     model = make_model("GMVAE", k, seed, images, {**params, "callbacks": [trace]})
     final = fit_and_score(model, X, y)
     final["n_iter"] = int(model.n_iter_)
-    return {"points": trace.points, **final, "gmvae": fingerprint(k, images, params)}
+    return {"points": trace.points, **final}
 
 
 def plot(cells, data, path):
@@ -151,8 +151,9 @@ def table(cells, current=None):
         stale = config is not None and any(
             r.get("gmvae") is None or r.get("gmvae") != current.get(config) for r in runs
         )
+        mark = " †" if stale else ""
         lines.append(
-            f"| {name}{' †' if stale else ''} | {len(runs)} | {acc.mean():.3f} ± {acc.std():.3f} "
+            f"| {name}{mark} | {len(runs)} | {acc.mean():.3f} ± {acc.std():.3f} "
             f"({acc.min():.3f}) | {secs.mean():.0f} ± {secs.std():.0f} | {epochs} |"
         )
     return "\n".join(lines) + "\n"
@@ -184,12 +185,14 @@ def main(argv=None):
     for seed in range(args.seeds):
         for name, config in jobs:
             key = f"{name}/{seed}"
-            if key in cells and (config is None or cells[key].get("gmvae") == current[config]):
+            saved = cells.get(key)
+            if saved is not None and (config is None or saved.get("gmvae") == current[config]):
                 continue
             if config is None:
                 cells[key] = fit_and_score(make_model(name, k, seed, images, {}), X, y)
             else:
                 cells[key] = run_gmvae(X, y, k, seed, images, configs[config], args.every)
+                cells[key]["gmvae"] = current[config]
             print(
                 f"{key}: accuracy {cells[key]['accuracy']:.3f} "
                 f"({cells[key]['fit_seconds']:.1f}s)",

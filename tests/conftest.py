@@ -53,8 +53,9 @@ def quick_seed_table(run_benchmark):
     """``quick_seed_table("bench_x", out_dir, *datasets)`` runs
     ``benchmarks/experiments/bench_x.py --quick --seeds 1`` on ``datasets``
     into ``out_dir`` and returns its table (``{data set: [row]}``, from
-    ``x_quick.json``) and its Markdown text, after checking that the quick run kept apart from a full
-    run's files and covered exactly those data sets."""
+    ``x_quick.json``) and its Markdown text, after checking that the quick
+    run kept apart from a full run's files and covered exactly those data
+    sets."""
 
     def run(stem, out_dir, *datasets):
         run_benchmark(
