@@ -557,6 +557,22 @@ def posterior_probs(net, X, batch_size):
 
 
 @torch.no_grad()
+def posterior_means_and_probs(net, X, batch_size):
+    """The posterior mean of x and the probability of each component for
+    every row of ``X``, from one pass through the networks (eval mode): the
+    results of :func:`encode_means` and :func:`posterior_probs`, bit for
+    bit; shapes (n, Dx) and (n, K)."""
+    net.eval()
+    means = torch.empty((X.shape[0], net.latent_dim), device=X.device)
+    probs = torch.empty((X.shape[0], net.n_components), device=X.device)
+    for idx in iter_batches(X.shape[0], batch_size):
+        idx = idx.to(X.device)
+        means[idx], logits, _ = net.component_logits(X[idx])
+        probs[idx] = torch.softmax(logits, -1)
+    return means, probs
+
+
+@torch.no_grad()
 def rows_checksum(X):
     """A number that tells one training set from another: the sum of all
     entries and of the first column weighted by row number."""
@@ -629,19 +645,20 @@ def build_graph(
     neighbour: its target is its own start cluster."""
     labelled = labels is not None and bool(np.all(np.asarray(labels) >= 0))
     own = bool(own and hold and labelled)
+    if own or embedding is not None:
+        memory = posterior_probs(net, X, batch_size)
+    else:
+        embedding, memory = posterior_means_and_probs(net, X, batch_size)
     if own:
         near = np.arange(X.shape[0])[:, None]
         weights = np.ones(near.shape)
     else:
-        if embedding is None:
-            embedding = encode_means(net, X, batch_size)
         near, weights = neighbour_shares(embedding.double().cpu().numpy(), n_neighbors)
     held = bool(
         hold
         and labelled
         and (own or firm or start_leak(near, weights, labels) < HOLD_MAX_LEAK)
     )
-    memory = posterior_probs(net, X, batch_size)
     if labels is not None:
         labels = torch.as_tensor(labels, device=memory.device)
         known = labels >= 0
@@ -661,9 +678,9 @@ def latent_graph(net, X, batch_size, n_neighbors, seed):
     z-posteriors: the neighbours' mean assignment in the embedding the
     bound has shaped pulls the rows that the Gaussian components leave near
     their boundaries towards their neighbours' cluster."""
-    embedding = encode_means(net, X, batch_size).double().cpu().numpy()
+    embedding, memory = posterior_means_and_probs(net, X, batch_size)
+    embedding = embedding.double().cpu().numpy()
     near, weights = anchor_shares(embedding, n_neighbors, LATENT_GRAPH_ANCHORS, seed)
-    memory = posterior_probs(net, X, batch_size)
     return NeighbourGraph(
         torch.as_tensor(near, dtype=torch.int32, device=X.device),
         memory,

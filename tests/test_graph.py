@@ -201,6 +201,16 @@ def test_targets_are_the_neighbours_weighted_mean_of_the_moved_memory():
     torch.testing.assert_close(targets, memory[graph.neighbors.long()].mean(1))
 
 
+def test_one_pass_gives_the_posterior_means_and_probabilities_bit_for_bit():
+    X, _ = make_blobs(70, centers=3, random_state=1)
+    model = GMVAEClustering(3, max_iter=1, pretrain_epochs=2, random_state=0).fit(X)
+    net, rows = model._net, model._scaling.tensor(X, "cpu")
+    means, probs = _train.posterior_means_and_probs(net, rows, 32)
+    assert torch.equal(means, _train.encode_means(net, rows, 32))
+    assert torch.equal(probs, _train.posterior_probs(net, rows, 32))
+    np.testing.assert_array_equal(probs.argmax(1).numpy(), model.predict(X))
+
+
 def _two_groups():
     """Two tight groups of ten rows, 10 apart, a short fit on them, its
     network and scaled rows, and each row's group."""
