@@ -8,6 +8,30 @@ from pathlib import Path
 
 import pytest
 
+# The suite runs in several processes (pytest-xdist, one per core). Each
+# worker trains, multiplies and clusters on one thread: threads of two
+# processes that share a core wait on each other (OpenMP threads spin while
+# they wait), which makes a run many times slower instead of faster. The
+# variables reach the libraries that load after this file (torch) and the
+# processes a test starts; :func:`one_thread_per_worker` limits those that
+# loaded before it (the ini's warning filter imports scikit-learn).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER:
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[_name] = "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread_per_worker():
+    """One thread in every thread pool of an xdist worker, for the session."""
+    if not WORKER:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
 #: The data directory: the benchmark data sets, never downloaded, in
 #: $SKGMVAE_DATA or else shared/data beside the repository.
 DATA_DIR = Path(
