@@ -1371,10 +1371,17 @@ def input_mixture_labels(inputs, n_components, seed, weights=None):
     if n <= n_components or not full_covariance_estimable(n, n_features, n_components):
         return None
     labels = input_mixture(inputs, n_components, seed, weights)
-    counted = labels if weights is None else labels[np.asarray(weights) > 0]
-    if np.bincount(counted, minlength=n_components).min() <= n_features:
-        return None  # a cluster whose covariance its rows do not determine
+    if undetermined_cluster(labels, n_components, n_features, weights):
+        return None
     return labels
+
+
+def undetermined_cluster(labels, n_components, n_features, weights=None):
+    """Whether a cluster of ``labels`` has no more rows (of positive
+    weight) than ``n_features``: a full covariance that its rows do not
+    determine, singular but for the regularisation."""
+    counted = labels if weights is None else labels[np.asarray(weights) > 0]
+    return bool(np.bincount(counted, minlength=n_components).min() <= n_features)
 
 
 def input_mixture(inputs, n_components, seed, weights=None):
@@ -1438,8 +1445,7 @@ def refined_labels(inputs, labels, n_components, seed, weights=None):
     n_features = inputs.shape[1]
     scaled, train = scaled_inputs(inputs, seed, weights)
     shares = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
-    counted = shares > 0
-    if np.bincount(labels[counted], minlength=n_components).min() <= n_features:
+    if undetermined_cluster(labels, n_components, n_features, shares):
         return None
     sizes, means, precisions = [], [], []
     for k in range(n_components):
@@ -1465,7 +1471,7 @@ def refined_labels(inputs, labels, n_components, seed, weights=None):
         warnings.simplefilter("ignore", ConvergenceWarning)
         found = gmm.fit(train).predict(scaled)
     moved = shares[found != labels].sum() / shares.sum()
-    if np.bincount(found[counted], minlength=n_components).min() <= n_features:
+    if undetermined_cluster(found, n_components, n_features, shares):
         return None
     return None if moved > REFINED_MOVED_SHARE else found
 

@@ -258,3 +258,12 @@ def test_verbose_output_names_the_start(capsys):
         "mixture started from the spectral clusters of the embedding, refined by a full "
         "Gaussian mixture of the input rows" in capsys.readouterr().out
     )
+
+
+def test_a_cluster_of_no_more_rows_than_features_is_undetermined():
+    labels = np.array([0, 0, 0, 1, 1, 1, 1])
+    assert _init.undetermined_cluster(labels, 2, 3)  # three rows, three features
+    assert not _init.undetermined_cluster(labels, 2, 2)
+    # rows of weight 0 do not count; an empty cluster has no rows at all
+    assert _init.undetermined_cluster(labels, 2, 2, weights=[1, 1, 0, 1, 1, 1, 1])
+    assert _init.undetermined_cluster(labels, 3, 1)
