@@ -151,3 +151,21 @@ def test_held_out_sets_load_as_documented(data_dir, benchmark_module):
     assert spread[1] > 10 * spread[0] > 100 * spread[2]
     X, _ = suite.load("moons_noise_features", data_dir)
     assert np.allclose(X[:, 2:].mean(axis=0), 0.0, atol=0.1)
+
+
+def test_curved_sets_load_as_documented(benchmark_module):
+    """The curved sets have the rows and classes the module docstring gives
+    them: spiral arms of equal size, and three rings whose radii part the
+    classes (every row of ring k lies nearer radius k + 1 than the others)."""
+    suite = benchmark_module("bench_suite.py")
+    shapes = {"spirals_3": (2000, 3), "spirals_5": (3000, 5), "rings_3": (1800, 3)}
+    assert set(suite.CURVED) == set(shapes)
+    assert not set(suite.CURVED) & set(suite.SMALL + suite.HELD_OUT + suite.IMAGES)
+    for name, (rows, classes) in shapes.items():
+        X, y = suite.load(name, None)
+        assert X.shape == (rows, 2) and np.isfinite(X).all()
+        counts = np.bincount(y)
+        assert len(counts) == classes and counts.max() - counts.min() <= 1
+    X, y = suite.load("rings_3", None)
+    radius = np.linalg.norm(X, axis=1)
+    assert (np.abs(radius[:, None] - [1.0, 2.0, 3.0]).argmin(1) == y).all()
