@@ -267,3 +267,26 @@ def test_a_cluster_of_no_more_rows_than_features_is_undetermined():
     # rows of weight 0 do not count; an empty cluster has no rows at all
     assert _init.undetermined_cluster(labels, 2, 2, weights=[1, 1, 0, 1, 1, 1, 1])
     assert _init.undetermined_cluster(labels, 3, 1)
+
+
+def test_the_start_cuts_the_graph_of_inputs_of_no_more_features_than_the_embedding():
+    """Two moons in 2-D under an embedding of pure noise: the auto start
+    parts the moons from the input rows' graph while the embedding has at
+    least as many dimensions as the input has features, and falls back to
+    the embedding's graph (chance) when it has fewer."""
+    X, y = make_moons(400, noise=0.05, random_state=0)
+    noise = np.random.default_rng(0).normal(size=(400, 10))
+
+    def start(embedding):
+        out = _init.initial_components(
+            embedding, 2, 0, "spectral_or_gaussian", return_labels=True,
+            inputs=X, return_method=True,
+        )
+        return clustering_accuracy(y, out[2]), out[3]
+
+    accuracy, taken = start(noise)
+    assert accuracy > 0.99 and taken in ("spectral", "refined")
+    assert start(noise[:, :1])[0] < 0.7
+    np.testing.assert_allclose(_init.graph_space(noise, X), StandardScaler().fit_transform(X))
+    assert _init.graph_space(noise[:, :1], X).shape == (400, 1)
+    assert _init.graph_space(noise, None) is noise
