@@ -1673,14 +1673,9 @@ def initial_components(
     elif method != "gmm":
         if method in (SPECTRAL_OR_GAUSSIAN, "gaussian"):
             touching_only = method == SPECTRAL_OR_GAUSSIAN
+            space = graph_space(used, inputs, weights)
             part, taken = gaussian_or_spectral(
-                graph_space(used, inputs, weights),
-                inputs,
-                n_components,
-                seed,
-                n_neighbors,
-                touching_only,
-                weights,
+                space, inputs, n_components, seed, n_neighbors, touching_only, weights
             )
         elif method == "spectral" and part is None:
             part = spectral_labels(used, n_components, seed, n_neighbors)

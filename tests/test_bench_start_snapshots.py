@@ -35,7 +35,8 @@ def test_the_snapshots_reach_the_start_and_leave_with_it(benchmark_module):
 
     bench = benchmark_module("experiments/bench_start_snapshots.py")
     original = _init.self_tuning_graph
-    X, _ = make_blobs(150, centers=3, random_state=0)
+    # more features than the latent space: the start cuts the embedding's graph
+    X, _ = make_blobs(150, centers=3, n_features=12, random_state=0)
     callback = bench.snapshot_callback({2, 4})
     GMVAEClustering(3, pretrain_epochs=5, max_iter=1, random_state=0,
                     callbacks=[callback]).fit(X)
