@@ -27,9 +27,9 @@ MAX_DIVERGENCE_RETRIES = 3
 
 #: How the verbose output names each start of the mixture.
 START_DESCRIPTIONS = {
-    "spectral": "the spectral clusters of the embedding",
+    "spectral": "the spectral clusters of the neighbour graph",
     "gaussian": "a full Gaussian mixture of the input rows",
-    "refined": "the spectral clusters of the embedding, refined by a full Gaussian mixture of the input rows",
+    "refined": "the spectral clusters of the neighbour graph, refined by a full Gaussian mixture of the input rows",
     "umap": "a Gaussian mixture of the embedding's UMAP layout",
     "consensus": "the consensus of KMeans runs on the embedding",
     "gmm": "a diagonal Gaussian mixture of the embedding",

@@ -100,7 +100,9 @@ class GMVAEClustering(
         graph, a full GMM of the input ("gaussian") or of a UMAP layout, "checked",
         a KMeans consensus, a diagonal GMM, or a callable ``(embedding, K, seed) ->
         (means, variances)``; "auto": "spectral" (refined by a GMM of the input if
-        that moves few rows), "gaussian" where it touches, "consensus" above 20,000 rows.
+        that moves few rows), "gaussian" where it touches, "consensus" above 20,000 rows;
+        the "auto" and "gaussian" starts cut the input rows' graph instead of the
+        embedding's where the input has no more features than ``latent_dim``.
 
     graph_weight : float or "auto", default="auto"
         Weight of the neighbour term (user guide, Training). 0: the plain ELBO;

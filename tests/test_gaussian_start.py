@@ -247,7 +247,7 @@ def test_verbose_output_names_the_start(capsys):
     X, _ = make_circles(300, noise=0.04, factor=0.5, random_state=0)
     GMVAEClustering(n_components=2, pretrain_epochs=20, max_iter=1, random_state=0, verbose=1).fit(X)
     out = capsys.readouterr().out
-    assert "mixture started from the spectral clusters of the embedding\n" in out
+    assert "mixture started from the spectral clusters of the neighbour graph\n" in out
     # two rings: EM of the input's mixture would collapse one into the other,
     # so the start stays spectral and the neighbours' targets hold it
     assert (
@@ -257,7 +257,7 @@ def test_verbose_output_names_the_start(capsys):
     X, _ = scaled_blobs()
     GMVAEClustering(n_components=5, pretrain_epochs=20, max_iter=1, random_state=0, verbose=1).fit(X)
     assert (
-        "mixture started from the spectral clusters of the embedding, refined by a full "
+        "mixture started from the spectral clusters of the neighbour graph, refined by a full "
         "Gaussian mixture of the input rows" in capsys.readouterr().out
     )
 
