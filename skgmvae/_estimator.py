@@ -96,13 +96,11 @@ class GMVAEClustering(
         rows, 20 for 70,000.
 
     init_params : {"auto", "spectral", "gaussian", "umap", "checked", "consensus", "gmm"} or callable, default="auto"
-        The start (user guide, Training): spectral clustering of the embedding's
-        graph, a full GMM of the input ("gaussian") or of a UMAP layout, "checked",
-        a KMeans consensus, a diagonal GMM, or a callable ``(embedding, K, seed) ->
-        (means, variances)``; "auto": "spectral" (refined by a GMM of the input if
-        that moves few rows), "gaussian" where it touches, "consensus" above 20,000 rows;
-        the "auto" and "gaussian" starts cut the input rows' graph instead of the
-        embedding's where the input has no more features than ``latent_dim``.
+        The start (user guide, Training): spectral clustering of the embedding's graph (the
+        input's for "auto" and "gaussian" up to ``latent_dim`` features), a full GMM of the
+        input ("gaussian") or of a UMAP layout, "checked", a KMeans consensus, a diagonal GMM,
+        or a callable ``(embedding, K, seed) -> (means, variances)``; "auto": "spectral" (refined
+        by an input GMM that moves few rows), "gaussian" if it touches, "consensus" >20k rows.
 
     graph_weight : float or "auto", default="auto"
         Weight of the neighbour term (user guide, Training). 0: the plain ELBO;
