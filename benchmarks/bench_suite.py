@@ -30,7 +30,12 @@ neighbour graph of the defaults had been settled: ``spirals_3`` and
 ``spirals_5`` (:func:`skgmvae.datasets.make_spiral`, the paper's toy data:
 3 arms on 2,000 rows and 5 arms on 3,000, noise 0.05) and ``rings_3``
 (three concentric rings of radius 1, 2 and 3, 600 rows each, noise 0.08).
-K is the number of classes. Every model gets the same K and seed.
+Three more (``ROTATED``) hold curved groups in more features than the
+latent space has dimensions: ``moons_50d``, ``circles_20d`` and
+``spirals_30d`` are ``moons``, ``circles`` and ``spirals_3`` with Gaussian
+noise of scale 0.05 in 48, 18 and 28 added features, all turned by one
+random rotation (seed 0), so that every feature mixes the curve and the
+noise. K is the number of classes. Every model gets the same K and seed.
 
 The baselines, as a data scientist writes them:
 
@@ -93,6 +98,12 @@ HELD_OUT = (
 #: Curved sets added after the start and the neighbour graph of the
 #: defaults had been settled (see the module docstring).
 CURVED = ("spirals_3", "spirals_5", "rings_3")
+#: Curved sets turned into more features than the latent space has
+#: dimensions (see the module docstring).
+ROTATED = ("moons_50d", "circles_20d", "spirals_30d")
+#: The set each of ``ROTATED`` turns, and its number of features.
+ROTATED_FROM = {"moons_50d": ("moons", 50), "circles_20d": ("circles", 20),
+                "spirals_30d": ("spirals_3", 30)}
 #: All 70,000 images of each set, its 10,000 test images ("-test") and
 #: 3,000 of its training images drawn at random ("-3k"); the default builds
 #: the neighbour graph on the last two (up to 20,000 rows).
@@ -156,6 +167,9 @@ def load(name, data_dir, quick=False):
         return held_out(name)
     if name in CURVED:
         return curved(name)
+    if name in ROTATED:
+        source, n_features = ROTATED_FROM[name]
+        return rotated(*load(source, data_dir), n_features)
     loader = getattr(datasets, f"load_{name}")
     return loader(return_X_y=True)
 
@@ -173,6 +187,16 @@ def curved(name):
     radii = np.array([1.0, 2.0, 3.0])[:, None]
     X = np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=-1).reshape(-1, 2)
     return X + rng.normal(0, 0.08, X.shape), np.repeat(np.arange(3), 600)
+
+
+def rotated(X, y, n_features, noise=0.05, seed=0):
+    """``(X, y)`` with ``n_features - X.shape[1]`` features of Gaussian noise
+    of scale ``noise`` added and every row turned by one random rotation of
+    ``n_features`` dimensions (drawn with ``seed``)."""
+    rng = np.random.default_rng(seed)
+    turn, _ = np.linalg.qr(rng.standard_normal((n_features, n_features)))
+    extra = rng.normal(0, noise, (len(X), n_features - X.shape[1]))
+    return np.hstack([X, extra]) @ turn, y
 
 
 def held_out(name):
@@ -309,8 +333,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
-        "--datasets", nargs="+", default=list(SMALL + HELD_OUT + CURVED + IMAGES),
-        choices=SMALL + HELD_OUT + CURVED + IMAGES,
+        "--datasets", nargs="+", default=list(SMALL + HELD_OUT + CURVED + ROTATED + IMAGES),
+        choices=SMALL + HELD_OUT + CURVED + ROTATED + IMAGES,
     )
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     add_run_arguments(parser)
@@ -344,7 +368,7 @@ def main(argv=None):
                 payload = {"params": params, "cells": cells}
                 path.write_text(json.dumps(payload, indent=2))
     present = {key.split("/")[0] for key in cells} | set(args.datasets)
-    shown = [d for d in SMALL + HELD_OUT + CURVED + IMAGES if d in present]
+    shown = [d for d in SMALL + HELD_OUT + CURVED + ROTATED + IMAGES if d in present]
     models = [m for m in MODELS if m in models or any(f"/{m}/" in c for c in cells)]
     table = markdown(cells, shown, models, args.seeds, current)
     path.with_suffix(".md").write_text(table)

@@ -97,7 +97,7 @@ class GMVAEClustering(
 
     init_params : {"auto", "spectral", "gaussian", "umap", "checked", "consensus", "gmm"} or callable, default="auto"
         The start (user guide, Training): spectral clustering of the embedding's graph (the
-        input's for "auto" and "gaussian" up to ``latent_dim`` features), a full GMM of the
+        input's for "auto"/"gaussian" up to ``latent_dim`` features or if less leaky), a full GMM of the
         input ("gaussian") or of a UMAP layout, "checked", a KMeans consensus, a diagonal GMM,
         or a callable ``(embedding, K, seed) -> (means, variances)``; "auto": "spectral" (refined
         by an input GMM that moves few rows), "gaussian" if it touches, "consensus" >20k rows.

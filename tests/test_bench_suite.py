@@ -169,3 +169,23 @@ def test_curved_sets_load_as_documented(benchmark_module):
     X, y = suite.load("rings_3", None)
     radius = np.linalg.norm(X, axis=1)
     assert (np.abs(radius[:, None] - [1.0, 2.0, 3.0]).argmin(1) == y).all()
+
+
+def test_rotated_sets_turn_their_source_into_more_features(benchmark_module):
+    """The rotated sets have the source's rows and classes in the documented
+    number of features; without noise the turn keeps every distance."""
+    suite = benchmark_module("bench_suite.py")
+    assert set(suite.ROTATED) == set(suite.ROTATED_FROM)
+    assert not set(suite.ROTATED) & set(suite.SMALL + suite.HELD_OUT + suite.CURVED)
+    for name, (source, features) in suite.ROTATED_FROM.items():
+        X, y = suite.load(name, None)
+        X0, y0 = suite.load(source, None)
+        assert X.shape == (len(X0), features) and features > 10
+        np.testing.assert_array_equal(y, y0)
+    X0, y0 = suite.load("circles", None)
+    turned, _ = suite.rotated(X0, y0, 20, noise=0.0)
+    assert not np.allclose(turned[:, :2], X0)
+    np.testing.assert_allclose(
+        np.linalg.norm(turned[:5, None] - turned[None, :5], axis=-1),
+        np.linalg.norm(X0[:5, None] - X0[None, :5], axis=-1),
+    )

@@ -172,7 +172,7 @@ def test_without_enough_rows_for_a_full_covariance_the_start_is_spectral(method)
     assert _init.input_mixture_labels(wide, 3, 0) is None
     _, _, labels = _init.initial_components(wide, 3, 0, method, return_labels=True, inputs=wide)
     # the embedding has as many dimensions as the input: its graph is the input's
-    space = _init.graph_space(wide, wide)
+    space = _init.graph_space(wide, wide, 3, 0)[0]
     np.testing.assert_array_equal(labels, _init.spectral_labels(space, 3, 0))
 
 
@@ -274,8 +274,8 @@ def test_a_cluster_of_no_more_rows_than_features_is_undetermined():
 def test_the_start_cuts_the_graph_of_inputs_of_no_more_features_than_the_embedding():
     """Two moons in 2-D under an embedding of pure noise: the auto start
     parts the moons from the input rows' graph while the embedding has at
-    least as many dimensions as the input has features, and falls back to
-    the embedding's graph (chance) when it has fewer."""
+    least as many dimensions as the input has features, and, when it has
+    fewer, because the noise's graph leaks more than the input rows'."""
     X, y = make_moons(400, noise=0.05, random_state=0)
     noise = np.random.default_rng(0).normal(size=(400, 10))
 
@@ -288,7 +288,52 @@ def test_the_start_cuts_the_graph_of_inputs_of_no_more_features_than_the_embeddi
 
     accuracy, taken = start(noise)
     assert accuracy > 0.99 and taken in ("spectral", "refined")
-    assert start(noise[:, :1])[0] < 0.7
-    np.testing.assert_allclose(_init.graph_space(noise, X), StandardScaler().fit_transform(X))
-    assert _init.graph_space(noise[:, :1], X).shape == (400, 1)
-    assert _init.graph_space(noise, None) is noise
+    assert start(noise[:, :1])[0] > 0.99
+    space, labels, leak = _init.graph_space(noise, X, 2, 0)
+    np.testing.assert_allclose(space, StandardScaler().fit_transform(X))
+    np.testing.assert_array_equal(labels, _init.spectral_labels(space, 2, 0))
+    assert leak == _init.partition_leak(space, labels)
+    assert _init.graph_space(noise[:, :1], X, 2, 0)[0].shape == (400, 2)
+    assert _init.graph_space(noise, None, 2, 0)[0] is noise
+
+
+def rotated_circles(n_features, noise, seed=0):
+    """Two nested circles turned into ``n_features`` dimensions, each
+    dimension past the first two carrying Gaussian noise of scale
+    ``noise``."""
+    X, y = make_circles(1500, noise=0.04, factor=0.5, random_state=seed)
+    rng = np.random.default_rng(seed)
+    turn, _ = np.linalg.qr(rng.normal(size=(n_features, n_features)))
+    return np.c_[X, rng.normal(0, noise, (len(X), n_features - 2))] @ turn, y
+
+
+def test_above_the_embeddings_dimensions_the_start_cuts_the_graph_that_leaks_less():
+    """Nested circles in 20 features: under an embedding of pure noise (a
+    graph with no groups) the start parts them on the input rows' graph;
+    under the circles themselves, padded to 10 dimensions, with noise in
+    the input that hides them, it keeps the embedding's graph."""
+    X, y = rotated_circles(20, 0.05)
+    noise = np.random.default_rng(1).normal(size=(len(X), 10))
+    space, labels, leak = _init.graph_space(noise, X, 2, 0)
+    np.testing.assert_allclose(space, StandardScaler().fit_transform(X))
+    assert leak < _init.partition_leak(noise, _init.spectral_labels(noise, 2, 0))
+    out = _init.initial_components(
+        noise, 2, 0, "spectral_or_gaussian", return_labels=True, inputs=X, return_method=True
+    )
+    assert clustering_accuracy(y, out[2]) > 0.99 and out[3] == "spectral"
+
+    clean, y = make_circles(1500, noise=0.04, factor=0.5, random_state=0)
+    embedding = np.c_[clean, np.zeros((len(clean), 8))]
+    hidden = rotated_circles(20, 1.0)[0]
+    space, labels, _ = _init.graph_space(embedding, hidden, 2, 0)
+    assert space is embedding and clustering_accuracy(y, labels) > 0.99
+
+
+def test_partition_leak_leaves_unlabelled_rows_out():
+    X, y = make_blobs(300, centers=3, random_state=0)
+    near, shares = _init.neighbour_shares(X, 15)
+    assert _init.partition_leak(X, y, 15) == _init.start_leak(near, shares, y)
+    part = np.where(np.arange(len(y)) % 3 == 0, -1, y)
+    kept = part >= 0
+    near, shares = _init.neighbour_shares(X[kept], 15)
+    assert _init.partition_leak(X, part, 15) == _init.start_leak(near, shares, y[kept])
