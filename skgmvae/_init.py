@@ -1439,15 +1439,15 @@ def graph_space(embedding, inputs, n_components, seed, n_neighbors=None, weights
 
     An autoencoder that has nothing to compress can only bend the
     neighbourhoods of its input: on five spiral arms in 2-D, default fits
-    started from the input rows' graph reach 0.985 over twelve seeds (worst
-    0.980), where those started from the 10-dimensional embedding's joined
+    started from the input rows' graph reach 0.984 over twelve seeds (worst
+    0.978), where those started from the 10-dimensional embedding's joined
     pieces of arms on some (0.951, worst 0.817). One that has something to
     compress can still bend curved groups that the input's graph keeps
     apart: on two circles turned into 20 features the spectral partition of
     the input rows' graph leaks 0.001 of a row's neighbour weight, the
     embedding's 0.017 to 0.027, which on some seeds sent the start to the
     input's Gaussian mixture, which cuts the rings across (three seeds:
-    0.995 against 0.668). The input rows come only where they can carry a
+    0.9995 against 0.668). The input rows come only where they can carry a
     full covariance per cluster (otherwise ``inputs`` is None).
 
     Returns
@@ -1567,8 +1567,9 @@ def gaussian_or_spectral(
     embedding, inputs, n_components, seed, n_neighbors=None, touching_only=False, weights=None
 ):
     """The partition of the ``"gaussian"`` start (``touching_only``: of
-    the ``"spectral_or_gaussian"`` one), see :func:`initial_components`, and
-    the start it is: ``"gaussian"``, ``"refined"`` or ``"spectral"``.
+    the ``"spectral_or_gaussian"`` one), see :func:`initial_components`, the
+    start it is: ``"gaussian"``, ``"refined"`` or ``"spectral"``, and the
+    rows whose graph was cut (:func:`graph_space`; None for ``"gaussian"``).
     The graph is that of :func:`graph_space` (the embedding's or the
     standardised input rows').
 
@@ -1583,24 +1584,26 @@ def gaussian_or_spectral(
     """
     spectral = None
     if touching_only:
-        _, spectral, leak = graph_space(
+        space, spectral, leak = graph_space(
             embedding, inputs, n_components, seed, n_neighbors, weights
         )
         if spectral is None or np.any(spectral < 0):
-            return spectral, "spectral"
+            return spectral, "spectral", space
         if leak < TOUCHING_LEAK:
             found = None if inputs is None else refined_labels(
                 inputs, spectral, n_components, seed, weights
             )
-            return (spectral, "spectral") if found is None else (found, "refined")
+            return (spectral, "spectral", space) if found is None else (found, "refined", space)
     found = None
     if inputs is not None:
         found = input_mixture_labels(inputs, n_components, seed, weights)
     if found is not None:
-        return found, "gaussian"
+        return found, "gaussian", None
     if spectral is None:
-        spectral = graph_space(embedding, inputs, n_components, seed, n_neighbors, weights)[1]
-    return spectral, "spectral"
+        space, spectral, _ = graph_space(
+            embedding, inputs, n_components, seed, n_neighbors, weights
+        )
+    return spectral, "spectral", space
 
 
 def initial_components(
@@ -1678,8 +1681,9 @@ def initial_components(
         (rows left out, and every row for ``"gmm"`` and a callable).
     layout : ndarray of shape (n, d) or None
         Only with ``return_layout``: the UMAP coordinates of every row for
-        ``"umap"`` (and ``"checked"`` when it keeps the UMAP partition)
-        when it used them all, else None.
+        ``"umap"`` (and ``"checked"`` when it keeps the UMAP partition), or
+        the standardised ``inputs`` where a spectral or refined start cut
+        their graph (:func:`graph_space`), when it used every row; else None.
     method : str
         Only with ``return_method``.
     """
@@ -1711,9 +1715,10 @@ def initial_components(
     elif method != "gmm":
         if method in (SPECTRAL_OR_GAUSSIAN, "gaussian"):
             touching_only = method == SPECTRAL_OR_GAUSSIAN
-            part, taken = gaussian_or_spectral(
+            part, taken, space = gaussian_or_spectral(
                 used, inputs, n_components, seed, n_neighbors, touching_only, weights
             )
+            layout = space if rows is None and space is not None and space is not used else None
         elif method == "spectral" and part is None:
             part = spectral_labels(used, n_components, seed, n_neighbors)
         elif method == "consensus":

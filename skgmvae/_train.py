@@ -412,7 +412,8 @@ def init_from_autoencoder(
     modularity of consensus cuts), and the prior network is resized to it.
 
     Returns the rows' coordinates for the neighbour graph (a tensor: the
-    start's UMAP layout where it covers every row, else the embedding),
+    start's UMAP layout, or the standardised input rows whose graph the
+    start cut, where it covers every row; else the embedding),
     the partition the start comes from (see ``initial_components``),
     whether the components started as factor analysers of its clusters,
     and the start that was made (its ``method``).

@@ -318,15 +318,36 @@ def test_above_the_embeddings_dimensions_the_start_cuts_the_graph_that_leaks_les
     np.testing.assert_allclose(space, StandardScaler().fit_transform(X))
     assert leak < _init.partition_leak(noise, _init.spectral_labels(noise, 2, 0))
     out = _init.initial_components(
-        noise, 2, 0, "spectral_or_gaussian", return_labels=True, inputs=X, return_method=True
+        noise, 2, 0, "spectral_or_gaussian", return_labels=True, inputs=X, return_method=True,
+        return_layout=True,
     )
-    assert clustering_accuracy(y, out[2]) > 0.99 and out[3] == "spectral"
+    assert clustering_accuracy(y, out[2]) > 0.99 and out[4] == "spectral"
+    # training's neighbour term reads the graph the start cut
+    np.testing.assert_array_equal(out[3], space)
 
     clean, y = make_circles(1500, noise=0.04, factor=0.5, random_state=0)
     embedding = np.c_[clean, np.zeros((len(clean), 8))]
     hidden = rotated_circles(20, 1.0)[0]
     space, labels, _ = _init.graph_space(embedding, hidden, 2, 0)
     assert space is embedding and clustering_accuracy(y, labels) > 0.99
+    out = _init.initial_components(
+        embedding, 2, 0, "spectral_or_gaussian", inputs=hidden, return_layout=True
+    )
+    assert out[2] is None  # the embedding's own graph
+
+
+def test_a_fit_whose_start_cut_the_input_rows_graph_trains_on_that_graph():
+    """Nested circles in 20 features: the neighbour term's graph is the
+    input rows' (nearly all of each row's neighbours), not the embedding's."""
+    X, _ = rotated_circles(20, 0.05)
+    model = GMVAEClustering(2, pretrain_epochs=20, max_iter=1, random_state=0).fit(X)
+    graph = model._train_state.graph
+    near = graph.neighbors.numpy()
+    inputs, _ = _init.neighbour_shares(StandardScaler().fit_transform(X), near.shape[1])
+    embedded, _ = _init.neighbour_shares(model.transform(X).astype(float), near.shape[1])
+    def shared(a, b):
+        return np.mean([len(set(p) & set(q)) / len(p) for p, q in zip(a, b)])
+    assert shared(near, inputs) > 0.95 > shared(near, embedded)
 
 
 def test_partition_leak_leaves_unlabelled_rows_out():
