@@ -150,7 +150,7 @@ INPUT_MIXTURE_REG = 1e-4
 #: full-covariance Gaussian mixture is refined by EM of that mixture started
 #: at its clusters (:func:`refined_labels`) when EM moves at most this share
 #: of the rows: the groups are then Gaussian in the input, and the mixture
-#: draws the boundaries between them where the graph of the embedding only
+#: draws the boundaries between them where the start's graph only
 #: approximates them. Curved or nested groups move far more (two moons: 14%).
 REFINED_MOVED_SHARE = 0.02
 #: Rows per feature that each cluster of an even split needs for the
@@ -1574,7 +1574,7 @@ def gaussian_or_spectral(
     standardised input rows').
 
     The spectral partition (:func:`spectral_labels`) parts groups that the
-    graph of the embedding separates, whatever their shape; where its
+    graph separates, whatever their shape; where its
     clusters touch, the groups are not told apart by the graph, and a
     Gaussian mixture with a full covariance per cluster, fitted on the
     input rows themselves, sees classes that the embedding has bent
@@ -1657,7 +1657,8 @@ def initial_components(
     return_labels : bool, default=False
         Also return the partition the moments come from.
     return_layout : bool, default=False
-        Also return the UMAP layout of the start, where there is one.
+        Also return the start's layout where there is one: its UMAP
+        coordinates, or the standardised ``inputs`` whose graph it cut.
     weights : ndarray of shape (n,) or None, default=None
         Weights of the rows: in the moments of every partition, the KMeans
         runs of ``"consensus"`` and the rows of ``"gmm"`` and of the input

@@ -1039,8 +1039,10 @@ class Trainer:
 
     def _start_graph(self, embedding=None, labels=None, factored=False):
         """Build the neighbour term's graph of a fresh run (or of a run
-        continued on other rows): on the pretrained embedding, its memory at
-        the start's partition. A start of ``HOLD_FACTORED_STARTS`` whose
+        continued on other rows): on the rows ``embedding`` (the start's layout:
+        UMAP coordinates or the standardised input rows whose graph the start
+        cut; else the pretrained embedding), its memory at the start's
+        partition. A start of ``HOLD_FACTORED_STARTS`` whose
         components are ``factored`` is held whatever its leak; one of
         ``OWN_CLUSTER_STARTS`` holds each row at its own start cluster."""
         if self.params.graph_weight <= 0 or self.X.shape[0] < 2:

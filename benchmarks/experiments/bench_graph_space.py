@@ -57,7 +57,7 @@ def one_seed(X, y, k, seed, quick):
         weights = (seen["args"] + (None, None, None, None))[3]
         spaces = {"embedding": embedding, "inputs": _init.standardised(inputs, weights)}
         for name, rows in spaces.items():
-            labels = _init.spectral_labels(rows, k, seed, *seen["args"][2:3])
+            labels = _init.spectral_labels(rows, seen["args"][0], seed, *seen["args"][2:3])
             row[f"{name}_accuracy"] = clustering_accuracy(y, labels)
             row[f"{name}_leak"] = _init.partition_leak(rows, labels, *seen["args"][2:3])
         row["taken"] = "embedding" if seen["taken"][0] is embedding else "inputs"
