@@ -44,27 +44,31 @@ def one_seed(X, y, k, seed, quick):
     seen = {}
     choose = _init.graph_space
 
-    def recording(embedding, inputs, *args, **kwargs):
-        seen.update(embedding=embedding, inputs=inputs, args=args, kwargs=kwargs)
-        seen["taken"] = choose(embedding, inputs, *args, **kwargs)
+    def recording(embedding, inputs, n_components, seed, n_neighbors=None, weights=None):
+        seen.update(embedding=embedding, inputs=inputs, n_components=n_components,
+                    n_neighbors=n_neighbors, weights=weights)
+        seen["taken"] = choose(embedding, inputs, n_components, seed, n_neighbors, weights)
         return seen["taken"]
 
     with patched(_init, "graph_space", recording):
         default = GMVAEClustering(k, random_state=seed, **params).fit(X)
     row = {"default": clustering_accuracy(y, default.labels_), "taken": "none"}
     if seen.get("inputs") is not None:
-        embedding, inputs = seen["embedding"], seen["inputs"]
-        weights = (seen["args"] + (None, None, None, None))[3]
-        spaces = {"embedding": embedding, "inputs": _init.standardised(inputs, weights)}
+        embedding, n_neighbors = seen["embedding"], seen["n_neighbors"]
+        spaces = {
+            "embedding": embedding,
+            "inputs": _init.standardised(seen["inputs"], seen["weights"]),
+        }
         for name, rows in spaces.items():
-            labels = _init.spectral_labels(rows, seen["args"][0], seed, *seen["args"][2:3])
+            labels = _init.spectral_labels(rows, seen["n_components"], seed, n_neighbors)
             row[f"{name}_accuracy"] = clustering_accuracy(y, labels)
-            row[f"{name}_leak"] = _init.partition_leak(rows, labels, *seen["args"][2:3])
+            row[f"{name}_leak"] = _init.partition_leak(rows, labels, n_neighbors)
         row["taken"] = "embedding" if seen["taken"][0] is embedding else "inputs"
 
-    def embedding_only(embedding, inputs, *args, **kwargs):
+    def embedding_only(embedding, inputs, n_components, seed, n_neighbors=None, weights=None):
         wide = inputs is not None and inputs.shape[1] > embedding.shape[1]
-        return choose(embedding, None if wide else inputs, *args, **kwargs)
+        inputs = None if wide else inputs
+        return choose(embedding, inputs, n_components, seed, n_neighbors, weights)
 
     with patched(_init, "graph_space", embedding_only):
         before = GMVAEClustering(k, random_state=seed, **params).fit(X)
