@@ -8,6 +8,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
 from skgmvae import GMVAEClustering, _init, _train
+from skgmvae.datasets import make_spiral
 from skgmvae.metrics import clustering_accuracy
 
 
@@ -289,10 +290,11 @@ def test_the_start_cuts_the_graph_of_inputs_of_no_more_features_than_the_embeddi
     accuracy, taken = start(noise)
     assert accuracy > 0.99 and taken in ("spectral", "refined")
     assert start(noise[:, :1])[0] > 0.99
-    space, labels, leak = _init.graph_space(noise, X, 2, 0)
+    space, labels, leak, count = _init.graph_space(noise, X, 2, 0)
     np.testing.assert_allclose(space, StandardScaler().fit_transform(X))
     np.testing.assert_array_equal(labels, _init.spectral_labels(space, 2, 0))
     assert leak == _init.partition_leak(space, labels)
+    assert count == _init.SPECTRAL_NEIGHBORS  # a clean partition: the graph asked for
     assert _init.graph_space(noise[:, :1], X, 2, 0)[0].shape == (400, 2)
     assert _init.graph_space(noise, None, 2, 0)[0] is noise
 
@@ -314,7 +316,7 @@ def test_above_the_embeddings_dimensions_the_start_cuts_the_graph_that_leaks_les
     the input that hides them, it keeps the embedding's graph."""
     X, y = rotated_circles(20, 0.05)
     noise = np.random.default_rng(1).normal(size=(len(X), 10))
-    space, labels, leak = _init.graph_space(noise, X, 2, 0)
+    space, labels, leak, count = _init.graph_space(noise, X, 2, 0)
     np.testing.assert_allclose(space, StandardScaler().fit_transform(X))
     assert leak < _init.partition_leak(noise, _init.spectral_labels(noise, 2, 0))
     out = _init.initial_components(
@@ -328,7 +330,7 @@ def test_above_the_embeddings_dimensions_the_start_cuts_the_graph_that_leaks_les
     clean, y = make_circles(1500, noise=0.04, factor=0.5, random_state=0)
     embedding = np.c_[clean, np.zeros((len(clean), 8))]
     hidden = rotated_circles(20, 1.0)[0]
-    space, labels, _ = _init.graph_space(embedding, hidden, 2, 0)
+    space, labels, _, _ = _init.graph_space(embedding, hidden, 2, 0)
     assert space is embedding and clustering_accuracy(y, labels) > 0.99
     out = _init.initial_components(
         embedding, 2, 0, "spectral_or_gaussian", inputs=hidden, return_layout=True
@@ -348,6 +350,84 @@ def test_a_fit_whose_start_cut_the_input_rows_graph_trains_on_that_graph():
     def shared(a, b):
         return np.mean([len(set(p) & set(q)) / len(p) for p, q in zip(a, b)])
     assert shared(near, inputs) > 0.95 > shared(near, embedded)
+
+
+def rotated_spirals(n_features=30, noise=0.05, seed=0):
+    """Three spiral arms turned into ``n_features`` dimensions, as
+    :func:`rotated_circles` turns circles: in a graph of 15 neighbours the
+    arms touch where the noise features bring them close."""
+    X, y = make_spiral(2000, n_arms=3, random_state=seed)
+    rng = np.random.default_rng(seed)
+    turn, _ = np.linalg.qr(rng.normal(size=(n_features, n_features)))
+    return np.c_[X, rng.normal(0, noise, (len(X), n_features - 2))] @ turn, y
+
+
+def test_where_the_graph_joins_groups_the_start_cuts_a_sparser_one():
+    """Spiral arms in 30 features: the partition of the 15-neighbour graph
+    cuts across arms and touches; that of the 7-neighbour graph parts them,
+    leaks less on the 15-neighbour graph, and is the start's."""
+    X, y = rotated_spirals()
+    rows = _init.standardised(X)
+    dense = _init.spectral_labels(rows, 3, 0, 15)
+    assert clustering_accuracy(y, dense) < 0.98
+    assert _init.partition_leak(rows, dense, 15) >= _init.TOUCHING_LEAK
+    labels, leak, own, count = _init.sparse_partition(rows, 3, 0, 15)
+    assert count == 7 and clustering_accuracy(y, labels) > 0.99
+    assert leak == _init.partition_leak(rows, labels, 15) < _init.partition_leak(rows, dense, 15)
+    assert own == _init.partition_leak(rows, labels, 7) < _init.TOUCHING_LEAK
+    # without the sparser graph's partition: the first one
+    kept, *_, first = _init.sparse_partition(rows, 3, 0, 15, sparse=False)
+    np.testing.assert_array_equal(kept, dense)
+    assert first == 15
+    noise = np.random.default_rng(1).normal(size=(len(X), 10))
+    part, taken = _init.initial_components(
+        noise, 3, 0, "spectral_or_gaussian", 15, return_labels=True, inputs=X,
+        return_method=True,
+    )[2:]
+    assert taken in ("spectral", "refined") and clustering_accuracy(y, part) > 0.99
+
+
+def test_the_mixture_keeps_small_groups_that_a_sparse_graph_cuts_cleanly():
+    """Blobs of 1000, 200 and 50 rows: the 7-neighbour graph's partition
+    is clean but splits the large blob; the input mixture parts the blobs,
+    leaks no more of the 15-neighbour graph, and is the start's."""
+    X, y = make_blobs([1000, 200, 50], centers=[[0, 0], [4, 0], [0, 4]], random_state=0)
+    rows = _init.standardised(X)
+    labels, _, own, count = _init.sparse_partition(rows, 3, 0, 15)
+    assert count == 7 and own < _init.TOUCHING_LEAK
+    assert clustering_accuracy(y, labels) < 0.8
+    rival = _init.sparse_rival(rows, labels, count, X, 3, 0, 15)
+    np.testing.assert_array_equal(rival, _init.input_mixture_labels(X, 3, 0))
+    assert clustering_accuracy(y, rival) > 0.9
+    assert _init.sparse_rival(rows, labels, 15, X, 3, 0, 15) is None  # not sparser
+    assert _init.sparse_rival(rows, labels, count, None, 3, 0, 15) is None
+    # blobs of unequal spread: the sparse partition leaks less than the
+    # mixture, but not less than half as much, and the mixture is kept
+    X, y = make_blobs([1000, 100, 30], centers=[[0, 0], [5, 0], [0, 5]],
+                      cluster_std=[1.5, 0.8, 0.5], random_state=0)
+    rows = _init.standardised(X)
+    labels, leak, _, count = _init.sparse_partition(rows, 3, 0, 15)
+    mixture = _init.input_mixture_labels(X, 3, 0)
+    assert count == 7 and leak < _init.partition_leak(rows, mixture, 15)
+    assert clustering_accuracy(y, labels) < 0.8 < clustering_accuracy(y, mixture)
+    np.testing.assert_array_equal(_init.sparse_rival(rows, labels, count, X, 3, 0, 15), mixture)
+    *_, taken = _init.initial_components(
+        np.random.default_rng(1).normal(size=(len(X), 10)), 3, 0, "spectral_or_gaussian",
+        15, inputs=X, return_method=True,
+    )
+    assert taken == "gaussian"
+    spirals, _ = rotated_spirals()
+    rows = _init.standardised(spirals)
+    labels, _, _, count = _init.sparse_partition(rows, 3, 0, 15)
+    assert _init.sparse_rival(rows, labels, count, spirals, 3, 0, 15) is None
+
+
+def test_a_clean_partition_keeps_the_graph_it_was_cut_from():
+    X, y = rotated_circles(20, 0.05)
+    rows = _init.standardised(X)
+    labels, leak, own, count = _init.sparse_partition(rows, 2, 0, 15)
+    assert count == 15 and leak == own < _init.TOUCHING_LEAK
+    assert clustering_accuracy(y, labels) > 0.99
 
 
 def test_partition_leak_leaves_unlabelled_rows_out():
