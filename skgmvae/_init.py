@@ -1492,7 +1492,9 @@ def sparse_partition(rows, n_components, seed, n_neighbors, sparse=True):
     graph of ``rows``, or, where it touches (a leak of at least
     ``TOUCHING_LEAK``) and ``sparse``, that of the graph of
     ``SPARSE_NEIGHBORS_SHARE`` times as many neighbours where it does not
-    touch on its own graph and leaks less on the first.
+    touch on its own graph and leaks less on the first. Not where the
+    partition leaves rows out (above ``SPECTRAL_ROWS``), whose start is
+    spectral either way.
 
     A graph of many neighbours can join groups that lie close in a few of
     many noisy features, and its spectral partition then cuts the joined
@@ -1514,8 +1516,8 @@ def sparse_partition(rows, n_components, seed, n_neighbors, sparse=True):
     labels = spectral_labels(rows, n_components, seed, n_neighbors)
     leak = np.inf if labels is None else partition_leak(rows, labels, n_neighbors)
     fewer = int(n_neighbors * SPARSE_NEIGHBORS_SHARE)
-    if not sparse or leak < TOUCHING_LEAK or np.isinf(leak) or fewer < 2:
-        return labels, leak, leak, n_neighbors
+    if not sparse or leak < TOUCHING_LEAK or np.isinf(leak) or fewer < 2 or np.any(labels < 0):
+        return labels, leak, leak, n_neighbors  # rows left out: a start of its own
     cut = spectral_labels(rows, n_components, seed, fewer)
     if cut is None or np.any(cut < 0):
         return labels, leak, leak, n_neighbors
@@ -1637,7 +1639,8 @@ def gaussian_or_spectral(
     mixture started at the spectral clusters refines their boundaries
     (``"refined"``) when it moves few rows (:func:`refined_labels`). A clean
     partition of a sparser graph than the one asked for gives way to that
-    mixture where the mixture leaks not much more (:func:`sparse_rival`).
+    mixture unless it leaks less than ``SPARSE_RIVAL_RATIO`` times what the
+    mixture leaks (:func:`sparse_rival`).
     """
     spectral = None
     if touching_only:

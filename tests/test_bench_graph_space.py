@@ -9,11 +9,9 @@ def test_quick_run_records_both_graphs_and_both_fits(tmp_path, quick_seed_table)
         for space in ("embedding", "inputs"):
             assert 0.3 <= row[f"{space}_accuracy"] <= 1.0
             assert 0.0 <= row[f"{space}_leak"] <= 1.0
-        assert isinstance(row["sparser"], bool)
         leaks = row["embedding_leak"], row["inputs_leak"]
         if not row["sparser"]:  # each graph's own partition was weighed
             assert row["taken"] == ("inputs" if leaks[1] < leaks[0] else "embedding")
-        if row["taken"] == "embedding":  # the same start, the same fit
+        if row["taken"] == "embedding" and not row["sparser"]:  # the same start, the same fit
             assert row["default"] == row["embedding_only"]
     assert "| circles_20d | 1 |" in text and "| wine | 1 |" in text
-    assert "| sparser graph |" in text

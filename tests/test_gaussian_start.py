@@ -422,6 +422,18 @@ def test_the_mixture_keeps_small_groups_that_a_sparse_graph_cuts_cleanly():
     assert _init.sparse_rival(rows, labels, count, spirals, 3, 0, 15) is None
 
 
+def test_no_sparser_graph_where_the_partition_leaves_rows_out(monkeypatch):
+    """Above ``SPECTRAL_ROWS`` the partition labels a subset and the start is
+    spectral either way: the graph asked for is kept, its rows left out."""
+    X, _ = rotated_spirals()
+    rows = _init.standardised(X)
+    monkeypatch.setattr(_init, "SPECTRAL_ROWS", 600)
+    labels, leak, own, count = _init.sparse_partition(rows, 3, 0, 15)
+    assert leak >= _init.TOUCHING_LEAK  # touching, yet no sparser graph
+    assert count == 15 and leak == own and np.sum(labels < 0) == len(X) - 600
+    np.testing.assert_array_equal(labels, _init.spectral_labels(rows, 3, 0, 15))
+
+
 def test_a_clean_partition_keeps_the_graph_it_was_cut_from():
     X, y = rotated_circles(20, 0.05)
     rows = _init.standardised(X)

@@ -94,9 +94,9 @@ def write_table(table, path):
     lines = [
         "Per data set, over seeds: the spectral partition of the embedding's graph and of "
         "the standardised input rows' graph (Hungarian accuracy, mean (worst); leak min-max), "
-        "how many starts took the input rows' graph, how many of them the sparser graph of "
-        "half as many neighbours (``_init.sparse_partition``), and the default fit against the "
-        "same fit cutting the embedding's graph only.",
+        "how many starts took the input rows' graph, how many took the sparser graph of "
+        "half as many neighbours (of either rows, ``_init.sparse_partition``), and the default "
+        "fit against the same fit cutting the embedding's graph only.",
         "",
         "| data | seeds | embedding's graph | its leak | input rows' graph | its leak | "
         "input taken | sparser graph | default | embedding only |",
