@@ -194,6 +194,39 @@ def test_weighted_input_mixture_labels_every_row_and_ignores_weightless_ones():
     assert clustering_accuracy(y[kept], labels[kept]) == 1.0
 
 
+def binary_groups(seed=0):
+    """Four groups of 300 rows in 30 binary features, each feature 1 with
+    a probability of its own in each group."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(4), 300)
+    odds = rng.uniform(0.1, 0.9, (4, 30))
+    return (rng.uniform(size=(len(y), 30)) < odds[y]).astype(float), y
+
+
+def test_no_input_mixture_whose_cluster_is_flat_on_a_feature():
+    """On binary features the likeliest full-covariance mixture has
+    clusters that agree exactly on some feature; it is refused, and the
+    auto start cuts the graph instead."""
+    X, y = binary_groups()
+    mixture = _init.input_mixture(X, 4, 0)
+    assert _init.flat_cluster(X, mixture, 4)
+    assert clustering_accuracy(y, mixture) < 0.6
+    assert _init.input_mixture_labels(X, 4, 0) is None
+    *_, labels, taken = _init.initial_components(
+        X, 4, 0, "spectral_or_gaussian", 15, return_labels=True, inputs=X, return_method=True
+    )
+    assert taken == "spectral" and clustering_accuracy(y, labels) > 0.85
+    # continuous groups never agree exactly; a feature constant over every row is no sign
+    blobs, truth = make_blobs(600, centers=3, random_state=0)
+    blobs = np.c_[blobs, np.ones(len(blobs))]
+    assert not _init.flat_cluster(blobs, truth, 3)
+    # a flat cluster among rows of no weight does not count
+    flat = np.where(truth == 0, 0.0, blobs[:, 0])
+    with_flat = np.c_[blobs, flat]
+    assert _init.flat_cluster(with_flat, truth, 3)
+    assert not _init.flat_cluster(with_flat, truth, 3, weights=(truth != 0).astype(float))
+
+
 @pytest.mark.parametrize("init_params", ["auto", "spectral"])
 def test_a_fit_starts_from_the_mixture_of_its_input_rows(init_params):
     X, _ = parallel_bars()
