@@ -35,7 +35,14 @@ latent space has dimensions: ``moons_50d``, ``circles_20d`` and
 ``spirals_30d`` are ``moons``, ``circles`` and ``spirals_3`` with Gaussian
 noise of scale 0.05 in 48, 18 and 28 added features, all turned by one
 random rotation (seed 0), so that every feature mixes the curve and the
-noise. K is the number of classes. Every model gets the same K and seed.
+noise. Three sets of few values per feature (``DISCRETE``) joined last:
+``binary_30d`` (four groups of 300 rows in 30 binary features, each
+feature 1 with a probability drawn for each group from 0.1 to 0.9),
+``votes_16d`` (two groups of 270 and 165 rows in 16 binary features, each
+1 with probability 0.8 or 0.2, drawn for each group) and ``counts_20d``
+(four groups of 250 rows in 20 Poisson counts, each rate drawn for each
+group from 0.5 to 4), all drawn with seed 0. K is the number of classes.
+Every model gets the same K and seed.
 
 The baselines, as a data scientist writes them:
 
@@ -104,6 +111,8 @@ ROTATED = ("moons_50d", "circles_20d", "spirals_30d")
 #: The set each of ``ROTATED`` turns, and its number of features.
 ROTATED_FROM = {"moons_50d": ("moons", 50), "circles_20d": ("circles", 20),
                 "spirals_30d": ("spirals_3", 30)}
+#: Sets of binary or count features (see the module docstring).
+DISCRETE = ("binary_30d", "votes_16d", "counts_20d")
 #: All 70,000 images of each set, its 10,000 test images ("-test") and
 #: 3,000 of its training images drawn at random ("-3k"); the default builds
 #: the neighbour graph on the last two (up to 20,000 rows).
@@ -170,6 +179,8 @@ def load(name, data_dir, quick=False):
     if name in ROTATED:
         source, n_features = ROTATED_FROM[name]
         return rotated(*load(source, data_dir), n_features)
+    if name in DISCRETE:
+        return discrete(name)
     loader = getattr(datasets, f"load_{name}")
     return loader(return_X_y=True)
 
@@ -197,6 +208,22 @@ def rotated(X, y, n_features, noise=0.05, seed=0):
     turn, _ = np.linalg.qr(rng.standard_normal((n_features, n_features)))
     extra = rng.normal(0, noise, (len(X), n_features - X.shape[1]))
     return np.hstack([X, extra]) @ turn, y
+
+
+def discrete(name, seed=0):
+    """``(X, y)`` of a set of ``DISCRETE``, float64."""
+    rng = np.random.default_rng(seed)
+    if name == "binary_30d":
+        y = np.repeat(np.arange(4), 300)
+        odds = rng.uniform(0.1, 0.9, (4, 30))
+        return (rng.uniform(size=(len(y), 30)) < odds[y]).astype(float), y
+    if name == "votes_16d":
+        y = np.repeat(np.arange(2), [270, 165])
+        odds = np.where(rng.uniform(size=(2, 16)) < 0.5, 0.8, 0.2)
+        return (rng.uniform(size=(len(y), 16)) < odds[y]).astype(float), y
+    y = np.repeat(np.arange(4), 250)
+    rates = rng.uniform(0.5, 4.0, (4, 20))
+    return rng.poisson(rates[y]).astype(float), y
 
 
 def held_out(name):
@@ -333,8 +360,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
-        "--datasets", nargs="+", default=list(SMALL + HELD_OUT + CURVED + ROTATED + IMAGES),
-        choices=SMALL + HELD_OUT + CURVED + ROTATED + IMAGES,
+        "--datasets", nargs="+", default=list(SMALL + HELD_OUT + CURVED + ROTATED + DISCRETE + IMAGES),
+        choices=SMALL + HELD_OUT + CURVED + ROTATED + DISCRETE + IMAGES,
     )
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     add_run_arguments(parser)
@@ -368,7 +395,7 @@ def main(argv=None):
                 payload = {"params": params, "cells": cells}
                 path.write_text(json.dumps(payload, indent=2))
     present = {key.split("/")[0] for key in cells} | set(args.datasets)
-    shown = [d for d in SMALL + HELD_OUT + CURVED + ROTATED + IMAGES if d in present]
+    shown = [d for d in SMALL + HELD_OUT + CURVED + ROTATED + DISCRETE + IMAGES if d in present]
     models = [m for m in MODELS if m in models or any(f"/{m}/" in c for c in cells)]
     table = markdown(cells, shown, models, args.seeds, current)
     path.with_suffix(".md").write_text(table)

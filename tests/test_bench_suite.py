@@ -189,3 +189,23 @@ def test_rotated_sets_turn_their_source_into_more_features(benchmark_module):
         np.linalg.norm(turned[:5, None] - turned[None, :5], axis=-1),
         np.linalg.norm(X0[:5, None] - X0[None, :5], axis=-1),
     )
+
+
+def test_discrete_sets_have_few_values_per_feature(benchmark_module):
+    """The binary and count sets have the documented rows, groups and
+    features, and their groups differ: each feature's mean differs between
+    two groups somewhere."""
+    suite = benchmark_module("bench_suite.py")
+    assert not set(suite.DISCRETE) & set(suite.SMALL + suite.HELD_OUT + suite.CURVED + suite.ROTATED)
+    shapes = {"binary_30d": ((1200, 30), [300] * 4), "votes_16d": ((435, 16), [270, 165]),
+              "counts_20d": ((1000, 20), [250] * 4)}
+    for name in suite.DISCRETE:
+        X, y = suite.load(name, None)
+        assert X.shape == shapes[name][0] and X.dtype == np.float64
+        assert np.bincount(y).tolist() == shapes[name][1]
+        assert np.all(X == np.round(X)) and X.min() == 0
+        means = np.array([X[y == k].mean(0) for k in np.unique(y)])
+        assert (means.max(0) - means.min(0)).max() > 0.3
+    binary, _ = suite.load("binary_30d", None)
+    assert set(np.unique(binary)) == {0.0, 1.0}
+    np.testing.assert_array_equal(suite.load("counts_20d", None)[0], suite.discrete("counts_20d")[0])
