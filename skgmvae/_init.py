@@ -1537,14 +1537,18 @@ def sparse_partition(rows, n_components, seed, n_neighbors, sparse=True):
         Neighbours of each row in that graph.
     """
     labels = spectral_labels(rows, n_components, seed, n_neighbors)
-    leak = np.inf if labels is None else partition_leak(rows, labels, n_neighbors)
+    if labels is None or np.any(labels < 0):  # rows left out: a start of its own
+        leak = np.inf if labels is None else partition_leak(rows, labels, n_neighbors)
+        return labels, leak, leak, n_neighbors
+    near, shares = neighbour_shares(rows, n_neighbors)  # every row labelled
+    leak = start_leak(near, shares, labels)
     fewer = int(n_neighbors * SPARSE_NEIGHBORS_SHARE)
-    if not sparse or leak < TOUCHING_LEAK or np.isinf(leak) or fewer < 2 or np.any(labels < 0):
-        return labels, leak, leak, n_neighbors  # rows left out: a start of its own
+    if not sparse or leak < TOUCHING_LEAK or fewer < 2:
+        return labels, leak, leak, n_neighbors
     cut = spectral_labels(rows, n_components, seed, fewer)
     if cut is None or np.any(cut < 0):
         return labels, leak, leak, n_neighbors
-    own, wide = partition_leak(rows, cut, fewer), partition_leak(rows, cut, n_neighbors)
+    own, wide = partition_leak(rows, cut, fewer), start_leak(near, shares, cut)
     if own < TOUCHING_LEAK and wide < leak:
         return cut, wide, own, fewer
     return labels, leak, leak, n_neighbors

@@ -332,14 +332,20 @@ def test_the_start_cuts_the_graph_of_inputs_of_no_more_features_than_the_embeddi
     assert _init.graph_space(noise, None, 2, 0)[0] is noise
 
 
-def rotated_circles(n_features, noise, seed=0):
-    """Two nested circles turned into ``n_features`` dimensions, each
-    dimension past the first two carrying Gaussian noise of scale
-    ``noise``."""
-    X, y = make_circles(1500, noise=0.04, factor=0.5, random_state=seed)
+def turned(X, n_features, noise, seed):
+    """The 2-D rows ``X`` turned into ``n_features`` dimensions by one
+    random rotation, each dimension past the first two carrying Gaussian
+    noise of scale ``noise``."""
     rng = np.random.default_rng(seed)
     turn, _ = np.linalg.qr(rng.normal(size=(n_features, n_features)))
-    return np.c_[X, rng.normal(0, noise, (len(X), n_features - 2))] @ turn, y
+    return np.c_[X, rng.normal(0, noise, (len(X), n_features - 2))] @ turn
+
+
+def rotated_circles(n_features, noise, seed=0):
+    """Two nested circles turned into ``n_features`` dimensions
+    (:func:`turned`)."""
+    X, y = make_circles(1500, noise=0.04, factor=0.5, random_state=seed)
+    return turned(X, n_features, noise, seed), y
 
 
 def test_above_the_embeddings_dimensions_the_start_cuts_the_graph_that_leaks_less():
@@ -386,13 +392,11 @@ def test_a_fit_whose_start_cut_the_input_rows_graph_trains_on_that_graph():
 
 
 def rotated_spirals(n_features=30, noise=0.05, seed=0):
-    """Three spiral arms turned into ``n_features`` dimensions, as
-    :func:`rotated_circles` turns circles: in a graph of 15 neighbours the
+    """Three spiral arms turned into ``n_features`` dimensions
+    (:func:`turned`): in a graph of 15 neighbours the
     arms touch where the noise features bring them close."""
     X, y = make_spiral(2000, n_arms=3, random_state=seed)
-    rng = np.random.default_rng(seed)
-    turn, _ = np.linalg.qr(rng.normal(size=(n_features, n_features)))
-    return np.c_[X, rng.normal(0, noise, (len(X), n_features - 2))] @ turn, y
+    return turned(X, n_features, noise, seed), y
 
 
 def test_where_the_graph_joins_groups_the_start_cuts_a_sparser_one():
