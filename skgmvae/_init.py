@@ -1468,10 +1468,20 @@ def graph_space(embedding, inputs, n_components, seed, n_neighbors=None, weights
     (:func:`sparse_partition`).
 
     The rows are the input rows, standardised, where they have no more
-    features than the embedding has dimensions; where they have more,
-    those of the two whose partition leaks less on the
-    ``n_neighbors``-nearest-neighbour graph (the embedding on a tie); the
-    embedding where ``inputs`` is None.
+    features than the embedding has dimensions; where they have more, the
+    embedding where its partition is clean (a leak below
+    ``TOUCHING_LEAK``) and leaks less of its ``n_neighbors``-nearest-
+    neighbour graph than the input rows' partition leaks of theirs (or as
+    much), else the input rows; the embedding where ``inputs`` is None.
+
+    Two graphs' leaks are compared only where the embedding's partition is
+    clean: an autoencoder can gather rows into clumps that are not the
+    groups, and a partition that touches in its graph then leaks less than
+    the input rows' one on theirs while it cuts across the groups. On two
+    groups of 16 binary features (votes-like, four seeds of twelve) the
+    embedding's partition leaked 0.051-0.077 of its graph at accuracy
+    0.50-0.56, the input rows' 0.083 at 0.931; on the input rows' graph
+    the embedding's partition leaked more (0.106-0.166).
 
     An autoencoder that has nothing to compress can only bend the
     neighbourhoods of its input: on five spiral arms in 2-D, default fits
@@ -1501,12 +1511,14 @@ def graph_space(embedding, inputs, n_components, seed, n_neighbors=None, weights
     if inputs is not None:
         scaled = standardised(inputs, weights)
         spaces = [scaled] if inputs.shape[1] <= embedding.shape[1] else [embedding, scaled]
-    best = None
-    for rows in spaces:
-        found = sparse_partition(rows, n_components, seed, n_neighbors, inputs is not None)
-        if best is None or found[1] < best[1][1]:
-            best = (rows, found)
-    rows, (labels, _, leak, count) = best
+    found = [
+        (rows, sparse_partition(rows, n_components, seed, n_neighbors, inputs is not None))
+        for rows in spaces
+    ]
+    embedded = found[0][1][1]
+    if len(found) > 1 and (embedded >= TOUCHING_LEAK or embedded > found[1][1][1]):
+        found = found[1:]  # the embedding's partition touches or leaks more
+    rows, (labels, _, leak, count) = found[0]
     return rows, labels, leak, count
 
 

@@ -459,6 +459,27 @@ def test_the_mixture_keeps_small_groups_that_a_sparse_graph_cuts_cleanly():
     assert _init.sparse_rival(rows, labels, count, spirals, 3, 0, 15) is None
 
 
+def test_an_embedding_partition_that_touches_gives_way_to_the_input_rows():
+    """Four groups in 30 binary features under an embedding that clumps
+    the rows by one feature: its partition leaks less of its graph than
+    the input rows' partition of theirs, but it touches, and the start
+    cuts the input rows' graph, which parts the groups."""
+    X, y = binary_groups()
+    rng = np.random.default_rng(0)
+    embedding = np.c_[2 * X[:, 0] + rng.normal(0, 0.9, len(X)), rng.normal(size=len(X))]
+    clumps = _init.spectral_labels(embedding, 4, 0, 15)
+    clumped = _init.partition_leak(embedding, clumps, 15)
+    assert clumped >= _init.TOUCHING_LEAK and clustering_accuracy(y, clumps) < 0.4
+    space, labels, leak, _ = _init.graph_space(embedding, X, 4, 0, 15)
+    np.testing.assert_allclose(space, StandardScaler().fit_transform(X))
+    assert leak > clumped and clustering_accuracy(y, labels) > 0.9
+    out = _init.initial_components(
+        embedding, 4, 0, "spectral_or_gaussian", 15, return_labels=True, inputs=X,
+        return_method=True,
+    )
+    assert clustering_accuracy(y, out[2]) > 0.9 and out[3] == "spectral"
+
+
 def test_no_sparser_graph_where_the_partition_leaves_rows_out(monkeypatch):
     """Above ``SPECTRAL_ROWS`` the partition labels a subset and the start is
     spectral either way: the graph asked for is kept, its rows left out."""
