@@ -30,6 +30,7 @@ START_DESCRIPTIONS = {
     "spectral": "the spectral clusters of the neighbour graph",
     "gaussian": "a full Gaussian mixture of the input rows",
     "refined": "the spectral clusters of the neighbour graph, refined by a full Gaussian mixture of the input rows",
+    "spherical": "the spectral clusters of the neighbour graph, moved by KMeans on the input rows",
     "umap": "a Gaussian mixture of the embedding's UMAP layout",
     "consensus": "the consensus of KMeans runs on the embedding",
     "gmm": "a diagonal Gaussian mixture of the embedding",

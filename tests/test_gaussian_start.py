@@ -171,10 +171,18 @@ def test_without_enough_rows_for_a_full_covariance_the_start_is_spectral(method)
     wide = np.c_[X, np.random.default_rng(0).normal(size=(len(X), 38))]  # 40 features
     assert not _init.full_covariance_estimable(len(wide), 40, 3)
     assert _init.input_mixture_labels(wide, 3, 0) is None
-    _, _, labels = _init.initial_components(wide, 3, 0, method, return_labels=True, inputs=wide)
+    _, _, labels, taken = _init.initial_components(
+        wide, 3, 0, method, return_labels=True, inputs=wide, return_method=True
+    )
     # the embedding has as many dimensions as the input: its graph is the input's
-    space = _init.graph_space(wide, wide, 3, 0)[0]
-    np.testing.assert_array_equal(labels, _init.spectral_labels(space, 3, 0))
+    space, spectral, leak, _ = _init.graph_space(wide, wide, 3, 0)
+    np.testing.assert_array_equal(spectral, _init.spectral_labels(space, 3, 0))
+    if method == "gaussian":
+        assert taken == "spectral"
+        np.testing.assert_array_equal(labels, spectral)
+    else:  # the auto start's clusters touch: KMeans on the input rows moves them
+        assert leak >= _init.TOUCHING_LEAK and taken == "spherical"
+        np.testing.assert_array_equal(labels, _init.spherical_refined(wide, spectral, 3, 0))
 
 
 def test_the_gaussian_start_without_input_rows_is_spectral():
@@ -206,7 +214,8 @@ def binary_groups(seed=0):
 def test_no_input_mixture_whose_cluster_is_flat_on_a_feature():
     """On binary features the likeliest full-covariance mixture has
     clusters that agree exactly on some feature; it is refused, and the
-    auto start cuts the graph instead."""
+    auto start cuts the graph instead, whose clusters touch: KMeans on the
+    input rows, started at them, moves their boundaries."""
     X, y = binary_groups()
     mixture = _init.input_mixture(X, 4, 0)
     assert _init.flat_cluster(X, mixture, 4)
@@ -215,7 +224,12 @@ def test_no_input_mixture_whose_cluster_is_flat_on_a_feature():
     *_, labels, taken = _init.initial_components(
         X, 4, 0, "spectral_or_gaussian", 15, return_labels=True, inputs=X, return_method=True
     )
-    assert taken == "spectral" and clustering_accuracy(y, labels) > 0.85
+    space, spectral, leak, _ = _init.graph_space(X, X, 4, 0, 15)
+    assert leak >= _init.TOUCHING_LEAK
+    assert taken == "spherical"
+    np.testing.assert_array_equal(labels, _init.spherical_refined(X, spectral, 4, 0))
+    assert clustering_accuracy(y, labels) > clustering_accuracy(y, spectral) + 0.005
+    assert clustering_accuracy(y, labels) > 0.93
     # continuous groups never agree exactly; a feature constant over every row is no sign
     blobs, truth = make_blobs(600, centers=3, random_state=0)
     blobs = np.c_[blobs, np.ones(len(blobs))]
@@ -477,7 +491,23 @@ def test_an_embedding_partition_that_touches_gives_way_to_the_input_rows():
         embedding, 4, 0, "spectral_or_gaussian", 15, return_labels=True, inputs=X,
         return_method=True,
     )
-    assert clustering_accuracy(y, out[2]) > 0.9 and out[3] == "spectral"
+    assert clustering_accuracy(y, out[2]) > 0.9 and out[3] == "spherical"
+
+
+def test_the_spherical_refinement_keeps_a_partition_with_an_empty_cluster_and_reads_weights():
+    X, y = binary_groups()
+    empty = np.where(y == 3, 2, y)  # no row in cluster 3
+    np.testing.assert_array_equal(_init.spherical_refined(X, empty, 4, 0), empty)
+    # rows of no weight neither pull a mean nor count in KMeans: the same
+    # partition as without them, for the rows that have weight
+    rng = np.random.default_rng(0)
+    shuffled = rng.permutation(len(y))
+    start = np.where(rng.uniform(size=len(y)) < 0.1, y[shuffled], y)
+    far = np.r_[X, X[:50] + 100.0]
+    weights = np.r_[np.ones(len(X)), np.zeros(50)]
+    kept = _init.spherical_refined(X, start, 4, 0)
+    padded = _init.spherical_refined(far, np.r_[start, y[:50]], 4, 0, weights=weights)
+    assert clustering_accuracy(kept, padded[: len(X)]) == 1.0
 
 
 def test_no_sparser_graph_where_the_partition_leaves_rows_out(monkeypatch):
