@@ -308,6 +308,12 @@ def test_verbose_output_names_the_start(capsys):
         "mixture started from the spectral clusters of the neighbour graph, refined by a full "
         "Gaussian mixture of the input rows" in capsys.readouterr().out
     )
+    X, _ = binary_groups()
+    GMVAEClustering(n_components=4, pretrain_epochs=5, max_iter=1, random_state=0, verbose=1).fit(X)
+    assert (
+        "mixture started from the spectral clusters of the neighbour graph, moved by KMeans on "
+        "the input rows" in capsys.readouterr().out
+    )
 
 
 def test_a_cluster_of_no_more_rows_than_features_is_undetermined():
