@@ -100,7 +100,7 @@ class GMVAEClustering(
         input's for "auto"/"gaussian" up to ``latent_dim`` features or if less leaky), a full GMM of the
         input ("gaussian") or of a UMAP layout, "checked", a KMeans consensus, a diagonal GMM,
         or a callable ``(embedding, K, seed) -> (means, variances)``; "auto": "spectral" (refined
-        by an input GMM), "gaussian" if it touches (else input KMeans), "consensus" >20k rows.
+        by an input GMM), "gaussian" if it touches (input KMeans if refused), "consensus" >20k rows.
 
     graph_weight : float or "auto", default="auto"
         Weight of the neighbour term (user guide, Training). 0: the plain ELBO;

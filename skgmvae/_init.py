@@ -184,7 +184,8 @@ FACTOR_ROWS_PER_ENTRY = 5
 INIT_METHODS = ("spectral", "gaussian", "umap", "checked", "consensus", "gmm")
 #: The start that init_params="auto" takes up to 20,000 rows: "spectral"
 #: ("refined" where the input's mixture moves few of its rows), or "gaussian"
-#: where the spectral clusters touch (:func:`gaussian_or_spectral`).
+#: where the spectral clusters touch ("spherical" where that mixture is
+#: refused; :func:`gaussian_or_spectral`).
 SPECTRAL_OR_GAUSSIAN = "spectral_or_gaussian"
 
 
@@ -1536,7 +1537,12 @@ def sparse_partition(rows, n_components, seed, n_neighbors, sparse=True):
     groups elsewhere than between them: on three spiral arms turned into
     30 features the partition of the 15-neighbour graph leaks 0.039 of its
     weight (accuracy 0.964), that of the 7-neighbour graph 0.022 of the
-    same graph's weight and 0.015 of its own (0.996).
+    same graph's weight and 0.015 of its own (0.996). A cluster of no more
+    rows than ``n_neighbors`` is a clump the sparser graph cut off, not a
+    group the first graph joined: rows that repeat (one-hot categories)
+    make such clumps, cliques of a few identical rows, which a graph of
+    seven neighbours leaves unjoined to the rest (clusters of 8 and 12
+    rows beside 580); the first partition is kept then.
 
     Returns
     -------
@@ -1561,7 +1567,7 @@ def sparse_partition(rows, n_components, seed, n_neighbors, sparse=True):
     if cut is None or np.any(cut < 0):
         return labels, leak, leak, n_neighbors
     own, wide = partition_leak(rows, cut, fewer), start_leak(near, shares, cut)
-    if own < TOUCHING_LEAK and wide < leak:
+    if own < TOUCHING_LEAK and wide < leak and np.bincount(cut).min() > n_neighbors:
         return cut, wide, own, fewer
     return labels, leak, leak, n_neighbors
 
@@ -1815,7 +1821,8 @@ def initial_components(
         ``inputs`` started at them (:func:`spherical_refined`). These two cut the
         graph of :func:`graph_space`: the standardised ``inputs`` where they
         have no more features than ``embedding`` has dimensions, or more and
-        a spectral partition that leaks less; where the partition of that
+        a spectral partition that leaks less unless the embedding's is clean
+        and leaks no more; where the partition of that
         graph touches, the graph of half as many neighbours may part the
         groups instead (:func:`sparse_partition`, :func:`sparse_rival`). ``"umap"``: those of
         :func:`umap_labels`; ``"spectral"`` where umap-learn is not
@@ -1859,7 +1866,7 @@ def initial_components(
     layout : ndarray of shape (n, d) or None
         Only with ``return_layout``: the UMAP coordinates of every row for
         ``"umap"`` (and ``"checked"`` when it keeps the UMAP partition), or
-        the standardised ``inputs`` where a spectral or refined start cut
+        the standardised ``inputs`` where a spectral, refined or spherical start cut
         their graph (:func:`graph_space`), when it used every row; else None.
     method : str
         Only with ``return_method``.

@@ -166,7 +166,7 @@ def test_a_refined_start_is_prepared_and_held_as_a_gaussian_one(
 
 
 @pytest.mark.parametrize("method", ["spectral_or_gaussian", "gaussian"])
-def test_without_enough_rows_for_a_full_covariance_the_start_is_spectral(method):
+def test_without_enough_rows_for_a_full_covariance_no_input_mixture_is_the_start(method):
     X, _ = parallel_bars()
     wide = np.c_[X, np.random.default_rng(0).normal(size=(len(X), 38))]  # 40 features
     assert not _init.full_covariance_estimable(len(wide), 40, 3)
@@ -514,6 +514,34 @@ def test_the_spherical_refinement_keeps_a_partition_with_an_empty_cluster_and_re
     kept = _init.spherical_refined(X, start, 4, 0)
     padded = _init.spherical_refined(far, np.r_[start, y[:50]], 4, 0, weights=weights)
     assert clustering_accuracy(kept, padded[: len(X)]) == 1.0
+
+
+def one_hot_groups(seed=0):
+    """Three groups of 300, 200 and 100 rows in six categorical features of
+    four levels each, one-hot: many rows repeat exactly."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(3), [300, 200, 100])
+    columns = []
+    for _ in range(6):
+        odds = rng.dirichlet(np.full(4, 0.7), size=3)
+        levels = np.array([rng.choice(4, p=odds[group]) for group in y])
+        columns.append(np.eye(4)[levels])
+    return np.hstack(columns), y
+
+
+def test_a_sparser_graph_that_cuts_off_a_clump_of_repeated_rows_is_not_taken():
+    """One-hot rows repeat: the 7-neighbour graph leaves cliques of equal
+    rows unjoined, and its clean partition cuts off a few of them; the
+    start keeps the partition of the graph asked for."""
+    X, y = one_hot_groups()
+    scaled = StandardScaler().fit_transform(X)
+    cut = _init.spectral_labels(scaled, 3, 0, 7)
+    assert _init.partition_leak(scaled, cut, 7) < _init.TOUCHING_LEAK
+    assert np.bincount(cut).min() <= 15 and clustering_accuracy(y, cut) < 0.5
+    labels, leak, own, count = _init.sparse_partition(scaled, 3, 0, 15)
+    assert count == 15 and leak == own >= _init.TOUCHING_LEAK
+    np.testing.assert_array_equal(labels, _init.spectral_labels(scaled, 3, 0, 15))
+    assert clustering_accuracy(y, labels) > 0.8
 
 
 def test_no_sparser_graph_where_the_partition_leaves_rows_out(monkeypatch):

@@ -4,11 +4,13 @@ features than the latent space has dimensions.
 The ``"auto"`` start cuts the spectral partition of a neighbour graph and
 keeps it where its clusters barely touch (a leak under
 ``_init.TOUCHING_LEAK``), else starts from a full Gaussian mixture of the
-input rows. Where the input rows can carry such a mixture and have more
+input rows (or, where that mixture is refused, from ``KMeans`` of the input
+rows started at the spectral clusters). Where the input rows can carry such a mixture and have more
 features than the embedding has dimensions, ``_init.graph_space`` cuts
 both the embedding's graph and the standardised input rows' graph and keeps
 the partition that leaks less (each graph's partition, or where it touches
-that of the graph of half as many neighbours, ``_init.sparse_partition``).
+that of the graph of half as many neighbours, ``_init.sparse_partition``),
+the embedding's only where it is clean (a leak under ``TOUCHING_LEAK``).
 For each data set and seed this experiment
 records, from one default fit, the
 spectral partition of either graph: its Hungarian accuracy and its leak
