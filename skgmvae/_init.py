@@ -1752,10 +1752,7 @@ def spherical_refined(inputs, labels, n_components, seed, weights=None):
     sizes = np.bincount(labels, weights=shares, minlength=n_components)
     if np.any(sizes <= 0):
         return labels
-    means = np.array(
-        [np.average(scaled[labels == k], axis=0, weights=shares[labels == k])
-         for k in range(n_components)]
-    )
+    means = partition_moments(scaled, labels, n_components, weights)[0]
     search = KMeans(n_components, init=means, n_init=1, random_state=int(seed) % (2**32))
     return search.fit(scaled, sample_weight=shares).labels_.astype(labels.dtype)
 
