@@ -41,7 +41,28 @@ feature 1 with a probability drawn for each group from 0.1 to 0.9),
 ``votes_16d`` (two groups of 270 and 165 rows in 16 binary features, each
 1 with probability 0.8 or 0.2, drawn for each group) and ``counts_20d``
 (four groups of 250 rows in 20 Poisson counts, each rate drawn for each
-group from 0.5 to 4), all drawn with seed 0. K is the number of classes.
+group from 0.5 to 4), all drawn with seed 0. Eleven more (``FRESH``) were
+drawn as checks after the rules for binary and count features (the start's
+last three rules came after most of them had been tried, and one, on the
+sparser graph, was found on ``onehot_24d``): ``mixed_15d`` (three groups of 400
+rows in 5 Gaussian features, centres drawn from N(0, 2), beside 10 binary
+ones, each 1 with a probability drawn for each group from 0.15 to 0.85),
+``binary_30d_b`` (``binary_30d`` drawn with seed 1), ``binary_40d_uneven``
+(three groups of 600, 150 and 50 rows in 40 binary features, probabilities
+from 0.1 to 0.9), ``ordinal_12d`` (four groups of 200 rows in 12 features of
+values 1 to 5: a centre drawn from 1 to 5 for each group and feature, plus
+noise of scale 0.8, rounded and clipped), ``onehot_24d`` (three groups of
+300, 200 and 100 rows in six categorical features of four levels, one-hot
+coded; each group's level odds drawn from a Dirichlet of 0.7),
+``blobs_outliers`` (four blobs of 1,500 rows in 2 features beside 75 rows
+drawn uniformly over their box, each given a random class), ``swiss_roll_halves``
+(``make_swiss_roll``, 2,000 rows, noise 0.3, cut into two classes at the
+median of its roll coordinate), ``grid_49`` (49 blobs of 40 rows, standard
+deviation 0.5, on a 7 × 7 grid of spacing 3), ``aniso_20d`` (five groups of
+400 rows in 20 features, each a Gaussian stretched along two random
+directions), ``varied_10d`` (four blobs in 10 features of standard deviations
+0.5, 1.5, 3 and 1, 1,500 rows) and ``moons_4`` (two pairs of moons, 1,000 and
+600 rows, the second moved 4 to the right). K is the number of classes.
 Every model gets the same K and seed.
 
 The baselines, as a data scientist writes them:
@@ -113,6 +134,21 @@ ROTATED_FROM = {"moons_50d": ("moons", 50), "circles_20d": ("circles", 20),
                 "spirals_30d": ("spirals_3", 30)}
 #: Sets of binary or count features (see the module docstring).
 DISCRETE = ("binary_30d", "votes_16d", "counts_20d")
+#: Sets drawn as checks after the rules for binary and count features (see
+#: the module docstring).
+FRESH = (
+    "mixed_15d",
+    "binary_30d_b",
+    "binary_40d_uneven",
+    "ordinal_12d",
+    "onehot_24d",
+    "blobs_outliers",
+    "swiss_roll_halves",
+    "grid_49",
+    "aniso_20d",
+    "varied_10d",
+    "moons_4",
+)
 #: All 70,000 images of each set, its 10,000 test images ("-test") and
 #: 3,000 of its training images drawn at random ("-3k"); the default builds
 #: the neighbour graph on the last two (up to 20,000 rows).
@@ -129,6 +165,8 @@ IMAGE_PARTS = {"": "all", "-test": "test", "-3k": "train"}
 #: Rows of a "-3k" set, drawn without replacement with this seed.
 SUBSET_ROWS = 3000
 SUBSET_SEED = 0
+#: Every set, in the order of the tables.
+ALL = SMALL + HELD_OUT + CURVED + ROTATED + DISCRETE + FRESH + IMAGES
 MODELS = ("GMVAE", "KMeans", "KMeans-scaled", "GMM-full", "UMAP+GMM")
 
 
@@ -181,6 +219,8 @@ def load(name, data_dir, quick=False):
         return rotated(*load(source, data_dir), n_features)
     if name in DISCRETE:
         return discrete(name)
+    if name in FRESH:
+        return fresh(name)
     loader = getattr(datasets, f"load_{name}")
     return loader(return_X_y=True)
 
@@ -224,6 +264,61 @@ def discrete(name, seed=0):
     y = np.repeat(np.arange(4), 250)
     rates = rng.uniform(0.5, 4.0, (4, 20))
     return rng.poisson(rates[y]).astype(float), y
+
+
+def fresh(name):
+    """``(X, y)`` of a set of ``FRESH``, float64."""
+    from sklearn import datasets
+
+    rng = np.random.default_rng(0)
+    if name == "binary_30d_b":
+        return discrete("binary_30d", seed=1)
+    if name == "mixed_15d":
+        y = np.repeat(np.arange(3), 400)
+        centres, odds = rng.normal(0, 2, (3, 5)), rng.uniform(0.15, 0.85, (3, 10))
+        gaussian = centres[y] + rng.normal(size=(len(y), 5))
+        return np.hstack([gaussian, rng.uniform(size=(len(y), 10)) < odds[y]]).astype(float), y
+    if name == "binary_40d_uneven":
+        y = np.repeat(np.arange(3), [600, 150, 50])
+        odds = rng.uniform(0.1, 0.9, (3, 40))
+        return (rng.uniform(size=(len(y), 40)) < odds[y]).astype(float), y
+    if name == "ordinal_12d":
+        y = np.repeat(np.arange(4), 200)
+        centres = rng.uniform(1, 5, (4, 12))
+        return np.clip(np.round(centres[y] + rng.normal(0, 0.8, (len(y), 12))), 1, 5), y
+    if name == "onehot_24d":
+        y = np.repeat(np.arange(3), [300, 200, 100])
+        columns = []
+        for _ in range(6):
+            odds = rng.dirichlet(np.full(4, 0.7), size=3)
+            levels = np.array([rng.choice(4, p=odds[group]) for group in y])
+            columns.append(np.eye(4)[levels])
+        return np.hstack(columns), y
+    if name == "blobs_outliers":
+        X, y = datasets.make_blobs(1500, centers=4, cluster_std=1.0, random_state=0)
+        noise = rng.uniform(X.min(0), X.max(0), (75, 2))
+        return np.vstack([X, noise]), np.r_[y, rng.integers(0, 4, 75)]
+    if name == "swiss_roll_halves":
+        X, t = datasets.make_swiss_roll(2000, noise=0.3, random_state=0)
+        return X, (t > np.median(t)).astype(int)
+    if name == "grid_49":
+        centres = 3.0 * np.array([[i, j] for i in range(7) for j in range(7)])
+        y = np.repeat(np.arange(49), 40)
+        return centres[y] + rng.normal(0, 0.5, (len(y), 2)), y
+    if name == "aniso_20d":
+        parts = []
+        for _ in range(5):
+            stretch = rng.normal(size=(20, 20)) * np.r_[3.0, 1.5, np.full(18, 0.3)][:, None]
+            centre = rng.normal(0, 4, 20)
+            parts.append(centre + rng.normal(size=(400, 20)) @ stretch)
+        return np.vstack(parts), np.repeat(np.arange(5), 400)
+    if name == "varied_10d":
+        return datasets.make_blobs(
+            1500, centers=4, n_features=10, cluster_std=[0.5, 1.5, 3.0, 1.0], random_state=0
+        )
+    X1, y1 = datasets.make_moons(1000, noise=0.06, random_state=0)
+    X2, y2 = datasets.make_moons(600, noise=0.06, random_state=1)
+    return np.vstack([X1, X2 + [4.0, 0.0]]), np.r_[y1, y2 + 2]
 
 
 def held_out(name):
@@ -360,8 +455,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument(
-        "--datasets", nargs="+", default=list(SMALL + HELD_OUT + CURVED + ROTATED + DISCRETE + IMAGES),
-        choices=SMALL + HELD_OUT + CURVED + ROTATED + DISCRETE + IMAGES,
+        "--datasets", nargs="+", default=list(ALL), choices=ALL,
     )
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     add_run_arguments(parser)
@@ -395,7 +489,7 @@ def main(argv=None):
                 payload = {"params": params, "cells": cells}
                 path.write_text(json.dumps(payload, indent=2))
     present = {key.split("/")[0] for key in cells} | set(args.datasets)
-    shown = [d for d in SMALL + HELD_OUT + CURVED + ROTATED + DISCRETE + IMAGES if d in present]
+    shown = [d for d in ALL if d in present]
     models = [m for m in MODELS if m in models or any(f"/{m}/" in c for c in cells)]
     table = markdown(cells, shown, models, args.seeds, current)
     path.with_suffix(".md").write_text(table)

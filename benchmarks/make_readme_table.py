@@ -132,7 +132,7 @@ def suite_cell(summary):
 
 def suite_table(results_dir, twelve_path):
     """The suite block: one row per data set of ``suite.json``."""
-    from bench_suite import CURVED, DISCRETE, HELD_OUT, IMAGES, ROTATED, SMALL
+    from bench_suite import ALL
 
     main = suite_summary(Path(results_dir) / "suite.json")
     twelve = suite_summary(twelve_path)
@@ -142,7 +142,7 @@ def suite_table(results_dir, twelve_path):
         "|---|---|---|---|---|---|",
     ]
     stale = False
-    for data in [d for d in SMALL + HELD_OUT + CURVED + ROTATED + DISCRETE + IMAGES if d in main]:
+    for data in [d for d in ALL if d in main]:
         gmvae, margin = suite_cell(main[data])
         best = f"{main[data][1]} {main[data][2]:.3f}"
         more, stale = ("–", "–"), stale or main[data][3]

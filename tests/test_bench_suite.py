@@ -209,3 +209,31 @@ def test_discrete_sets_have_few_values_per_feature(benchmark_module):
     binary, _ = suite.load("binary_30d", None)
     assert set(np.unique(binary)) == {0.0, 1.0}
     np.testing.assert_array_equal(suite.load("counts_20d", None)[0], suite.discrete("counts_20d")[0])
+
+
+def test_fresh_sets_have_their_documented_shapes(benchmark_module):
+    """The sets drawn last have the documented rows, groups and features,
+    are new to the suite, and the categorical one is one-hot coded."""
+    suite = benchmark_module("bench_suite.py")
+    earlier = suite.SMALL + suite.HELD_OUT + suite.CURVED + suite.ROTATED + suite.DISCRETE + suite.IMAGES
+    assert not set(suite.FRESH) & set(earlier)
+    assert set(suite.ALL) == set(earlier + suite.FRESH)
+    shapes = {
+        "mixed_15d": ((1200, 15), [400] * 3), "binary_30d_b": ((1200, 30), [300] * 4),
+        "binary_40d_uneven": ((800, 40), [600, 150, 50]), "ordinal_12d": ((800, 12), [200] * 4),
+        "onehot_24d": ((600, 24), [300, 200, 100]), "swiss_roll_halves": ((2000, 3), [1000] * 2),
+        "grid_49": ((1960, 2), [40] * 49), "aniso_20d": ((2000, 20), [400] * 5),
+        "varied_10d": ((1500, 10), [375] * 4), "moons_4": ((1600, 2), [500, 500, 300, 300]),
+    }
+    for name, (shape, sizes) in shapes.items():
+        X, y = suite.load(name, None)
+        assert X.shape == shape and X.dtype == np.float64, name
+        assert np.bincount(y).tolist() == sizes, name
+    X, y = suite.load("blobs_outliers", None)
+    assert X.shape == (1575, 2) and len(np.unique(y)) == 4
+    onehot, _ = suite.load("onehot_24d", None)
+    np.testing.assert_array_equal(onehot.reshape(600, 6, 4).sum(-1), 1.0)
+    ordinal, _ = suite.load("ordinal_12d", None)
+    assert set(np.unique(ordinal)) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    second, _ = suite.load("binary_30d_b", None)
+    assert not np.array_equal(second, suite.load("binary_30d", None)[0])
