@@ -56,9 +56,11 @@ class Callback:
     :meth:`on_pretrain_epoch_end` for each pretraining epoch,
     :meth:`on_pretrain_end`; then :meth:`on_elbo_begin`, and for each ELBO
     epoch :meth:`on_epoch_begin` and :meth:`on_epoch_end` (or
-    :meth:`on_epoch_diverged` when its loss became non-finite); finally
-    :meth:`on_train_end`, also after Ctrl-C. :meth:`on_split` and
-    :meth:`on_rollback` report events. A callback instance passed to the
+    :meth:`on_epoch_diverged` when its loss became non-finite),
+    :meth:`on_elbo_end` before the last epochs on the trained model's graph
+    (or after the last epoch where there are none); finally
+    :meth:`on_train_end`, also after Ctrl-C. :meth:`on_split`,
+    :meth:`on_rollback` and :meth:`on_return_to_best` report events. A callback instance passed to the
     estimator sees every run of a fit (each of ``n_init``) in turn.
 
     Examples
@@ -106,6 +108,15 @@ class Callback:
 
     def on_rollback(self, trainer, record):
         """A diverged epoch was undone; ``record`` is the rollback record."""
+
+    def on_elbo_end(self, trainer):
+        """The ELBO epochs that early stopping watches ended (not after
+        Ctrl-C); the last epochs on the trained model's graph, where a
+        large fit has them, follow."""
+
+    def on_return_to_best(self, trainer, record):
+        """The run went back to the epoch of its best ELBO
+        (:class:`BestBound`); ``record`` says which."""
 
     def on_split(self, trainer, before, after):
         """The mixture was split from ``before`` into ``after`` components."""
@@ -165,6 +176,9 @@ class DivergenceRollback(Callback):
         self._keep(trainer)
 
     def on_epoch_end(self, trainer, record):
+        self._keep(trainer)
+
+    def on_return_to_best(self, trainer, record):
         self._keep(trainer)
 
     def on_epoch_diverged(self, trainer, epoch):
@@ -286,6 +300,57 @@ class EarlyStopping(Callback):
                 trainer.converged = True
 
 
+class BestBound(Callback):
+    """Return to the epoch of the best ELBO of the call where the bound fell
+    after it.
+
+    Among the epochs that :class:`EarlyStopping` counts (full KL weight,
+    after the split, before the last epochs on the trained model's graph),
+    the state of the epoch with the highest ELBO is kept; when those epochs
+    end (``on_elbo_end``) and the last of them is more than ``tol``
+    (relative) below it, the networks, the optimiser and the neighbour
+    term's memory go back to it. Epochs run before a split, or in an
+    earlier call, are never returned to.
+    """
+
+    def __init__(self, tol):
+        self.tol = tol
+        self.best = self.last = -math.inf
+        self.kept = None
+
+    def on_elbo_begin(self, trainer):
+        self.best = self.last = -math.inf
+        self.kept = None
+
+    def on_split(self, trainer, before, after):
+        self.on_elbo_begin(trainer)
+
+    def on_epoch_end(self, trainer, record):
+        if (
+            trainer.kl_weight < 1.0
+            or trainer.state.split_at is not None
+            or trainer.latent_graph_from is not None
+        ):
+            return
+        self.last = record["elbo"]
+        if self.last > self.best:
+            graph = trainer.state.graph
+            memory = None if graph is None else graph.memory.clone()
+            self.best = self.last
+            self.kept = (take_snapshot(trainer.net, trainer.optimizer), memory, record["epoch"])
+
+    def on_elbo_end(self, trainer):
+        if self.kept is None or self.last >= self.best - self.tol * max(1.0, abs(self.best)):
+            return
+        snapshot, memory, epoch = self.kept
+        restore_snapshot(trainer.net, trainer.optimizer, snapshot)
+        if memory is not None and trainer.state.graph is not None:
+            trainer.state.graph.memory = memory
+        record = {"phase": "best", "epoch": epoch, "elbo": self.best, "last_elbo": self.last}
+        trainer.notify("on_return_to_best", record=record)
+        self.kept = None
+
+
 class History(Callback):
     """Appends every pretraining, ELBO and rollback record to
     ``trainer.history``."""
@@ -297,6 +362,9 @@ class History(Callback):
         trainer.history.append(record)
 
     def on_rollback(self, trainer, record):
+        trainer.history.append(record)
+
+    def on_return_to_best(self, trainer, record):
         trainer.history.append(record)
 
 
@@ -423,6 +491,12 @@ class PrintProgress(Callback):
             f"{record['learning_rate']:.3g}"
         )
 
+    def on_return_to_best(self, trainer, record):
+        self._print(
+            f"[elbo] back to epoch {record['epoch']}, the best ELBO of the call "
+            f"({record['elbo']:.4g}; the last epoch's {record['last_elbo']:.4g})"
+        )
+
     def on_split(self, trainer, before, after):
         if not trainer.interrupted:
             self._print(
@@ -453,6 +527,7 @@ def default_callbacks(params, verbose=0, stream=None):
         LearningRateSchedule(params.learning_rate_decay),
         DivergenceRollback(),
         EarlyStopping(params.tol, params.n_iter_no_change),
+        BestBound(params.tol),
         History(),
         PrintProgress(verbose, stream),
     ]

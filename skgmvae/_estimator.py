@@ -188,8 +188,8 @@ class GMVAEClustering(
         Whether early stopping ended the kept fit before ``max_iter``.
 
     history_ : list of dict
-        One record per epoch of the kept fit: ``phase``, ``epoch``, ``elbo``
-        and its terms, ``kl_weight``, ``time``.
+        One record per epoch of the kept fit (``phase``, ``epoch``, ``elbo``, its
+        terms, ``kl_weight``, ``time``), and of events: ``"rollback"``, ``"best"``.
 
     n_features_in_ : int
         Number of features seen during fit.

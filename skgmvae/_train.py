@@ -1099,10 +1099,14 @@ class Trainer:
             final = final if self.params.max_iter > final else 0
             while state.epoch < self.last_epoch - final and not self.converged:
                 self._elbo_epoch(state.epoch + 1)
-            if final > 0 and state.epoch >= self.params.kl_warmup:
+            ended = final > 0 and state.epoch >= self.params.kl_warmup
+            if ended:
+                self.notify("on_elbo_end")
                 self._latent_graph_epochs(min(self.last_epoch, state.epoch + final))
             while state.epoch < self.last_epoch and not self.converged:
                 self._elbo_epoch(state.epoch + 1)
+            if not ended:
+                self.notify("on_elbo_end")
         finally:
             state.generator = self.generator.get_state()
             if self.optimizer is not None:

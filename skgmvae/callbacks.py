@@ -6,6 +6,7 @@ here are what every fit uses already and serve as examples.
 """
 
 from ._callbacks import (
+    BestBound,
     Callback,
     DivergenceRollback,
     EarlyStopping,
@@ -17,6 +18,7 @@ from ._callbacks import (
 )
 
 __all__ = [
+    "BestBound",
     "Callback",
     "DivergenceRollback",
     "EarlyStopping",
