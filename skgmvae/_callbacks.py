@@ -352,7 +352,7 @@ class BestBound(Callback):
 
 
 class History(Callback):
-    """Appends every pretraining, ELBO and rollback record to
+    """Appends every pretraining, ELBO, rollback and return record to
     ``trainer.history``."""
 
     def on_pretrain_epoch_end(self, trainer, record):

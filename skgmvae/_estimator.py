@@ -133,7 +133,7 @@ class GMVAEClustering(
         ``max_iter``). 0 keeps it constant, as does :meth:`partial_fit`.
 
     tol : float, default=1e-4
-        Relative ELBO gain that counts as progress for early stopping.
+        Relative ELBO change that counts, for early stopping and for going back to the best epoch.
 
     n_iter_no_change : int or None, default=10
         Stop when the epoch ELBO has not gained ``tol`` for this many epochs
