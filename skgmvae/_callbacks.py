@@ -2,7 +2,8 @@
 
 The loop of :class:`skgmvae._train.Trainer` only runs epochs; everything else
 (KL warm-up, step-size schedule, divergence rollback, the ``grow_from``
-split, early stopping, the history and the progress output) is a
+split, early stopping, the return to the best epoch, the history and the
+progress output) is a
 :class:`Callback` that the loop notifies. To add a schedule or a check,
 subclass :class:`Callback`, override the hooks you need and pass an instance
 in the ``callbacks`` parameter of :class:`~skgmvae.GMVAEClustering`.

@@ -27,7 +27,8 @@ def plot_history(model, ax=None):
     a second y-axis on the right, since they are usually much smaller. The
     KL warm-up epochs are shaded, and every epoch that was undone because
     the loss became non-finite (a ``"rollback"`` record) is marked by a
-    dashed vertical line. Pretraining epochs are not drawn (their loss is
+    dashed vertical line (a return to the best epoch, a ``"best"`` record,
+    is not drawn). Pretraining epochs are not drawn (their loss is
     not comparable with the ELBO); the title gives their number.
 
     Parameters

@@ -1,7 +1,8 @@
 """The optimisation loop: minibatches, autoencoder pretraining, mixture
 initialisation and the epochs of the ELBO phase. What happens around each
 epoch (KL warm-up, step size, rollback, the ``grow_from`` split, early
-stopping, history, progress output) is in :mod:`skgmvae._callbacks`."""
+stopping, the return to the best epoch, history, progress output) is in
+:mod:`skgmvae._callbacks`."""
 
 import copy
 import math
@@ -899,7 +900,7 @@ class FitResult:
         Seed of the run.
     history : list of dict
         One record per epoch of this call (``phase``, ``epoch``, the four
-        terms, ``elbo``, ``kl_weight``, ``time``; rollback records).
+        terms, ``elbo``, ``kl_weight``, ``time``; rollback and return records).
     n_iter : int
         ELBO epochs run by this call.
     converged : bool

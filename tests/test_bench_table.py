@@ -243,6 +243,8 @@ def test_suite_block_gives_each_set_its_margin_and_verdict(
         ("wine", "KMeans-scaled"): [0.966, 0.966, 0.966],
         ("moons", "GMVAE"): [1.0, 1.0, 1.0],
         ("moons", "KMeans"): [0.8, 0.8, 0.8],
+        ("circles", "GMVAE"): [774 / 800] * 3,  # a mean of 0.96749999...
+        ("circles", "KMeans"): [0.5] * 3,
     }
 
     def cells(runs, stale=()):
@@ -277,6 +279,7 @@ def test_suite_block_gives_each_set_its_margin_and_verdict(
     assert wine[1:4] == ["0.970 (0.970), n=3", "KMeans-scaled 0.966", "+0.004 level"]
     assert wine[4:] == ["–", "– |"]  # three seeds in the twelve-seed file: no columns
     assert moons[1].endswith("†") and moons[3] == "+0.200 ahead"
+    assert rows["| circles"][1] == "0.968 (0.968), n=3"  # equal seeds: the mean is the worst
     assert "earlier version of the package" in readme.read_text()
 
 

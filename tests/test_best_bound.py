@@ -5,7 +5,7 @@ import numpy as np
 import torch
 from sklearn.datasets import make_blobs
 
-from skgmvae import Callback, GMVAEClustering
+from skgmvae import Callback, GMVAEClustering, _fitting, _train
 from skgmvae._callbacks import BestBound
 
 FAST = dict(
@@ -44,14 +44,29 @@ class Spoil(Callback):
                     p.add_(torch.randn(p.shape, generator=generator) * 3.0)
 
 
+class Memory(Callback):
+    """Keeps the neighbour term's memory at the end of every epoch and at
+    the return."""
+
+    def __init__(self):
+        self.at_epoch, self.at_return = {}, None
+
+    def on_epoch_end(self, trainer, record):
+        self.at_epoch[record["epoch"]] = trainer.state.graph.memory.clone()
+
+    def on_return_to_best(self, trainer, record):
+        self.at_return = trainer.state.graph.memory.clone()
+
+
 def _net_parameters(model):
     return [p.detach() for p in model._net.parameters()]
 
 
 def test_a_fit_whose_bound_falls_goes_back_to_its_best_epoch(capsys):
     X = _blobs()
-    spoil = Spoil(at=5)
-    model = GMVAEClustering(max_iter=8, callbacks=[spoil], verbose=1, **FAST).fit(X)
+    spoil, memory = Spoil(at=5), Memory()
+    params = dict(FAST, graph_weight=1.0)  # not held: the memory follows the posteriors
+    model = GMVAEClustering(max_iter=8, callbacks=[spoil, memory], verbose=1, **params).fit(X)
     best = max((e for e in spoil.elbos if e >= FAST["kl_warmup"]), key=spoil.elbos.get)
     assert best <= 5 and spoil.elbos[8] < spoil.elbos[best]
     for got, want in zip(_net_parameters(model), spoil.params[best]):
@@ -61,9 +76,9 @@ def test_a_fit_whose_bound_falls_goes_back_to_its_best_epoch(capsys):
     assert record["elbo"] == spoil.elbos[best] and record["last_elbo"] == spoil.elbos[8]
     assert model.n_iter_ == 8  # the epochs run, as before
     assert f"back to epoch {best}, the best ELBO" in capsys.readouterr().out
-    # without the spoiled epochs the same fit ends where it ends
-    kept = GMVAEClustering(max_iter=8, callbacks=[Spoil(at=99)], **FAST).fit(X)
-    assert all(r["phase"] != "best" for r in kept.history_)
+    # the neighbour term's memory goes back with the parameters
+    torch.testing.assert_close(memory.at_return, memory.at_epoch[best], rtol=0, atol=0)
+    assert not torch.equal(memory.at_epoch[8], memory.at_epoch[best])
 
 
 def test_it_never_goes_back_to_a_warm_up_epoch_or_an_earlier_call():
@@ -118,3 +133,20 @@ def test_a_small_fall_within_tol_is_kept():
     keeper.on_elbo_end(trainer)
     assert trainer.notified == ["on_return_to_best"]
     np.testing.assert_equal(keeper.kept, None)
+
+
+def test_on_large_data_the_last_epochs_start_from_the_best(monkeypatch):
+    """Above ``NEIGHBOUR_MAX_ROWS`` (lowered here) the return comes before
+    the last epochs on the trained model's graph, which then run from the
+    best epoch."""
+    monkeypatch.setattr(_fitting, "NEIGHBOUR_MAX_ROWS", 100)
+    monkeypatch.setattr(_train, "LATENT_GRAPH_ANCHORS", 100)
+    X = _blobs()
+    spoil = Spoil(at=4)
+    model = GMVAEClustering(max_iter=8, callbacks=[spoil], **FAST).fit(X)
+    phases = [(r["phase"], r["epoch"]) for r in model.history_ if r["phase"] != "pretrain"]
+    best = next(epoch for phase, epoch in phases if phase == "best")
+    # the return follows epoch 5, the last before the three on the trained graph
+    assert phases.index(("best", best)) == phases.index(("elbo", 5)) + 1
+    assert [epoch for phase, epoch in phases if phase == "elbo"] == list(range(1, 9))
+    assert best <= 4 and model.n_iter_ == 8
