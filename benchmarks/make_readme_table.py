@@ -88,7 +88,7 @@ def table(results_dir):
 def suite_summary(path):
     """``{data: (gmvae accuracies, best baseline name, its mean, stale)}``
     of the suite file ``path`` (empty where it does not exist)."""
-    from bench_suite import make_model
+    from bench_suite import make_model, summary
 
     if not Path(path).exists():
         return {}
@@ -101,7 +101,7 @@ def suite_summary(path):
     out = {}
     for data, models in runs.items():
         baselines = {
-            m: np.mean([c["accuracy"] for c in r]) for m, r in models.items() if m != "GMVAE"
+            m: summary([c["accuracy"] for c in r])[0] for m, r in models.items() if m != "GMVAE"
         }
         if "GMVAE" not in models or not baselines:
             continue
@@ -120,13 +120,15 @@ def verdict(margin):
 
 def suite_cell(summary):
     """``GMVAE mean (worst), n | margin verdict`` of one data set."""
+    from bench_suite import summary as mean_std_worst
+
     accuracies, _, best_mean, stale = summary
-    mean = round(float(np.mean(accuracies)), 12)  # equal seeds show mean == worst
+    mean, _, worst = mean_std_worst(accuracies)
     margin = mean - best_mean
     mark = " †" if stale else ""
     shown = 0.0 if abs(margin) < 0.0005 else margin  # no "-0.000"
     return (
-        f"{mean:.3f} ({min(accuracies):.3f}), n={len(accuracies)}{mark}",
+        f"{mean:.3f} ({worst:.3f}), n={len(accuracies)}{mark}",
         f"{shown:+.3f} {verdict(margin)}",
     )
 
