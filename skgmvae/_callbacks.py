@@ -268,6 +268,12 @@ class GrowComponents(Callback):
             net.prior_head, net.n_components = self.head, self.n_components
 
 
+def counted_epoch(trainer):
+    """Whether the epoch just ended counts towards early stopping and the
+    best bound: one at full KL weight, after the split halfway."""
+    return trainer.kl_weight >= 1.0 and trainer.state.split_at is None
+
+
 class EarlyStopping(Callback):
     """Stop when the epoch ELBO has not risen by ``tol`` (relative) for
     ``patience`` epochs, counting only epochs at full KL weight and after
@@ -286,11 +292,7 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, trainer, record):
         state = trainer.state
-        if (
-            trainer.kl_weight < 1.0
-            or self.patience is None
-            or state.split_at is not None
-        ):
+        if self.patience is None or not counted_epoch(trainer):
             return
         best = state.best
         if best == -math.inf or record["elbo"] > best + self.tol * max(1.0, abs(best)):
@@ -316,22 +318,20 @@ class BestBound(Callback):
 
     def __init__(self, tol):
         self.tol = tol
+        self._forget()
+
+    def _forget(self):
         self.best = self.last = -math.inf
         self.kept = None
 
     def on_elbo_begin(self, trainer):
-        self.best = self.last = -math.inf
-        self.kept = None
+        self._forget()
 
     def on_split(self, trainer, before, after):
-        self.on_elbo_begin(trainer)
+        self._forget()
 
     def on_epoch_end(self, trainer, record):
-        if (
-            trainer.kl_weight < 1.0
-            or trainer.state.split_at is not None
-            or trainer.latent_graph_from is not None
-        ):
+        if not counted_epoch(trainer) or trainer.latent_graph_from is not None:
             return
         self.last = record["elbo"]
         if self.last > self.best:
