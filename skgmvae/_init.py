@@ -151,9 +151,16 @@ SPARSE_NEIGHBORS_SHARE = 0.5
 #: groups or small blobs that the mixture cut, 0.86 to 1.41 where it split
 #: a large blob that the mixture kept.
 SPARSE_RIVAL_RATIO = 0.5
-#: EM runs of the full-covariance Gaussian mixture of the input rows (the
-#: "gaussian" start); the likeliest is kept.
+#: EM runs of the Gaussian mixture of the input rows (the "gaussian"
+#: start); the likeliest is kept.
 INPUT_MIXTURE_INIT = 10
+#: The covariance shapes the mixture of the input rows chooses among
+#: (:func:`held_out_shape`), the first where two hold out alike.
+INPUT_MIXTURE_SHAPES = ("full", "tied", "diag")
+#: Folds of the rows whose held-out likelihood chooses the shape.
+INPUT_MIXTURE_FOLDS = 5
+#: Rows (a seeded draw) on which the shape is chosen, bounding its cost.
+INPUT_MIXTURE_SHAPE_ROWS = 5000
 #: Added to the diagonal of each covariance of the mixture of the input rows.
 INPUT_MIXTURE_REG = 1e-4
 #: A clean spectral partition ("auto" start) whose input rows can carry a
@@ -1420,9 +1427,10 @@ def undetermined_cluster(labels, n_components, n_features, weights=None):
 
 def input_mixture(inputs, n_components, seed, weights=None):
     """The clusters of the likeliest of ``INPUT_MIXTURE_INIT`` EM runs of a
-    full-covariance ``GaussianMixture`` of the rows of ``inputs``, each run
-    started from KMeans. With ``weights``, fitted on as many rows drawn with
-    replacement in proportion to them.
+    ``GaussianMixture`` of the rows of ``inputs`` whose covariance shape
+    (full, tied or diagonal) holds out best (:func:`held_out_shape`), each
+    run started from KMeans. With ``weights``, fitted on as many rows drawn
+    with replacement in proportion to them.
 
     The mixture's likelihood does not depend on how the features are
     scaled, but the KMeans runs that start EM do: the rows are scaled to
@@ -1434,12 +1442,54 @@ def input_mixture(inputs, n_components, seed, weights=None):
     inputs, train = scaled_inputs(inputs, seed, weights)
     gmm = GaussianMixture(
         n_components=n_components,
-        covariance_type="full",
+        covariance_type=held_out_shape(train, n_components, seed),
         reg_covar=INPUT_MIXTURE_REG,
         n_init=INPUT_MIXTURE_INIT,
         random_state=int(seed) % (2**32),
     ).fit(train)
     return gmm.predict(inputs)
+
+
+def held_out_shape(rows, n_components, seed):
+    """The covariance shape of ``INPUT_MIXTURE_SHAPES`` whose mixture of
+    ``n_components``, fitted on all but one of ``INPUT_MIXTURE_FOLDS``
+    folds of ``rows`` (at most ``INPUT_MIXTURE_SHAPE_ROWS`` of them, drawn
+    with ``seed``), gives the rows of the fold left out the highest
+    log-likelihood, summed over the folds.
+
+    A full covariance per cluster parts classes of any orientation, but
+    fitted on few rows per feature it follows the sample's noise, and the
+    partition with it; a shared (tied) or diagonal covariance has fewer
+    entries to estimate. The held-out likelihood weighs the two as a
+    selection by the partition's accuracy would, without the labels: on
+    ``load_wine`` (178 rows, 13 features) it chooses the tied shape (full
+    0.961, tied 0.972 to 0.983 over three seeds), on twenty count features
+    and on fifteen mixed features the diagonal one (0.924 to 0.935, 0.975
+    to 0.983), and it keeps the full shape on ``load_iris``,
+    ``load_breast_cancer`` and ``make_classification``, whose classes are
+    correlated Gaussians.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+    from sklearn.model_selection import KFold
+
+    state = int(seed) % (2**32)
+    rows = rows[seeded_rows(rows.shape[0], INPUT_MIXTURE_SHAPE_ROWS, np.random.default_rng(seed))]
+    folds = list(KFold(INPUT_MIXTURE_FOLDS, shuffle=True, random_state=state).split(rows))
+    held = []
+    for shape in INPUT_MIXTURE_SHAPES:
+        total = 0.0
+        for fit_rows, test_rows in folds:
+            gmm = GaussianMixture(
+                n_components, covariance_type=shape, reg_covar=INPUT_MIXTURE_REG, random_state=state
+            )
+            with warnings.catch_warnings():
+                # a run stopped by max_iter is still compared on held-out rows
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                gmm.fit(rows[fit_rows])
+            total += float(gmm.score_samples(rows[test_rows]).sum())
+        held.append(total)
+    return INPUT_MIXTURE_SHAPES[int(np.argmax(held))]
 
 
 def scaled_inputs(inputs, seed, weights=None):
@@ -1567,7 +1617,7 @@ def sparse_partition(rows, n_components, seed, n_neighbors, sparse=True):
     if cut is None or np.any(cut < 0):
         return labels, leak, leak, n_neighbors
     own, wide = partition_leak(rows, cut, fewer), start_leak(near, shares, cut)
-    if own < TOUCHING_LEAK and wide < leak and np.bincount(cut).min() > n_neighbors:
+    if own < TOUCHING_LEAK and wide < leak and np.bincount(cut, minlength=n_components).min() > n_neighbors:
         return cut, wide, own, fewer
     return labels, leak, leak, n_neighbors
 
