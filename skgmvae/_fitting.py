@@ -47,7 +47,7 @@ AUTO_BATCH_SIZES = (128, 256)
 AUTO_ELBO_ROWS = 3_500_000
 AUTO_ELBO_EPOCHS = (10, 100)
 #: init_params="auto" and graph_weight="auto": the spectral start (or, where
-#: its clusters touch, a full-covariance Gaussian mixture of the input; see
+#: its clusters touch, a Gaussian mixture of the input; see
 #: skgmvae._init.initial_components) and the neighbour term up to this many
 #: rows, the consensus start and the plain bound above, but for the last
 #: LATENT_GRAPH_EPOCHS (where the spectral start would see only a subset,

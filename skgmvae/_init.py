@@ -137,8 +137,7 @@ CHECKED_MAX_EXTRA_LEAK = 0.05
 #: neighbour weight on rows of other clusters (:func:`start_leak`) parts
 #: groups that the graph separates. The "auto" start keeps such a spectral
 #: partition; where the spectral clusters touch more than that, it starts
-#: from a full-covariance Gaussian mixture of the input rows when one can be
-#: estimated (see :func:`initial_components`). The neighbour term of the
+#: from a Gaussian mixture of the input rows when one can be estimated (see :func:`initial_components`). The neighbour term of the
 #: loss holds a start below the same leak.
 TOUCHING_LEAK = 0.02
 #: Where the spectral partition of the start's graph touches and the input
@@ -1372,9 +1371,10 @@ def full_covariance_estimable(n_rows, n_features, n_components):
 
 
 def input_mixture_labels(inputs, n_components, seed, weights=None):
-    """The clusters of a full-covariance ``GaussianMixture`` of the input
-    rows (:func:`input_mixture`), or None where such a mixture cannot be
-    estimated (see :func:`full_covariance_estimable`). None too where the
+    """The clusters of a ``GaussianMixture`` of the input rows
+    (:func:`input_mixture`: full, tied or diagonal covariances, the shape
+    chosen on held-out rows), or None where the input has not the rows for
+    a full covariance per cluster (see :func:`full_covariance_estimable`). None too where the
     likeliest mixture has a cluster of no more rows than features: its
     covariance is then singular but for the regularisation, and its
     likelihood grows without telling classes apart (on ``load_wine`` one
@@ -1729,10 +1729,10 @@ def gaussian_or_spectral(
     The spectral partition (:func:`spectral_labels`) parts groups that the
     graph separates, whatever their shape; where its
     clusters touch, the groups are not told apart by the graph, and a
-    Gaussian mixture with a full covariance per cluster, fitted on the
-    input rows themselves, sees classes that the embedding has bent
-    together. Where they do not touch and ``inputs`` are given, EM of that
-    mixture started at the spectral clusters refines their boundaries
+    Gaussian mixture fitted on the input rows themselves
+    (:func:`input_mixture_labels`) sees classes that the embedding has bent
+    together. Where they do not touch and ``inputs`` are given, EM of a
+    full-covariance mixture started at the spectral clusters refines their boundaries
     (``"refined"``) when it moves few rows (:func:`refined_labels`). A clean
     partition of a sparser graph than the one asked for gives way to that
     mixture unless it leaks less than ``SPARSE_RIVAL_RATIO`` times what the
@@ -1857,7 +1857,7 @@ def initial_components(
         ``"spectral"``: the moments of the clusters of
         :func:`spectral_labels` on the ``n_neighbors``-nearest-neighbour
         graph. ``"gaussian"``: those of :func:`input_mixture_labels`, the
-        clusters of a full-covariance Gaussian mixture of ``inputs``;
+        clusters of a Gaussian mixture of ``inputs`` (:func:`input_mixture`);
         ``"spectral"`` where it gives none (no ``inputs``, too few rows, or
         a cluster of no more rows than features). ``"spectral_or_gaussian"``: ``"spectral"``, unless its
         clusters touch in the graph (a :func:`start_leak` of at least ``TOUCHING_LEAK``), then

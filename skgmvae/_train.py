@@ -56,7 +56,7 @@ OWN_HOLD_GRAPH_WEIGHT = 30.0
 HOLD_FACTORED_STARTS = ("spectral",)
 #: Starts whose neighbour term holds each row at its own start cluster
 #: rather than at its neighbours' (see :func:`build_graph`): a
-#: full-covariance mixture of the input parts classes that the embedding's
+#: Gaussian mixture of the input parts classes that the embedding's
 #: graph has bent together, so the graph's neighbours would blur it, and
 #: where it refines a spectral partition ("refined", or "spherical" by
 #: KMeans of the input) it has moved the rows near the boundaries away from

@@ -2,9 +2,11 @@
 that let it through.
 
 Where the spectral start's clusters touch, the default starts from the
-clusters of a full-covariance ``GaussianMixture`` of the input rows
-(``skgmvae._init.input_mixture_labels``) when the input has the rows for it
-(``skgmvae._init.full_covariance_estimable``). For each data set this
+clusters of a ``GaussianMixture`` of the input rows
+(``skgmvae._init.input_mixture_labels``) when the input has the rows for a
+full covariance per cluster (``skgmvae._init.full_covariance_estimable``).
+This experiment fits the full shape only (the start chooses among full,
+tied and diagonal on held-out rows: ``bench_input_shape.py``). For each data set this
 experiment reports both rules (the current one, four rows per feature in a
 cluster of an even split; the earlier one, a row per covariance entry) and,
 where the current one lets the mixture through, fits it with one EM seed
@@ -62,9 +64,14 @@ def one_seed(X, y, k, seed, quick):
     }
     if not out["rule"]:
         return out
-    taken = _init.input_mixture_labels(X, k, seed)
-    # the start's labels where it keeps them, else the mixture it refused
-    labels = taken if taken is not None else _init.input_mixture(X, k, seed)
+    shapes = _init.INPUT_MIXTURE_SHAPES
+    _init.INPUT_MIXTURE_SHAPES = ("full",)  # the rule is about full covariances
+    try:
+        taken = _init.input_mixture_labels(X, k, seed)
+        # the start's labels where it keeps them, else the mixture it refused
+        labels = taken if taken is not None else _init.input_mixture(X, k, seed)
+    finally:
+        _init.INPUT_MIXTURE_SHAPES = shapes
     out.update(
         accuracy=clustering_accuracy(y, labels),
         smallest=int(np.bincount(labels, minlength=k).min()),
