@@ -137,7 +137,8 @@ CHECKED_MAX_EXTRA_LEAK = 0.05
 #: neighbour weight on rows of other clusters (:func:`start_leak`) parts
 #: groups that the graph separates. The "auto" start keeps such a spectral
 #: partition; where the spectral clusters touch more than that, it starts
-#: from a Gaussian mixture of the input rows when one can be estimated (see :func:`initial_components`). The neighbour term of the
+#: from a Gaussian mixture of the input rows when one can be
+#: estimated (see :func:`initial_components`). The neighbour term of the
 #: loss holds a start below the same leak.
 TOUCHING_LEAK = 0.02
 #: Where the spectral partition of the start's graph touches and the input
@@ -154,7 +155,7 @@ SPARSE_RIVAL_RATIO = 0.5
 #: start); the likeliest is kept.
 INPUT_MIXTURE_INIT = 10
 #: The covariance shapes the mixture of the input rows chooses among
-#: (:func:`held_out_shape`), the first where two hold out alike.
+#: (:func:`held_out_shape`), the first on an exact tie.
 INPUT_MIXTURE_SHAPES = ("full", "tied", "diag")
 #: Folds of the rows whose held-out likelihood chooses the shape.
 INPUT_MIXTURE_FOLDS = 5
@@ -1374,11 +1375,12 @@ def input_mixture_labels(inputs, n_components, seed, weights=None):
     """The clusters of a ``GaussianMixture`` of the input rows
     (:func:`input_mixture`: full, tied or diagonal covariances, the shape
     chosen on held-out rows), or None where the input has not the rows for
-    a full covariance per cluster (see :func:`full_covariance_estimable`). None too where the
-    likeliest mixture has a cluster of no more rows than features: its
-    covariance is then singular but for the regularisation, and its
-    likelihood grows without telling classes apart (on ``load_wine`` one
-    seed in 24 gave a cluster of three rows).
+    a full covariance per cluster (see :func:`full_covariance_estimable`).
+    None too, whatever the shape, where the likeliest mixture has a cluster
+    of no more rows than features: a full covariance of it is then
+    singular but for the regularisation, and the likelihood grows without
+    telling classes apart (on ``load_wine`` one seed in 24 of the full
+    mixture gave a cluster of three rows).
 
     Parameters
     ----------
@@ -1460,14 +1462,17 @@ def held_out_shape(rows, n_components, seed):
     A full covariance per cluster parts classes of any orientation, but
     fitted on few rows per feature it follows the sample's noise, and the
     partition with it; a shared (tied) or diagonal covariance has fewer
-    entries to estimate. The held-out likelihood weighs the two as a
-    selection by the partition's accuracy would, without the labels: on
-    ``load_wine`` (178 rows, 13 features) it chooses the tied shape (full
-    0.961, tied 0.972 to 0.983 over three seeds), on twenty count features
-    and on fifteen mixed features the diagonal one (0.924 to 0.935, 0.975
-    to 0.983), and it keeps the full shape on ``load_iris``,
-    ``load_breast_cancer`` and ``make_classification``, whose classes are
-    correlated Gaussians.
+    entries to estimate. The held-out likelihood weighs the two without
+    the labels: on ``load_wine`` (178 rows, 13 features) it chooses the
+    tied shape (the mixture of the input alone parts the classes at 0.961
+    with full covariances, 0.983 tied, over three seeds), on twenty count
+    features the diagonal one (0.924 full, 0.935 diagonal), and it keeps the
+    full shape on ``load_iris``, ``load_breast_cancer`` and
+    ``make_classification``, whose classes are correlated Gaussians. It is
+    not accuracy: on nested Gaussian shells and on spiral arms turned into
+    30 features it prefers the tied shape, which parts fewer rows than the
+    full one (0.382 against 0.439, 0.561 against 0.706;
+    ``benchmarks/experiments/bench_input_shape.py``).
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
@@ -1617,7 +1622,9 @@ def sparse_partition(rows, n_components, seed, n_neighbors, sparse=True):
     if cut is None or np.any(cut < 0):
         return labels, leak, leak, n_neighbors
     own, wide = partition_leak(rows, cut, fewer), start_leak(near, shares, cut)
-    if own < TOUCHING_LEAK and wide < leak and np.bincount(cut, minlength=n_components).min() > n_neighbors:
+    if own < TOUCHING_LEAK and wide < leak and (
+        np.bincount(cut, minlength=n_components).min() > n_neighbors
+    ):
         return cut, wide, own, fewer
     return labels, leak, leak, n_neighbors
 
@@ -1777,10 +1784,10 @@ def spherical_refined(inputs, labels, n_components, seed, weights=None):
     """The clusters of ``KMeans`` on the standardised input rows
     (:func:`standardised`) started at the means of the clusters of
     ``labels``: the mixture of one shared spherical covariance, where the
-    input's full-covariance mixture cannot be estimated.
+    input's mixture (:func:`input_mixture_labels`) cannot be estimated.
 
     Where the graph's clusters touch, their boundaries are the graph's
-    guess; the input's full-covariance mixture would move them to the
+    guess; the input's mixture would move them to the
     likelier side, but on features of few values it gathers rows that agree
     on one feature (:func:`flat_cluster`), and with few rows its clusters
     are undetermined. A shared spherical covariance is estimable in both

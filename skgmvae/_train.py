@@ -448,7 +448,7 @@ def init_from_autoencoder(
         return_method=True,
     )
     if taken in TURNED_STARTS and TURN_GAUSSIAN_AXES:
-        # full-covariance clusters: turn the axes to their shared shape
+        # clusters of a mixture of the input: turn the axes to their shared shape
         axes = within_cluster_axes(rows, labels, row_shares)
         net.rotate_latent(torch.as_tensor(axes))
         embedding = embedding @ torch.as_tensor(axes).to(embedding)
@@ -490,8 +490,8 @@ def factor_start(net, X, embedding, labels, weights, batch_size, seed, min_noise
     most ``FACTOR_MAP_ROWS`` labelled rows.
 
     A spectral cluster is rarely a diagonal Gaussian in the embedding (a
-    digit class is long and bent), nor is a cluster of a full-covariance
-    start; its diagonal moments then assign many
+    digit class is long and bent), nor is a cluster of a start drawn by a
+    Gaussian mixture of the input; its diagonal moments then assign many
     rows to a neighbouring component before the first ELBO step, and
     the ELBO recovers only part of the start. The components' noise is
     at least ``min_noise`` (q(x|y)'s starting variance: a component

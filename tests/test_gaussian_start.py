@@ -618,13 +618,14 @@ def test_held_out_shape_finds_the_shape_the_groups_were_drawn_with(groups, shape
 
 def test_gaussian_start_parts_groups_of_one_shared_shape_that_full_covariances_miss():
     """Few rows per feature: a full covariance per cluster follows the
-    sample's noise; the tied shape that holds out best parts the groups."""
+    sample's noise and misses the groups on most draws; the tied shape that
+    holds out best parts them on every draw."""
     from sklearn.mixture import GaussianMixture
 
-    for seed in (0, 2, 3):
+    missed = 0
+    for seed in range(4):
         X, y = shared_shape_groups(seed)
         full = GaussianMixture(3, reg_covar=_init.INPUT_MIXTURE_REG, n_init=10, random_state=0)
-        full_accuracy = clustering_accuracy(y, full.fit_predict(_init.standardised(X)))
-        chosen = clustering_accuracy(y, _init.input_mixture(X, 3, seed=0))
-        assert full_accuracy < 0.9
-        assert chosen > 0.97
+        missed += clustering_accuracy(y, full.fit_predict(_init.standardised(X))) < 0.9
+        assert clustering_accuracy(y, _init.input_mixture(X, 3, seed=0)) > 0.95
+    assert missed >= 2
