@@ -92,12 +92,13 @@ def one_seed(X, y, k, seed, quick):
     if not out["rule"] or n <= k:
         return out
     shapes = _init.INPUT_MIXTURE_SHAPES
-    scores = held_out(_init.standardised(X), k, seed)
-    out["chosen"] = _init.held_out_shape(_init.standardised(X), k, seed)
+    rows = _init.standardised(X)
+    scores = held_out(rows, k, seed)
+    out["chosen"] = _init.held_out_shape(rows, k, seed)
     out["held_out"] = {s: scores[s] - scores["full"] for s in shapes}
     taken = _init.input_mixture_labels(X, k, seed)
     out["taken"] = None if taken is None else clustering_accuracy(y, taken)
-    out["bic"] = bic_scores(_init.standardised(X), k, seed)
+    out["bic"] = bic_scores(rows, k, seed)
     out["accuracy"] = {}
     try:
         for shape in shapes:
