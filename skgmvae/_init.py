@@ -1353,8 +1353,13 @@ def weighted_resample(rows, weights, seed):
     """As many of ``rows`` as there are, drawn with replacement in
     proportion to ``weights`` with ``seed``: weighted rows for an estimator
     that takes none (``GaussianMixture``)."""
-    n = rows.shape[0]
-    return rows[np.random.default_rng(seed).choice(n, n, p=weights / weights.sum())]
+    return rows[resample_indices(rows.shape[0], weights, seed)]
+
+
+def resample_indices(n_rows, weights, seed):
+    """The indices of :func:`weighted_resample`'s rows: ``n_rows`` draws
+    with replacement in proportion to ``weights``, with ``seed``."""
+    return np.random.default_rng(seed).choice(n_rows, n_rows, p=weights / weights.sum())
 
 
 def full_covariance_estimable(n_rows, n_features, n_components):
@@ -1441,10 +1446,10 @@ def input_mixture(inputs, n_components, seed, weights=None):
     """
     from sklearn.mixture import GaussianMixture
 
-    inputs, train = scaled_inputs(inputs, seed, weights)
+    inputs, train, drawn = scaled_inputs(inputs, seed, weights)
     gmm = GaussianMixture(
         n_components=n_components,
-        covariance_type=held_out_shape(train, n_components, seed),
+        covariance_type=held_out_shape(train, n_components, seed, groups=drawn),
         reg_covar=INPUT_MIXTURE_REG,
         n_init=INPUT_MIXTURE_INIT,
         random_state=int(seed) % (2**32),
@@ -1452,12 +1457,10 @@ def input_mixture(inputs, n_components, seed, weights=None):
     return gmm.predict(inputs)
 
 
-def held_out_shape(rows, n_components, seed):
+def held_out_shape(rows, n_components, seed, groups=None):
     """The covariance shape of ``INPUT_MIXTURE_SHAPES`` whose mixture of
-    ``n_components``, fitted on all but one of ``INPUT_MIXTURE_FOLDS``
-    folds of ``rows`` (at most ``INPUT_MIXTURE_SHAPE_ROWS`` of them, drawn
-    with ``seed``), gives the rows of the fold left out the highest
-    log-likelihood, summed over the folds.
+    ``n_components`` gives held-out rows the highest log-likelihood
+    (:func:`held_out_scores`); on a tie, the first of them (full).
 
     A full covariance per cluster parts classes of any orientation, but
     fitted on few rows per feature it follows the sample's noise, and the
@@ -1474,16 +1477,43 @@ def held_out_shape(rows, n_components, seed):
     full one (0.382 against 0.439, 0.561 against 0.706;
     ``benchmarks/experiments/bench_input_shape.py``).
     """
+    scores = held_out_scores(rows, n_components, seed, groups)
+    return max(INPUT_MIXTURE_SHAPES, key=scores.get)
+
+
+def held_out_scores(rows, n_components, seed, groups=None):
+    """Each covariance shape of ``INPUT_MIXTURE_SHAPES`` with the
+    log-likelihood that its mixture of ``n_components``, fitted on all but
+    one of ``INPUT_MIXTURE_FOLDS`` folds of ``rows`` (at most
+    ``INPUT_MIXTURE_SHAPE_ROWS`` of them, drawn with ``seed``), gives the
+    rows of the fold left out, summed over the folds (one EM run each,
+    started from KMeans).
+
+    Parameters
+    ----------
+    rows : ndarray of shape (n, n_features)
+    n_components : int
+    seed : int
+    groups : ndarray of shape (n,), default=None
+        Rows of one group fall in one fold: the indices of the rows that a
+        weighted resample (:func:`resample_indices`) copied, so that no
+        copy of a held-out row is among the rows fitted.
+
+    Returns
+    -------
+    dict
+        The summed held-out log-likelihood, by shape.
+    """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
-    from sklearn.model_selection import KFold
 
     state = int(seed) % (2**32)
-    rows = rows[seeded_rows(rows.shape[0], INPUT_MIXTURE_SHAPE_ROWS, np.random.default_rng(seed))]
-    folds = list(KFold(INPUT_MIXTURE_FOLDS, shuffle=True, random_state=state).split(rows))
-    held = []
+    kept = seeded_rows(rows.shape[0], INPUT_MIXTURE_SHAPE_ROWS, np.random.default_rng(seed))
+    rows = rows[kept]
+    folds = shape_folds(len(rows), state, None if groups is None else np.asarray(groups)[kept])
+    held = {}
     for shape in INPUT_MIXTURE_SHAPES:
-        total = 0.0
+        held[shape] = 0.0
         for fit_rows, test_rows in folds:
             gmm = GaussianMixture(
                 n_components, covariance_type=shape, reg_covar=INPUT_MIXTURE_REG, random_state=state
@@ -1492,20 +1522,37 @@ def held_out_shape(rows, n_components, seed):
                 # a run stopped by max_iter is still compared on held-out rows
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 gmm.fit(rows[fit_rows])
-            total += float(gmm.score_samples(rows[test_rows]).sum())
-        held.append(total)
-    return INPUT_MIXTURE_SHAPES[int(np.argmax(held))]
+            held[shape] += float(gmm.score_samples(rows[test_rows]).sum())
+    return held
+
+
+def shape_folds(n_rows, state, groups=None):
+    """``INPUT_MIXTURE_FOLDS`` pairs of (fitted, held-out) row indices of
+    ``n_rows`` rows, shuffled with ``state``; with ``groups``, each group's
+    rows in one held-out fold (the groups dealt to the folds in a shuffled
+    order)."""
+    from sklearn.model_selection import KFold
+
+    if groups is None:
+        split = KFold(INPUT_MIXTURE_FOLDS, shuffle=True, random_state=state)
+        return list(split.split(np.zeros(n_rows)))
+    distinct, member = np.unique(groups, return_inverse=True)
+    fold = np.random.RandomState(state).permutation(len(distinct)) % INPUT_MIXTURE_FOLDS
+    fold = fold[member]
+    return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(INPUT_MIXTURE_FOLDS)]
 
 
 def scaled_inputs(inputs, seed, weights=None):
     """The rows of ``inputs`` scaled to zero mean and unit (weighted)
-    variance per feature (:func:`standardised`), and the rows a mixture is
+    variance per feature (:func:`standardised`), the rows a mixture is
     fitted on: the same, or with ``weights`` as many rows drawn with
     replacement in proportion to them (``GaussianMixture`` takes no
-    weights)."""
+    weights), and the indices drawn (None without ``weights``)."""
     inputs = standardised(inputs, weights)
-    train = inputs if weights is None else weighted_resample(inputs, weights, seed)
-    return inputs, train
+    if weights is None:
+        return inputs, inputs, None
+    drawn = resample_indices(inputs.shape[0], weights, seed)
+    return inputs, inputs[drawn], drawn
 
 
 def standardised(inputs, weights=None):
@@ -1663,7 +1710,7 @@ def refined_labels(inputs, labels, n_components, seed, weights=None):
     from sklearn.mixture import GaussianMixture
 
     n_features = inputs.shape[1]
-    scaled, train = scaled_inputs(inputs, seed, weights)
+    scaled, train, _ = scaled_inputs(inputs, seed, weights)
     shares = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=float)
     if undetermined_cluster(labels, n_components, n_features, shares):
         return None

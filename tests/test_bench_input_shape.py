@@ -1,5 +1,5 @@
-"""benchmarks/experiments/bench_input_shape.py: its held-out scores agree
-with the start's choice, it leaves the package's shapes as they were, and a
+"""benchmarks/experiments/bench_input_shape.py: its held-out scores are the
+start's, per row, it leaves the package's shapes as they were, and a
 quick run end to end."""
 
 import json
@@ -23,11 +23,13 @@ def two_shared_shape_groups(seed=0):
     return np.where(y[:, None] == 1, 3.0, 0.0) + rng.normal(size=(160, 6)) @ axes, y
 
 
-def test_the_reported_scores_rank_the_shapes_as_the_start_does(module):
+def test_the_reported_scores_are_per_row_and_rank_the_shapes_as_the_start_does(module):
     X, _ = two_shared_shape_groups()
     rows = _init.standardised(X)
     scores = module.held_out(rows, 2, seed=0)
+    totals = _init.held_out_scores(rows, 2, seed=0)
     assert set(scores) == set(_init.INPUT_MIXTURE_SHAPES)
+    assert all(np.isclose(scores[s] * len(rows), totals[s]) for s in scores)
     assert max(scores, key=scores.get) == _init.held_out_shape(rows, 2, seed=0)
 
 

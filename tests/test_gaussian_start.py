@@ -629,3 +629,33 @@ def test_gaussian_start_parts_groups_of_one_shared_shape_that_full_covariances_m
         missed += clustering_accuracy(y, full.fit_predict(_init.standardised(X))) < 0.9
         assert clustering_accuracy(y, _init.input_mixture(X, 3, seed=0)) > 0.95
     assert missed >= 2
+
+
+def test_shape_folds_keep_every_copy_of_a_row_in_one_held_out_fold():
+    weights = np.random.default_rng(0).integers(1, 6, 200).astype(float)
+    drawn = _init.resample_indices(200, weights, seed=0)
+    assert len(np.unique(drawn)) < 200  # copies to keep together
+    folds = _init.shape_folds(200, 0, groups=drawn)
+    assert len(folds) == _init.INPUT_MIXTURE_FOLDS
+    held = np.concatenate([test for _, test in folds])
+    assert np.array_equal(np.sort(held), np.arange(200))
+    for fit, test in folds:
+        assert np.array_equal(np.sort(np.concatenate([fit, test])), np.arange(200))
+        assert not set(drawn[fit]) & set(drawn[test])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_copies_of_weighted_rows_held_out_together_leave_the_shared_shape_chosen(seed):
+    """A weighted resample repeats rows: scored on copies of the rows it
+    was fitted on, the full shape's held-out likelihood grows more than
+    the tied one's, and where copies are kept in one fold the tied shape
+    the groups were drawn with holds out best."""
+    X, _ = shared_shape_groups(seed)
+    weights = np.random.default_rng(seed).integers(1, 6, len(X)).astype(float)
+    rows, train, drawn = _init.scaled_inputs(X, seed, weights)
+    assert np.array_equal(train, rows[drawn])
+    assert np.array_equal(train, _init.weighted_resample(rows, weights, seed))
+    leaked = _init.held_out_scores(train, 3, seed=0)
+    kept = _init.held_out_scores(train, 3, seed=0, groups=drawn)
+    assert leaked["full"] - leaked["tied"] > kept["full"] - kept["tied"]
+    assert _init.held_out_shape(train, 3, seed=0, groups=drawn) == "tied"

@@ -41,26 +41,12 @@ def make(name):
 
 
 def held_out(rows, k, seed):
-    """Each shape's held-out log-likelihood per row, as
-    ``skgmvae._init.held_out_shape`` sums it, by shape."""
-    from sklearn.mixture import GaussianMixture
-    from sklearn.model_selection import KFold
-
+    """Each shape's held-out log-likelihood per row
+    (``skgmvae._init.held_out_scores``), by shape."""
     from skgmvae import _init
 
-    state = int(seed) % (2**32)
-    rows = rows[_init.seeded_rows(len(rows), _init.INPUT_MIXTURE_SHAPE_ROWS, np.random.default_rng(seed))]
-    folds = list(KFold(_init.INPUT_MIXTURE_FOLDS, shuffle=True, random_state=state).split(rows))
-    scores = {}
-    for shape in _init.INPUT_MIXTURE_SHAPES:
-        total = 0.0
-        for fit_rows, test_rows in folds:
-            gmm = GaussianMixture(
-                k, covariance_type=shape, reg_covar=_init.INPUT_MIXTURE_REG, random_state=state
-            ).fit(rows[fit_rows])
-            total += float(gmm.score_samples(rows[test_rows]).sum())
-        scores[shape] = total / len(rows)
-    return scores
+    n = min(len(rows), _init.INPUT_MIXTURE_SHAPE_ROWS)
+    return {shape: total / n for shape, total in _init.held_out_scores(rows, k, seed).items()}
 
 
 def bic_scores(rows, k, seed):
