@@ -1492,12 +1492,16 @@ def held_out_scores(rows, n_components, seed, groups=None):
     Parameters
     ----------
     rows : ndarray of shape (n, n_features)
+        The standardised rows (or a weighted resample of them).
     n_components : int
+        The mixture's number of clusters.
     seed : int
+        Seeds the draw of rows, the folds and the EM runs.
     groups : ndarray of shape (n,), default=None
-        Rows of one group fall in one fold: the indices of the rows that a
-        weighted resample (:func:`resample_indices`) copied, so that no
-        copy of a held-out row is among the rows fitted.
+        One entry per row of ``rows`` (before the draw): rows of one group
+        fall in one held-out fold (:func:`shape_folds`). Given the indices
+        that a weighted resample drew (:func:`resample_indices`), no copy
+        of a held-out row is among the rows fitted.
 
     Returns
     -------
@@ -1510,7 +1514,8 @@ def held_out_scores(rows, n_components, seed, groups=None):
     state = int(seed) % (2**32)
     kept = seeded_rows(rows.shape[0], INPUT_MIXTURE_SHAPE_ROWS, np.random.default_rng(seed))
     rows = rows[kept]
-    folds = shape_folds(len(rows), state, None if groups is None else np.asarray(groups)[kept])
+    groups = None if groups is None else np.asarray(groups)[kept]
+    folds = shape_folds(len(rows), state, groups, n_components)
     held = {}
     for shape in INPUT_MIXTURE_SHAPES:
         held[shape] = 0.0
@@ -1526,20 +1531,41 @@ def held_out_scores(rows, n_components, seed, groups=None):
     return held
 
 
-def shape_folds(n_rows, state, groups=None):
-    """``INPUT_MIXTURE_FOLDS`` pairs of (fitted, held-out) row indices of
-    ``n_rows`` rows, shuffled with ``state``; with ``groups``, each group's
-    rows in one held-out fold (the groups dealt to the folds in a shuffled
-    order)."""
+def shape_folds(n_rows, state, groups=None, n_components=1):
+    """The (fitted, held-out) row indices of ``INPUT_MIXTURE_FOLDS`` folds,
+    shuffled with ``state``.
+
+    Parameters
+    ----------
+    n_rows : int
+    state : int
+    groups : ndarray of shape (n_rows,), default=None
+        Each group's rows fall in one held-out fold: the distinct groups
+        are dealt to the folds in a shuffled order, so the folds hold
+        about as many groups each, not as many rows. Where there are fewer
+        groups than folds, or a fold's fitted rows would hold fewer than
+        ``n_components`` groups, the rows are split as without groups.
+    n_components : int, default=1
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+        Without ``groups``, the folds of a shuffled ``KFold``.
+    """
     from sklearn.model_selection import KFold
 
-    if groups is None:
-        split = KFold(INPUT_MIXTURE_FOLDS, shuffle=True, random_state=state)
-        return list(split.split(np.zeros(n_rows)))
-    distinct, member = np.unique(groups, return_inverse=True)
-    fold = np.random.RandomState(state).permutation(len(distinct)) % INPUT_MIXTURE_FOLDS
-    fold = fold[member]
-    return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(INPUT_MIXTURE_FOLDS)]
+    if groups is not None:
+        distinct, member = np.unique(groups, return_inverse=True)
+        dealt = np.random.RandomState(state).permutation(len(distinct)) % INPUT_MIXTURE_FOLDS
+        smallest_fitted = len(distinct) - np.bincount(dealt, minlength=INPUT_MIXTURE_FOLDS).max()
+        if len(distinct) >= INPUT_MIXTURE_FOLDS and smallest_fitted >= n_components:
+            fold = dealt[member]
+            return [
+                (np.flatnonzero(fold != f), np.flatnonzero(fold == f))
+                for f in range(INPUT_MIXTURE_FOLDS)
+            ]
+    split = KFold(INPUT_MIXTURE_FOLDS, shuffle=True, random_state=state)
+    return list(split.split(np.zeros(n_rows)))
 
 
 def scaled_inputs(inputs, seed, weights=None):
