@@ -93,6 +93,13 @@ SPECTRAL_INERTIA_RTOL = 1e-9
 #: ``SPECTRAL_SEPARATED_CUT`` and the edges between core rows less than
 #: the other does.
 SPECTRAL_CORE_SHARE = 0.8
+#: The spectral start also cuts the graph of this many times as many
+#: neighbours (rounded; only where that is more neighbours and fewer than
+#: the rows less one), with the same seed, and keeps that partition where
+#: it leaks strictly less of the first graph's neighbour weight
+#: (:func:`start_leak`) than the first graph's own partition does (see
+#: :func:`spectral_labels`).
+SPECTRAL_DENSER_RATIO = 4 / 3
 
 #: Rows of the embedding that the UMAP start is computed on, at most.
 UMAP_ROWS = 20_000
@@ -997,7 +1004,8 @@ def count_components(embedding, max_components, seed):
 def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=None):
     """Spectral clustering of the rows of ``embedding`` on their
     locally scaled ``n_neighbors``-nearest-neighbour graph
-    (:func:`self_tuning_graph`).
+    (:func:`self_tuning_graph`), or on a denser one where its partition
+    leaks less of that graph (``SPECTRAL_DENSER_RATIO``).
 
     The rows of a diffusion map of the graph (Coifman and Lafon, 2006,
     "Diffusion maps", Applied and Computational Harmonic Analysis 21(1)):
@@ -1023,7 +1031,16 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     out, because the sparse rows between groups carry most of either
     partition's cut, and which partition they favour says little about
     which one parts the groups. The core partition costs as much again as
-    the partition of all rows. Rows
+    the partition of all rows. The graph of ``SPECTRAL_DENSER_RATIO`` times
+    as many neighbours is cut the same way (:func:`graph_labels`), and its
+    partition is kept where it leaks less of the asked graph's neighbour
+    weight (:func:`start_leak`) than the asked graph's own partition does:
+    neither the spectral cut of a graph nor its core partition need be the
+    graph's least leaky partition (on a swiss roll the densest rows of the
+    15-neighbour graph are its inner turns, which the core partition halves
+    instead of the roll), and where the denser graph joins groups, its
+    partition cuts across one and leaks more of the asked graph. That more
+    than doubles the cost of the cut. Rows
     connected through the graph end up together whatever the shape of their group,
     where a Gaussian mixture cuts a curved or nested group in pieces.
     Computed on a seeded subset of at most ``max_rows`` rows (default
@@ -1036,22 +1053,39 @@ def spectral_labels(embedding, n_components, seed, n_neighbors=None, max_rows=No
     subset = embedding[rows]
     if len(subset) <= n_components:
         return None
-    graph = self_tuning_graph(subset, n_neighbors)
     state = int(rng.integers(0, 2**31 - 1))
-    labels = graph_partition(graph, n_components, state)
-    core, dense = core_partition(subset, n_components, n_neighbors, state, True)
+    labels = graph_labels(subset, n_components, n_neighbors, state)
+    denser = int(round(SPECTRAL_DENSER_RATIO * n_neighbors))
+    if n_neighbors < denser < len(subset) - 1:
+        rival = graph_labels(subset, n_components, denser, state)
+        near, shares = neighbour_shares(subset, n_neighbors)
+        if start_leak(near, shares, rival) < start_leak(near, shares, labels):
+            labels = rival
+    out = np.full(embedding.shape[0], -1, dtype=np.intp)
+    out[rows] = labels
+    return out
+
+
+def graph_labels(rows, n_components, n_neighbors, seed):
+    """The spectral partition of the ``n_neighbors``-nearest-neighbour
+    graph of ``rows`` (:func:`self_tuning_graph`, :func:`graph_partition`),
+    or the partition of its densest rows (:func:`core_partition`) where that
+    one cuts the graph less than ``SPECTRAL_SEPARATED_CUT`` and the edges
+    between core rows less than the partition of all rows does (see
+    :func:`spectral_labels`)."""
+    graph = self_tuning_graph(rows, n_neighbors)
+    labels = graph_partition(graph, n_components, seed)
+    core, dense = core_partition(rows, n_components, n_neighbors, seed, True)
     if core is not None and weighted_cut(graph, core, n_components) < (
         SPECTRAL_SEPARATED_CUT
     ):
-        outside = np.ones(len(subset), dtype=bool)
+        outside = np.ones(len(rows), dtype=bool)
         outside[dense] = False
         if weighted_cut(graph, np.where(outside, -1, core), n_components) < (
             weighted_cut(graph, np.where(outside, -1, labels), n_components)
         ):
             labels = core
-    out = np.full(embedding.shape[0], -1, dtype=np.intp)
-    out[rows] = labels
-    return out
+    return labels
 
 
 def graph_partition(graph, n_components, seed):
@@ -1658,7 +1692,10 @@ def sparse_partition(rows, n_components, seed, n_neighbors, sparse=True):
     ``SPARSE_NEIGHBORS_SHARE`` times as many neighbours where it does not
     touch on its own graph and leaks less on the first. Not where the
     partition leaves rows out (above ``SPECTRAL_ROWS``), whose start is
-    spectral either way.
+    spectral either way. Each of the two may come from a graph of
+    ``SPECTRAL_DENSER_RATIO`` times as many neighbours
+    (:func:`spectral_labels`); the leaks are read on the graphs of
+    ``n_neighbors`` and of the sparser count.
 
     A graph of many neighbours can join groups that lie close in a few of
     many noisy features, and its spectral partition then cuts the joined
@@ -1936,7 +1973,7 @@ def initial_components(
     method : {"spectral_or_gaussian", "spectral", "gaussian", "umap", "checked", "consensus", "gmm"} or callable, default="consensus"
         ``"spectral"``: the moments of the clusters of
         :func:`spectral_labels` on the ``n_neighbors``-nearest-neighbour
-        graph. ``"gaussian"``: those of :func:`input_mixture_labels`, the
+        graph (or a denser one, see there). ``"gaussian"``: those of :func:`input_mixture_labels`, the
         clusters of a Gaussian mixture of ``inputs`` (:func:`input_mixture`);
         ``"spectral"`` where it gives none (no ``inputs``, too few rows, or
         a cluster of no more rows than features). ``"spectral_or_gaussian"``: ``"spectral"``, unless its

@@ -112,4 +112,6 @@ def test_the_core_partition_is_judged_on_the_edges_between_core_rows(X, y):
         _init.weighted_cut(graph, np.where(outside, -1, p), 2) for p in (core, every_row)
     )
     assert core_cut < every_row_cut
-    np.testing.assert_array_equal(_init.spectral_labels(X, 2, seed=0), core)
+    np.testing.assert_array_equal(_init.graph_labels(X, 2, 25, state), core)
+    # the start may take a denser graph's partition, which parts them as well
+    assert clustering_accuracy(y, _init.spectral_labels(X, 2, seed=0)) > 0.97

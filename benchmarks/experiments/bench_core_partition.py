@@ -16,7 +16,8 @@ counted on the edges between core rows only:
   ``SPECTRAL_SEPARATED_CUT`` and below the cut of all rows' partition,
   both on the graph of all rows, else the partition of all rows (the rule
   before the cuts among core rows);
-* ``default``: the start as it is (``skgmvae._init.spectral_labels``), which
+* ``default``: the rule of the start (``skgmvae._init.graph_labels``, the
+  partition that ``spectral_labels`` weighs against a denser graph's), which
   takes the core partition only where its cut is below
   ``SPECTRAL_SEPARATED_CUT`` and its cut among core rows below that of all
   rows' partition.
@@ -79,7 +80,7 @@ def partitions(embedding, n_clusters, seed):
         "all rows": every,
         "core": core,
         "earlier rule": earlier,
-        "default": _init.spectral_labels(embedding, n_clusters, seed),
+        "default": _init.graph_labels(embedding, n_clusters, _init.SPECTRAL_NEIGHBORS, state),
     }, outside
 
 

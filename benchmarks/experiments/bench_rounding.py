@@ -17,8 +17,13 @@ seeds of the start, are scored by Hungarian accuracy and by normalised cut
   choice, as if no further run could replace it for its lower inertia
   (``SPECTRAL_INERTIA_RTOL = inf``);
 * ``default``: the start as it is, which applies the cut rule to the
-  partition of least inertia among the restarts and the further runs;
+  partition of least inertia among the restarts and the further runs (and
+  weighs it against a denser graph's partition, see
+  ``skgmvae._init.spectral_labels``);
 * ``100 restarts``: the default with ``SPECTRAL_KMEANS_INIT = 100``.
+
+Every partition but ``default`` cuts the graph asked for alone
+(``SPECTRAL_DENSER_RATIO = 1``), so that they differ in their rounding only.
 
 The last three ask whether the start's spread from one seed to the next on
 an embedding comes from KMeans stopping in different local minima of its
@@ -67,8 +72,10 @@ def partitions(embedding, n_clusters, seed, n_neighbors=None):
 
     rounds, rule = _init.SPECTRAL_ROUNDINGS, _init.separating_partition
     restarts, rtol = _init.SPECTRAL_KMEANS_INIT, _init.SPECTRAL_INERTIA_RTOL
+    denser = _init.SPECTRAL_DENSER_RATIO
     out = {}
     try:
+        _init.SPECTRAL_DENSER_RATIO = 1  # the roundings of the one graph asked for
         _init.SPECTRAL_ROUNDINGS = 0
         out["least inertia"] = _init.spectral_labels(embedding, n_clusters, seed, n_neighbors)
         _init.SPECTRAL_ROUNDINGS = rounds
@@ -83,6 +90,7 @@ def partitions(embedding, n_clusters, seed, n_neighbors=None):
     finally:
         _init.SPECTRAL_ROUNDINGS, _init.separating_partition = rounds, rule
         _init.SPECTRAL_KMEANS_INIT, _init.SPECTRAL_INERTIA_RTOL = restarts, rtol
+        _init.SPECTRAL_DENSER_RATIO = denser
     out["default"] = _init.spectral_labels(embedding, n_clusters, seed, n_neighbors)
     return out
 
