@@ -54,6 +54,42 @@ def parse_override(text):
         return key, value
 
 
+def environment():
+    """The machine and library versions a fit ran on, as one line: the CPU's
+    model name, whether it has bfloat16 matrix instructions, torch's thread
+    count and the versions of the libraries a fit's arithmetic depends on.
+
+    The same code and seed can give another model on another CPU or with
+    other library versions (their float32 kernels round differently, and a
+    start on the embedding can tip either way), so each saved fit records
+    where it ran."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    import torch
+
+    model, flags = platform.machine(), set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+            if flags and model != platform.machine():
+                break
+    names = ("torch", "numpy", "scipy", "scikit-learn", "umap-learn")
+    versions = []
+    for name in names:
+        try:
+            versions.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            versions.append(f"{name} -")
+    bf16 = "avx512_bf16" if "avx512_bf16" in flags else "no avx512_bf16"
+    return f"{model} ({bf16}), {torch.get_num_threads()} threads; " + ", ".join(versions)
+
+
 def saved_cells(out_dir, stem, overrides, quick):
     """Results file of a run and the cells it already holds.
 

@@ -97,7 +97,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import add_run_arguments, gmvae_fingerprint, saved_cells
+from _common import add_run_arguments, environment, gmvae_fingerprint, saved_cells
 
 SMALL = (
     "iris",
@@ -437,7 +437,21 @@ def markdown(cells, datasets, models, seeds, current=None):
         if "GMVAE" in means and baselines:
             margin = f"{means['GMVAE'] - max(baselines):+.3f}"
         lines.append("| " + " | ".join(row + [margin]) + " |")
+    shown = [f"{d}/GMVAE/{s}" for d in datasets for s in range(seeds)]
+    lines += ["", environments(cells[k] for k in shown if k in cells)]
     return "\n".join(lines) + "\n"
+
+
+def environments(runs):
+    """One line naming the machines and library versions that the GMVAE
+    ``runs`` ran on (:func:`_common.environment`), with how many ran on
+    each: the same seed can give another fit elsewhere."""
+    counts = {}
+    for run in runs:
+        where = run.get("environment", "not recorded")
+        counts[where] = counts.get(where, 0) + 1
+    ordered = sorted(counts.items(), key=lambda item: -item[1])
+    return "GMVAE fits ran on: " + "; ".join(f"{env} ({n} fits)" for env, n in ordered) + "."
 
 
 def available_models(models):
@@ -467,6 +481,7 @@ def main(argv=None):
     models = available_models(args.models)
     path, cells = saved_cells(args.out_dir, "suite", args.overrides, args.quick)
     current = gmvae_fingerprint(make_model("GMVAE", 2, 0, False, params))
+    here = environment()
     for data in args.datasets:
         X, y = load(data, args.data_dir, args.quick)
         k = len(np.unique(y))
@@ -481,6 +496,7 @@ def main(argv=None):
                 cells[key] = fit_and_score(est, X, y)
                 if model == "GMVAE":
                     cells[key]["gmvae"] = current
+                cells[key]["environment"] = here
                 done = cells[key]
                 print(
                     f"{key}: accuracy {done['accuracy']:.3f} "

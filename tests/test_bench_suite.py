@@ -34,6 +34,26 @@ def test_every_fit_is_saved_and_tabled(quick_suite):
     assert "n=1" in table
 
 
+def test_each_fit_records_where_it_ran(quick_suite, benchmark_module):
+    """Every saved fit names this machine's CPU and library versions, and
+    the table counts the GMVAE fits of each environment, fits saved
+    without one apart."""
+    import sklearn
+    import torch
+
+    out, _ = quick_suite
+    cells = json.loads((out / "suite_quick.json").read_text())["cells"]
+    here = {cell["environment"] for cell in cells.values()}
+    assert len(here) == 1
+    (env,) = here
+    assert f"torch {torch.__version__}" in env and f"scikit-learn {sklearn.__version__}" in env
+    assert f"GMVAE fits ran on: {env} (2 fits)." in (out / "suite_quick.md").read_text()
+    suite = benchmark_module("bench_suite.py")
+    older = {"accuracy": 1.0}
+    line = suite.environments([cells["iris/GMVAE/0"], older, dict(older)])
+    assert line == f"GMVAE fits ran on: not recorded (2 fits); {env} (1 fits)."
+
+
 def test_a_rerun_fits_nothing_again(quick_suite, run_benchmark, monkeypatch):
     import sklearn.cluster
 
